@@ -1,0 +1,342 @@
+"""The gdcli command line: options in, a core call, a report out. No maths here.
+
+Heavy modules (SymPy, NumPy, plotext, Rich) are imported inside the commands
+that need them, so `gdcli --help` starts fast.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from gdcli.errors import ExitCode, GdcliError
+
+PROG = "gdcli"
+
+app = typer.Typer(
+    name=PROG,
+    help=(
+        "gdcli: a gradient descent explorer. A loss l(w), its slope, the derivative as the "
+        "limit of a difference quotient, and the update rule w = w - lr * dl/dw, step by step."
+    ),
+    add_completion=True,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+# ---------------------------------------------------------------------------
+# shared options: one definition, reused by every command
+
+ExprArg = Annotated[
+    str | None,
+    typer.Argument(
+        metavar="[EXPR]",
+        help="The loss, e.g. '(w - 3)**2' ('^' is power too); '-' reads it from stdin. "
+        "Default: $GDCLI_LOSS or (w - 3)**2.",
+        show_default=False,
+    ),
+]
+FormatOpt = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        "-f",
+        help="auto | table | plain | csv | json. auto: a table and a plot on a terminal, "
+        "plain text in a pipe.",
+    ),
+]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Print one line of bare values (for scripts).")
+]
+NoPlotOpt = Annotated[bool, typer.Option("--no-plot", help="Leave out the plot.")]
+ColorOpt = Annotated[
+    bool, typer.Option("--color", help="Colour even when stdout is not a terminal.")
+]
+AtOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--at",
+        help="The point: 1.5, -2/3, pi/4; x=1,y=-2 for several weights; "
+        "W=[[1,2],[3,4]] for a matrix. Default 1.",
+        show_default=False,
+    ),
+]
+WrtOpt = Annotated[
+    str | None,
+    typer.Option("--wrt", help="The variable (default: w, or the only one).", show_default=False),
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="A constant: NAME=VALUE (number, [vector], [[matrix]]).")
+]
+ShapeOpt = Annotated[
+    list[str] | None,
+    typer.Option("--shape", help="A weight's shape: NAME=RxC (W=2x3) or NAME=N (v=3).")
+]
+
+
+class Output:
+    """The output options every command shares."""
+
+    def __init__(self, fmt: str, quiet: bool, no_plot: bool, color: bool) -> None:
+        from gdcli.render.output import FORMATS
+        from gdcli.render.terminal import Terminal
+
+        fmt = fmt.lower()
+        if fmt not in FORMATS:
+            from gdcli.errors import BadInput
+
+            raise BadInput(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+        self.fmt = fmt
+        self.quiet = quiet
+        self.plot = not no_plot
+        self.term = Terminal.detect(sys.stdout, force_color=color)
+
+    def emit(self, report: Any) -> None:
+        from gdcli.render.output import emit
+
+        emit(report, self.fmt, self.term, quiet=self.quiet, plot=self.plot)
+
+
+def read_expression(expr: str | None) -> str:
+    if expr is None:
+        from gdcli.points import DEFAULT_LOSS
+
+        return os.environ.get("GDCLI_LOSS") or DEFAULT_LOSS
+    if expr.strip() == "-":
+        text = sys.stdin.read()
+        if not text.strip():
+            from gdcli.errors import ParseError
+
+            raise ParseError("no expression on stdin")
+        return text
+    return expr
+
+
+# ---------------------------------------------------------------------------
+# commands
+
+
+@app.command(
+    epilog="Examples:  gdcli derive 'max(0, 3*w+2)' --at=-2/3  |  gdcli derive 'sin(w)' "
+    "--scheme central --plot  |  gdcli derive '1 - tanh(w)^2' --latex  |  "
+    "echo 'w**3' | gdcli derive - --quiet"
+)
+def derive(
+    expr: ExprArg = None,
+    wrt: WrtOpt = None,
+    at: AtOpt = None,
+    scheme: Annotated[
+        str, typer.Option(help="Difference quotient: forward | backward | central.")
+    ] = "forward",
+    h_max: Annotated[float, typer.Option("--h-max", help="Largest h.")] = 1e-1,
+    h_min: Annotated[float, typer.Option("--h-min", help="Smallest h.")] = 1e-12,
+    latex: Annotated[bool, typer.Option("--latex", help="Also show the derivative in LaTeX.")] = False,
+    plot: Annotated[bool, typer.Option("--plot", help="Plot the error against h (log-log).")] = False,
+    sets: SetOpt = None,
+    shapes: ShapeOpt = None,
+    fmt: FormatOpt = "auto",
+    quiet: QuietOpt = False,
+    no_plot: NoPlotOpt = False,
+    color: ColorOpt = False,
+) -> None:
+    """The derivative dl/dw, symbolic, and difference quotients at shrinking h.
+
+    (l(w+h) - l(w)) / h tends to the derivative as h -> 0: the table shows it,
+    with the error of each h, the best h, and where round-off takes over.
+    At a kink both one-sided slopes are shown.
+    """
+    from gdcli import calculus, commands
+    from gdcli.points import read_problem
+
+    out = Output(fmt, quiet, no_plot or not plot, color)
+    text = read_expression(expr)
+    problem = read_problem(text, at, sets=sets or (), shapes=shapes or (), single=wrt or _guess(text))
+    name = calculus.pick_variable(problem.loss, wrt)
+    out.emit(commands.derive(problem, name, scheme.lower(), h_max, h_min, latex))
+
+
+def _guess(text: str) -> str | None:
+    """The variable a bare --at belongs to, before the loss is parsed: w, or the only name."""
+    from gdcli.expression import free_names
+
+    names = free_names(text)
+    if "w" in names:
+        return "w"
+    return next(iter(names)) if len(names) == 1 else None
+
+
+@app.command(
+    epilog="Examples:  gdcli slope --h 1e-3  |  gdcli slope 'w**3' --at 2 --h 0.5  |  "
+    "gdcli slope 'abs(w)' --at 0 --h -0.1 --format json"
+)
+def slope(
+    expr: ExprArg = None,
+    h: Annotated[
+        str, typer.Option("--h", help="The step between the two points (may be negative, not 0).")
+    ] = "1e-3",
+    at: AtOpt = None,
+    wrt: WrtOpt = None,
+    range_: Annotated[
+        str | None, typer.Option("--range", help="x-range of the plot, A:B.", show_default=False)
+    ] = None,
+    sets: SetOpt = None,
+    fmt: FormatOpt = "auto",
+    quiet: QuietOpt = False,
+    no_plot: NoPlotOpt = False,
+    color: ColorOpt = False,
+) -> None:
+    """The two-point slope (l(w+h) - l(w)) / h beside the derivative at w.
+
+    The secant through (w, l(w)) and (w+h, l(w+h)) becomes the tangent as h -> 0.
+    """
+    from gdcli import calculus, commands
+    from gdcli.expression import parse_value
+    from gdcli.points import read_problem
+
+    out = Output(fmt, quiet, no_plot, color)
+    text = read_expression(expr)
+    problem = read_problem(text, at, sets=sets or (), single=wrt or _guess(text))
+    name = calculus.pick_variable(problem.loss, wrt)
+    out.emit(commands.slope(problem, name, parse_value(h), range_))
+
+
+@app.command(
+    name="plot",
+    epilog="Examples:  gdcli plot  |  gdcli plot 'max(0, 3*w+2)' --at 0.5 --range -2:2  |  "
+    "gdcli plot 'log(w)' --range 0:4 > curve.txt",
+)
+def plot_command(
+    expr: ExprArg = None,
+    at: AtOpt = None,
+    wrt: WrtOpt = None,
+    range_: Annotated[
+        str | None,
+        typer.Option("--range", help="x-range A:B (default: 3 either side).", show_default=False),
+    ] = None,
+    sets: SetOpt = None,
+    fmt: FormatOpt = "auto",
+    quiet: QuietOpt = False,
+    color: ColorOpt = False,
+) -> None:
+    """Draw the loss l(w), the current point and its tangent (its slope)."""
+    from gdcli import calculus, commands
+    from gdcli.points import read_problem
+
+    out = Output(fmt, quiet, False, color)
+    text = read_expression(expr)
+    problem = read_problem(text, at, sets=sets or (), single=wrt or _guess(text))
+    name = calculus.pick_variable(problem.loss, wrt)
+    report = commands.plot(problem, name, range_)
+    report.plot_is_data = True
+    out.emit(report)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from gdcli import __version__
+
+        print(f"{PROG} {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """gdcli: a gradient descent explorer."""
+
+
+# ---------------------------------------------------------------------------
+# entry point: every error is one line (plus an optional hint) on stderr
+
+_OPTION = re.compile(r"^--?[A-Za-z][\w-]*(=.*)?$")
+_SHORT_FLAGS = {"-q", "-h", "-f"}
+
+
+def protect_negative(args: list[str]) -> list[str]:
+    """An expression or value that starts with a minus sign works as typed:
+    Click would take `-w**2 + 1` or `-2/3` for an option, so such arguments get a
+    leading space (every parser of ours strips it)."""
+    out = []
+    for arg in args:
+        looks_like_option = arg in ("-", "--") or (
+            _OPTION.match(arg) is not None and (arg.startswith("--") or arg in _SHORT_FLAGS)
+        )
+        out.append(arg if not arg.startswith("-") or looks_like_option else " " + arg)
+    return out
+
+
+def error_line(message: str, hint: str | None = None) -> None:
+    sys.stderr.write(f"{PROG}: error: {message}\n")
+    if hint:
+        sys.stderr.write(f"hint: {hint}\n")
+    sys.stderr.flush()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = protect_negative(sys.argv[1:] if argv is None else list(argv))
+    try:
+        code = run(args)
+    except BrokenPipeError:
+        # the reader went away (`gdcli ... | head`): not an error of ours
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        code = 0
+    sys.exit(code)
+
+
+def run(args: list[str]) -> int:
+    """Run one command; return its exit code. Errors are written here, once."""
+    debug = os.environ.get("GDCLI_DEBUG") == "1"
+    try:
+        result = app(args=args, prog_name=PROG, standalone_mode=False)
+        return int(result) if isinstance(result, int) else 0
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except typer.Abort:
+        error_line("aborted")
+        return 130
+    except KeyboardInterrupt:
+        error_line("interrupted")
+        return 130
+    except GdcliError as exc:
+        if debug:
+            raise
+        error_line(exc.message, exc.hint)
+        return int(exc.exit_code)
+    except typer.TyperException as exc:  # Click's usage errors
+        if debug:
+            raise
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        command = getattr(getattr(exc, "ctx", None), "command_path", PROG)
+        error_line(" ".join(message.split()), f"see '{command} --help'")
+        return int(getattr(exc, "exit_code", ExitCode.BAD_INPUT))
+    except BrokenPipeError:
+        raise
+    except RecursionError:
+        if debug:
+            raise
+        error_line("expression too deeply nested to handle")
+        return int(ExitCode.RESOURCE)
+    except MemoryError:
+        error_line("out of memory: the expression or the run is too large")
+        return int(ExitCode.RESOURCE)
+    except Exception as exc:  # a bug: one line, and a request for a report
+        if debug:
+            raise
+        error_line(
+            f"internal error ({type(exc).__name__}: {exc}); this is a bug in gdcli",
+            "please report it with the command you ran (GDCLI_DEBUG=1 shows the traceback)",
+        )
+        return int(ExitCode.INTERNAL)

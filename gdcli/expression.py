@@ -1,0 +1,705 @@
+"""Safe parser: text -> `Loss` (a SymPy expression of real symbols).
+
+User text never reaches `eval`, `sympify` or `parse_expr`: it is parsed with
+`ast.parse(mode="eval")` and the tree is walked with an allow-list that builds
+SymPy objects directly. Size limits are checked before SymPy computes anything,
+so every accepted input stays fast.
+
+Arrays (vectors, matrices) are NumPy object arrays of SymPy scalars: a weight
+`W` of shape 2x3 becomes the real symbols `W_1_1 ... W_2_3` (1-based, as the
+course writes W_ij), and the loss is one scalar expression of those entries.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+from gdcli.errors import ParseError, ResourceLimit, ShapeError
+
+if TYPE_CHECKING:
+    import sympy
+
+MAX_LENGTH = 2000  # characters of one expression or value
+MAX_NODES = 600  # syntax-tree nodes
+MAX_DEPTH = 60  # nesting of the syntax tree
+MAX_BITS = 1400  # size of any exact number (numerator or denominator), about 420 digits
+MAX_ENTRIES = 10_000  # entries of one array
+MAX_SYMBOLIC_EXPONENT = 10_000  # |p|, |q| of a constant exponent on an expression of weights
+
+# Names SymPy itself would read differently when a printed derivative is parsed back.
+RESERVED = {"I", "E", "S", "N", "O", "Q", "oo", "zoo", "nan", "pi", "e"}
+
+Shape = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A parsed loss: a scalar SymPy expression of the entries of its weights."""
+
+    text: str  # normalised source text (`^` written as `**`)
+    expr: sympy.Expr
+    variables: tuple[str, ...]  # weight names, sorted
+    shapes: Mapping[str, Shape]  # () for a scalar weight
+    entries: Mapping[str, tuple[sympy.Symbol, ...]]  # each weight's entry symbols, row-major
+
+    def symbols(self) -> list[sympy.Symbol]:
+        """All entry symbols, weight by weight (the order of a flat parameter vector)."""
+        return [s for name in self.variables for s in self.entries[name]]
+
+    def entry_names(self, name: str) -> list[str]:
+        """Display names of a weight's entries: `w`, or `W[1,2]` (1-based)."""
+        return entry_labels(name, self.shapes[name])
+
+
+def entry_labels(name: str, shape: Shape) -> list[str]:
+    if not shape:
+        return [name]
+    import itertools
+
+    return [
+        f"{name}[{','.join(str(i + 1) for i in idx)}]"
+        for idx in itertools.product(*(range(n) for n in shape))
+    ]
+
+
+def normalise(text: str) -> str:
+    """The text as gdcli reads it: stripped, `^` meaning power."""
+    return text.strip().replace("^", "**")
+
+
+# ---------------------------------------------------------------------------
+# functions a user may call, by bare name
+
+
+def _functions() -> dict[str, tuple[int, int, Callable[..., Any]]]:
+    """name -> (min args, max args, builder over SymPy scalars or arrays)."""
+    import sympy as sp
+
+    def unary(f: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        return lambda a: _elementwise(f, a)
+
+    def log(a: Any, base: Any = None) -> Any:
+        if base is None:
+            return _elementwise(sp.log, a)
+        return _elementwise(lambda x: sp.log(x) / sp.log(base), a)
+
+    def heaviside(a: Any, h0: Any = None) -> Any:
+        return _elementwise(lambda x: sp.Heaviside(x) if h0 is None else sp.Heaviside(x, h0), a)
+
+    def extreme(f: Callable[..., Any]) -> Callable[..., Any]:
+        def build(*args: Any) -> Any:
+            if len(args) == 1:  # max(v): the largest entry of an array
+                return f(*_flat(args[0]))
+            return _broadcast(f, *args)
+
+        return build
+
+    return {
+        "sin": (1, 1, unary(sp.sin)),
+        "cos": (1, 1, unary(sp.cos)),
+        "tan": (1, 1, unary(sp.tan)),
+        "asin": (1, 1, unary(sp.asin)),
+        "acos": (1, 1, unary(sp.acos)),
+        "atan": (1, 1, unary(sp.atan)),
+        "sinh": (1, 1, unary(sp.sinh)),
+        "cosh": (1, 1, unary(sp.cosh)),
+        "tanh": (1, 1, unary(sp.tanh)),
+        "exp": (1, 1, unary(sp.exp)),
+        "log": (1, 2, log),
+        "ln": (1, 1, unary(sp.log)),
+        "sqrt": (1, 1, unary(sp.sqrt)),
+        "abs": (1, 1, unary(sp.Abs)),
+        "sign": (1, 1, unary(sp.sign)),
+        "Heaviside": (1, 2, heaviside),
+        "heaviside": (1, 2, heaviside),
+        "sigmoid": (1, 1, unary(lambda x: 1 / (1 + sp.exp(-x)))),
+        "relu": (1, 1, unary(lambda x: sp.Max(0, x))),
+        "softplus": (1, 1, unary(lambda x: sp.log(1 + sp.exp(x)))),
+        "max": (1, 32, extreme(sp.Max)),
+        "min": (1, 32, extreme(sp.Min)),
+        "sum": (1, 1, lambda a: sp.Add(*_flat(a))),
+        "mean": (1, 1, lambda a: sp.Add(*_flat(a)) / len(_flat(a))),
+        "dot": (2, 2, lambda a, b: _matmul(a, b)),
+        "transpose": (1, 1, _transpose),
+    }
+
+
+FUNCTION_NAMES = (
+    "sin cos tan asin acos atan sinh cosh tanh exp log ln sqrt abs sign Heaviside heaviside "
+    "sigmoid relu softplus max min sum mean dot transpose"
+).split()
+
+
+def _is_array(a: Any) -> bool:
+    return hasattr(a, "shape") and hasattr(a, "dtype")
+
+
+def _flat(a: Any) -> list[Any]:
+    return list(a.flat) if _is_array(a) else [a]
+
+
+def _elementwise(f: Callable[[Any], Any], a: Any) -> Any:
+    if not _is_array(a):
+        return f(a)
+    import numpy as np
+
+    out = np.empty(a.shape, dtype=object)
+    for idx, x in np.ndenumerate(a):
+        out[idx] = f(x)
+    return out
+
+
+def _broadcast(f: Callable[..., Any], *args: Any) -> Any:
+    if not any(_is_array(a) for a in args):
+        return f(*args)
+    import numpy as np
+
+    try:
+        parts = np.broadcast_arrays(*(np.asarray(a, dtype=object) for a in args))
+    except ValueError:
+        shapes = ", ".join(_shape_text(a) for a in args)
+        raise ShapeError(f"shapes do not broadcast together: {shapes}") from None
+    out = np.empty(parts[0].shape, dtype=object)
+    for idx in np.ndindex(*parts[0].shape):
+        out[idx] = f(*(p[idx] for p in parts))
+    return out
+
+
+def _transpose(a: Any) -> Any:
+    return a.T if _is_array(a) else a
+
+
+def _shape_text(a: Any) -> str:
+    if not _is_array(a):
+        return "a number"
+    return "x".join(str(n) for n in a.shape) if a.ndim else "a number"
+
+
+def _matmul(a: Any, b: Any) -> Any:
+    if not (_is_array(a) and _is_array(b)) or a.ndim == 0 or b.ndim == 0:
+        raise ShapeError(
+            f"@ multiplies vectors and matrices, got {_shape_text(a)} @ {_shape_text(b)}"
+        )
+    if a.ndim > 2 or b.ndim > 2:
+        raise ShapeError("@ supports vectors and matrices only")
+    inner_a = a.shape[-1]
+    inner_b = b.shape[0]
+    if inner_a != inner_b:
+        raise ShapeError(
+            f"@ needs matching inner sizes: {_shape_text(a)} @ {_shape_text(b)} "
+            f"({inner_a} != {inner_b})"
+        )
+    import numpy as np
+    import sympy as sp
+
+    a2 = a if a.ndim == 2 else a.reshape(1, -1)
+    b2 = b if b.ndim == 2 else b.reshape(-1, 1)
+    out = np.empty((a2.shape[0], b2.shape[1]), dtype=object)
+    for i in range(a2.shape[0]):
+        for j in range(b2.shape[1]):
+            out[i, j] = sp.Add(*(a2[i, k] * b2[k, j] for k in range(inner_a)))
+    if a.ndim == 1 and b.ndim == 1:
+        return out[0, 0]
+    if a.ndim == 1:
+        return out[0]
+    if b.ndim == 1:
+        return out[:, 0]
+    return out
+
+
+# ---------------------------------------------------------------------------
+# the parser
+
+
+_IMPLICIT = re.compile(r"(?<![\w.])(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)\s*([A-Za-z_(][\w]*)")
+
+_FORBIDDEN = {
+    ast.Attribute: "attribute access",
+    ast.Subscript: "indexing",
+    ast.Lambda: "lambda",
+    ast.ListComp: "a comprehension",
+    ast.SetComp: "a comprehension",
+    ast.DictComp: "a comprehension",
+    ast.GeneratorExp: "a generator",
+    ast.Dict: "a dict",
+    ast.Set: "a set",
+    ast.Tuple: "a tuple",
+    ast.JoinedStr: "a string",
+    ast.FormattedValue: "a string",
+    ast.BoolOp: "and/or",
+    ast.IfExp: "if/else",
+    ast.NamedExpr: "assignment",
+    ast.Starred: "unpacking",
+    ast.Slice: "a slice",
+    ast.Await: "await",
+    ast.Yield: "yield",
+    ast.YieldFrom: "yield",
+}
+
+_OPERATOR_NAMES = {
+    ast.Mod: "%",
+    ast.FloorDiv: "//",
+    ast.LShift: "<<",
+    ast.RShift: ">>",
+    ast.BitOr: "|",
+    ast.BitAnd: "&",
+    ast.BitXor: "^",
+    ast.Not: "not",
+    ast.Invert: "~",
+}
+
+
+@dataclass
+class _Parser:
+    text: str  # normalised text
+    caret_offsets: list[int]  # positions (in the original text) of each `^`
+    shapes: Mapping[str, Shape]
+    constants: Mapping[str, Any]
+    allow_variables: bool
+    functions: dict[str, tuple[int, int, Callable[..., Any]]]
+    symbols: dict[str, Any] = field(default_factory=dict)
+
+    def column(self, node: ast.AST) -> int:
+        return _user_column(getattr(node, "col_offset", 0), self.caret_offsets)
+
+    def fail(self, message: str, node: ast.AST, hint: str | None = None) -> ParseError:
+        return ParseError(message, self.text, self.column(node), hint)
+
+    def build(self, node: ast.AST) -> Any:
+        if isinstance(node, ast.Expression):
+            return self.build(node.body)
+        if isinstance(node, ast.Constant):
+            return self.number(node)
+        if isinstance(node, ast.Name):
+            return self.name(node)
+        if isinstance(node, ast.UnaryOp):
+            operand = self.build(node.operand)
+            if isinstance(node.op, ast.USub):
+                return -operand
+            if isinstance(node.op, ast.UAdd):
+                return operand
+            raise self.fail(
+                f"operator {_OPERATOR_NAMES.get(type(node.op), '?')!r} is not supported", node
+            )
+        if isinstance(node, ast.BinOp):
+            return self.binop(node)
+        if isinstance(node, ast.Call):
+            return self.call(node)
+        if isinstance(node, ast.Compare):
+            return self.compare(node)
+        if isinstance(node, ast.List):
+            return self.array(node)
+        what = _FORBIDDEN.get(type(node), type(node).__name__)
+        raise self.fail(f"{what} is not allowed", node)
+
+    def number(self, node: ast.Constant) -> Any:
+        import sympy as sp
+
+        value = node.value
+        if isinstance(value, bool) or value is None or value is Ellipsis:
+            raise self.fail(f"{value!r} is not a number", node)
+        if isinstance(value, (str, bytes)):
+            raise self.fail("a string is not allowed", node)
+        if isinstance(value, complex):
+            raise self.fail("complex numbers are not supported (weights are real)", node)
+        if isinstance(value, int):
+            if value.bit_length() > MAX_BITS:
+                raise ResourceLimit(f"number too large at column {self.column(node)}")
+            return sp.Integer(value)
+        # a float literal: keep exactly what was typed (0.1 is 1/10, not a binary fraction)
+        source = ast.get_source_segment(self.text, node) or repr(value)
+        try:
+            dec = Decimal(source.replace("_", ""))
+        except InvalidOperation:
+            dec = Decimal(repr(value))
+        if dec != 0 and abs(dec.adjusted()) > 300:
+            raise ResourceLimit(f"number out of range at column {self.column(node)}: {source}")
+        p, q = dec.as_integer_ratio()
+        return sp.Rational(p, q)
+
+    def name(self, node: ast.Name) -> Any:
+        import sympy as sp
+
+        name = node.id
+        if name in ("pi",):
+            return sp.pi
+        if name == "e":
+            return sp.E
+        if name in self.constants:
+            return self.constants[name]
+        if name in self.functions:
+            raise self.fail(f"{name} is a function: call it as {name}(...)", node)
+        if name.startswith("_"):
+            raise self.fail(
+                f"name {_quote(name)} is not allowed (names may not start with _)", node
+            )
+        if name in RESERVED:
+            raise self.fail(f"name {_quote(name)} is reserved; choose another name", node)
+        if not self.allow_variables:
+            raise self.fail(f"unknown name {_quote(name)} (a value must be a number)", node)
+        if name not in self.symbols:
+            self.symbols[name] = make_symbols(name, self.shapes.get(name, ()))
+        return self.symbols[name]
+
+    def binop(self, node: ast.BinOp) -> Any:
+        left = self.build(node.left)
+        right = self.build(node.right)
+        op = node.op
+        if isinstance(op, ast.MatMult):
+            return _matmul(left, right)
+        if isinstance(op, ast.Pow):
+            self.check_power(left, right, node)
+            return self.arith(lambda a, b: a**b, left, right)
+        if isinstance(op, ast.Add):
+            return self.arith(lambda a, b: a + b, left, right)
+        if isinstance(op, ast.Sub):
+            return self.arith(lambda a, b: a - b, left, right)
+        if isinstance(op, ast.Mult):
+            self.check_product(left, right, node)
+            return self.arith(lambda a, b: a * b, left, right)
+        if isinstance(op, ast.Div):
+            return self.arith(lambda a, b: a / b, left, right)
+        symbol = _OPERATOR_NAMES.get(type(op), type(op).__name__)
+        raise self.fail(f"operator {symbol!r} is not supported", node)
+
+    def arith(self, f: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
+        if _is_array(a) or _is_array(b):
+            return _broadcast(f, a, b)
+        return f(a, b)
+
+    def check_product(self, a: Any, b: Any, node: ast.AST) -> None:
+        bits = _bits(a) + _bits(b)
+        if bits > MAX_BITS:
+            raise ResourceLimit(f"number too large at column {self.column(node)}")
+
+    def check_power(self, base: Any, exponent: Any, node: ast.AST) -> None:
+        """Refuse, before SymPy computes it, a power whose exact value would be huge."""
+        import sympy as sp
+
+        for b in _flat(base):
+            for x in _flat(exponent):
+                if not isinstance(x, sp.Rational):
+                    continue
+                if isinstance(b, sp.Rational):
+                    if b in (0, 1, -1):
+                        continue
+                    magnitude = max(_bits(b), 1)
+                    if abs(float(x)) * magnitude > MAX_BITS:
+                        raise ResourceLimit(
+                            f"number too large at column {self.column(node)}: "
+                            f"about 2^{abs(float(x)) * magnitude:.3g}"
+                        )
+                elif max(abs(x.p), x.q) > MAX_SYMBOLIC_EXPONENT:
+                    raise ResourceLimit(
+                        f"exponent too large at column {self.column(node)} "
+                        f"(at most {MAX_SYMBOLIC_EXPONENT})"
+                    )
+
+    def call(self, node: ast.Call) -> Any:
+        func = node.func
+        if not isinstance(func, ast.Name):
+            if isinstance(func, ast.Constant):
+                raise self.fail(
+                    "a number cannot be called", node, hint=f"did you mean {func.value}*(...)?"
+                )
+            raise self.fail("only functions called by bare name are allowed", node)
+        name = func.id
+        if name not in self.functions:
+            if len(name) <= 2 or name in self.constants or name in self.shapes:
+                hint = f"did you mean {name}*(...)?"
+            else:
+                hint = "known functions: " + ", ".join(FUNCTION_NAMES)
+            raise self.fail(f"unknown function {_quote(name)}", node, hint)
+        if node.keywords:
+            raise self.fail(f"{name}() takes no keyword arguments", node)
+        lo, hi, builder = self.functions[name]
+        if not lo <= len(node.args) <= hi:
+            count = str(lo) if lo == hi else f"{lo} to {hi}"
+            raise self.fail(f"{name}() takes {count} argument(s), got {len(node.args)}", node)
+        return builder(*(self.build(a) for a in node.args))
+
+    def compare(self, node: ast.Compare) -> Any:
+        """`(3*w + 2 > 0)` is an indicator: 1 where it holds, 0 elsewhere."""
+        import sympy as sp
+
+        if len(node.ops) != 1:
+            raise self.fail("chained comparisons are not supported", node)
+        relations: dict[type, Callable[[Any, Any], Any]] = {
+            ast.Gt: sp.StrictGreaterThan,
+            ast.GtE: sp.GreaterThan,
+            ast.Lt: sp.StrictLessThan,
+            ast.LtE: sp.LessThan,
+        }
+        relation = relations.get(type(node.ops[0]))
+        if relation is None:
+            raise self.fail("only <, <=, > and >= comparisons are supported", node)
+        left = self.build(node.left)
+        right = self.build(node.comparators[0])
+
+        def indicator(a: Any, b: Any) -> Any:
+            return sp.Piecewise((1, relation(a, b)), (0, True))
+
+        return self.arith(indicator, left, right)
+
+    def array(self, node: ast.List) -> Any:
+        import numpy as np
+
+        if not node.elts:
+            raise self.fail("an empty list is not a value", node)
+        items = [self.build(e) for e in node.elts]
+        shapes = {getattr(i, "shape", ()) for i in items}
+        if len(shapes) != 1:
+            raise ShapeError(f"rows of different lengths in the list at column {self.column(node)}")
+        inner = shapes.pop()
+        out = np.empty((len(items), *inner), dtype=object)
+        for k, item in enumerate(items):
+            out[k] = item
+        if out.size > MAX_ENTRIES:
+            raise ResourceLimit(f"array too large ({out.size} entries)")
+        return out
+
+
+def _bits(a: Any) -> int:
+    """Size of an exact number in bits (0 for anything that is not a Rational)."""
+    import sympy as sp
+
+    total = 0
+    for x in _flat(a):
+        if isinstance(x, sp.Rational):
+            total = max(total, int(x.p).bit_length() + int(x.q).bit_length())
+    return total
+
+
+def make_symbols(name: str, shape: Shape) -> Any:
+    """The real symbol(s) of a weight: `w`, or an array of `W_1_1 ...` (1-based)."""
+    import sympy as sp
+
+    if not shape:
+        return sp.Symbol(name, real=True)
+    import numpy as np
+
+    size = math.prod(shape)
+    if size > MAX_ENTRIES:
+        raise ResourceLimit(f"shape of {name} too large ({size} entries)")
+    out = np.empty(shape, dtype=object)
+    for idx in np.ndindex(*shape):
+        out[idx] = sp.Symbol(name + "_" + "_".join(str(i + 1) for i in idx), real=True)
+    return out
+
+
+def _user_column(offset: int, carets: list[int]) -> int:
+    """1-based column in the text as typed, from a 0-based offset in the normalised
+    text (where each `^` became the two characters `**`)."""
+    shift = sum(1 for k, c in enumerate(carets) if c + k < offset)
+    return max(offset - shift + 1, 1)
+
+
+def _quote(text: str, limit: int = 40) -> str:
+    """User text for an error message: quoted, and cut when long."""
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def _check_size(tree: ast.AST, text: str) -> None:
+    """Count nodes and measure depth without recursion, before anything is built."""
+    nodes = 0
+    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        nodes += 1
+        if nodes > MAX_NODES:
+            raise ResourceLimit(f"expression too large (more than {MAX_NODES} parts)")
+        if depth > MAX_DEPTH:
+            raise ResourceLimit(f"expression nested too deeply (more than {MAX_DEPTH} levels)")
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+
+
+def _syntax_tree(text: str) -> tuple[ast.Expression, str, list[int]]:
+    if len(text) > MAX_LENGTH:
+        raise ResourceLimit(f"expression too long ({len(text)} characters, at most {MAX_LENGTH})")
+    stripped = text.strip()
+    if not stripped:
+        raise ParseError("empty expression")
+    carets = [i for i, ch in enumerate(stripped) if ch == "^"]
+    source = stripped.replace("^", "**")
+    try:
+        tree = ast.parse(source, mode="eval")
+    except SyntaxError as exc:
+        column = None if exc.offset is None else _user_column(exc.offset - 1, carets)
+        hint = None
+        match = _IMPLICIT.search(stripped)
+        if match:
+            hint = f"did you mean {match.group(1)}*{match.group(2)}?"
+        reason = (exc.msg or "invalid syntax").split(" (")[0]
+        raise ParseError(
+            f"cannot parse {_quote(stripped)}: {reason}", stripped, column, hint
+        ) from None
+    except (ValueError, MemoryError, RecursionError) as exc:
+        raise ParseError(f"cannot parse the expression: {exc}") from None
+    _check_size(tree, source)
+    return tree, source, carets
+
+
+def parse_loss(
+    text: str,
+    shapes: Mapping[str, Shape] | None = None,
+    constants: Mapping[str, Any] | None = None,
+) -> Loss:
+    """Parse a loss expression. `shapes` gives weights that are vectors or matrices,
+    `constants` names with fixed values (numbers or arrays of SymPy numbers)."""
+    import sympy as sp
+
+    tree, source, carets = _syntax_tree(text)
+    parser = _Parser(
+        text=source,
+        caret_offsets=carets,
+        shapes=shapes or {},
+        constants=constants or {},
+        allow_variables=True,
+        functions=_functions(),
+    )
+    value = parser.build(tree)
+    if _is_array(value):
+        if value.ndim == 0:
+            value = value.item()
+        else:
+            raise ShapeError(
+                f"the loss must be a single number, but this expression has shape "
+                f"{_shape_text(value)}",
+                hint="wrap it in sum(...) or mean(...)",
+            )
+    if not isinstance(value, sp.Expr):
+        raise ParseError(f"{_quote(source)} is not an expression of numbers")
+    expr = value
+    _check_defined(expr, source)
+    variables = tuple(sorted(parser.symbols))
+    used_shapes = {name: tuple(shapes.get(name, ())) if shapes else () for name in variables}
+    entries = {name: tuple(_flat(parser.symbols[name])) for name in variables}
+    return Loss(source, expr, variables, used_shapes, entries)
+
+
+def _check_defined(expr: Any, text: str) -> None:
+    import sympy as sp
+
+    if expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        raise ParseError(f"{_quote(text)} is undefined (a division by zero?)")
+
+
+def free_names(text: str) -> set[str]:
+    """Names a text uses that are neither functions nor pi/e (without building anything)."""
+    tree, _, _ = _syntax_tree(text)
+    called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    return {
+        n.id
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Name) and id(n) not in called and n.id not in ("pi", "e")
+    }
+
+
+def parse_value(text: str, constants: Mapping[str, Any] | None = None) -> Any:
+    """Parse a constant value: a number (`-2/3`, `pi/4`) or a nested list (a vector
+    or matrix). Returns a SymPy number or a NumPy object array of them, exact."""
+    import sympy as sp
+
+    tree, source, carets = _syntax_tree(text)
+    parser = _Parser(
+        text=source,
+        caret_offsets=carets,
+        shapes={},
+        constants=constants or {},
+        allow_variables=False,
+        functions=_functions(),
+    )
+    value = parser.build(tree)
+    for x in _flat(value):
+        if not isinstance(x, sp.Basic) or x.free_symbols:
+            raise ParseError(f"{_quote(source)} is not a number")
+        if x.has(sp.zoo, sp.nan, sp.oo, -sp.oo) or not x.is_real:
+            raise ParseError(f"{_quote(source)} is not a finite real number")
+    return value
+
+
+def parse_assignments(text: str) -> dict[str, str]:
+    """Split `x=1,y=-2` or `W=[[1,2],[3,4]]` into names and value texts
+    (commas inside brackets or parentheses do not split)."""
+    parts: list[str] = []
+    depth = 0
+    current = ""
+    for ch in text:
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+    parts.append(current)
+    out: dict[str, str] = {}
+    for part in parts:
+        name, eq, value = part.partition("=")
+        name = name.strip()
+        if not eq or not name.isidentifier() or not value.strip():
+            raise ParseError(
+                f"cannot read {_quote(part.strip())}: expected NAME=VALUE", hint="e.g. x=1,y=-2"
+            )
+        if name in out:
+            raise ParseError(f"{name} is given twice")
+        out[name] = value.strip()
+    return out
+
+
+def parse_shape(text: str) -> Shape:
+    """`2x3` -> (2, 3); `3` -> (3,)."""
+    pieces = text.lower().replace("*", "x").split("x")
+    try:
+        shape = tuple(int(p) for p in pieces)
+    except ValueError:
+        raise ParseError(f"cannot read shape {_quote(text)}", hint="e.g. 2x3 or 3") from None
+    if not shape or any(n < 1 for n in shape) or len(shape) > 2:
+        raise ParseError(f"bad shape {_quote(text)}: one or two positive sizes, like 3 or 2x3")
+    if math.prod(shape) > MAX_ENTRIES:
+        raise ResourceLimit(f"shape {text} too large (at most {MAX_ENTRIES} entries)")
+    return shape
+
+
+def shape_of(value: Any) -> Shape:
+    return tuple(value.shape) if _is_array(value) else ()
+
+
+def broadcast_to(value: Any, shape: Shape, name: str) -> Any:
+    """A weight's value in its shape: a number fills the shape; an array must match it."""
+    if shape_of(value) == tuple(shape):
+        return value
+    if not shape:
+        raise ShapeError(
+            f"{name} is a number in this loss, but its value has shape {_shape_text(value)}",
+            hint=f"declare its shape with --shape {name}={_shape_text(value)}",
+        )
+    if not _is_array(value):
+        import numpy as np
+
+        return np.full(shape, value, dtype=object)
+    raise ShapeError(
+        f"{name} has shape {_shape_text(value)} but --shape says {'x'.join(map(str, shape))}"
+    )
+
+
+def flat_values(values: Iterable[Any]) -> list[Any]:
+    return [x for v in values for x in _flat(v)]
+
+
+def as_nested(values: Sequence[Any], shape: Shape) -> Any:
+    """Flat row-major values -> a number (shape ()) or nested lists of that shape."""
+    if not shape:
+        return values[0]
+    if len(shape) == 1:
+        return list(values)
+    step = math.prod(shape[1:])
+    return [as_nested(values[i * step : (i + 1) * step], shape[1:]) for i in range(shape[0])]

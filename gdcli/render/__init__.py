@@ -1,0 +1,1 @@
+"""Rendering: terminal detection, Rich tables, plotext plots, json/csv/plain writers."""

@@ -1,0 +1,196 @@
+"""One report per command, written in the format asked for.
+
+A command builds a `Report` (the JSON document, its tables, the quiet line,
+notes and plots); `emit` writes it as a Rich table, plain text, CSV, JSON or a
+quiet line. Data goes to stdout; notes for people go to stderr when stdout is
+data (plain, csv), and beside the tables on a terminal.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from gdcli.render.terminal import Terminal
+
+Cell = Any  # float | int | str | None
+FORMATS = ("auto", "table", "plain", "csv", "json")
+PlotFn = Callable[[int, int, bool], str]  # (width, height, color) -> the plot as text
+
+
+@dataclass
+class Table:
+    columns: list[str]
+    rows: Iterable[Sequence[Cell]]
+    title: str = ""
+    records: bool = True  # the table csv writes (one per report)
+    highlight: int | None = None  # row index marked in a terminal table
+    highlight_text: str = ""
+    head_tail: int | None = None  # on a terminal show only this many first and last rows
+
+
+@dataclass
+class Report:
+    data: dict[str, Any]
+    tables: list[Table]
+    quiet: list[Cell]
+    notes: list[str] = field(default_factory=list)
+    plots: list[PlotFn] = field(default_factory=list)
+    plot_is_data: bool = False  # `gdcli plot`: the picture is the output, in plain text too
+
+
+def exact_text(x: Cell) -> str:
+    """A value for plain/csv/quiet: floats in their shortest round-trip form."""
+    if x is None:
+        return "nan"
+    if isinstance(x, bool):
+        return str(x).lower()
+    if isinstance(x, float):
+        return repr(x) if math.isfinite(x) else ("nan" if math.isnan(x) else repr(x))
+    return str(x)
+
+
+def short_text(x: Cell) -> str:
+    """A value for a terminal table: ten significant digits."""
+    if x is None:
+        return "—"
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if isinstance(x, float):
+        return f"{x:.10g}"
+    return str(x)
+
+
+def strict(value: Any) -> Any:
+    """JSON-safe copy: non-finite floats become null, tuples lists."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict(v) for v in value]
+    return value
+
+
+def write_json(data: dict[str, Any], out: TextIO) -> None:
+    json.dump(strict(data), out, allow_nan=False, indent=2)
+    out.write("\n")
+
+
+def write_csv(table: Table, out: TextIO) -> None:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(table.columns)
+    for row in table.rows:
+        writer.writerow([exact_text(c) for c in row])
+
+
+def write_plain(tables: Sequence[Table], out: TextIO) -> None:
+    for i, table in enumerate(tables):
+        if i:
+            out.write("\n")
+        out.write("\t".join(table.columns) + "\n")
+        for row in table.rows:
+            out.write("\t".join(exact_text(c) for c in row) + "\n")
+
+
+def _elided(rows: Iterable[Sequence[Cell]], keep: int | None) -> Iterator[Sequence[Cell] | int]:
+    """The first and last `keep` rows; an int stands for the count of rows left out."""
+    if keep is None:
+        yield from rows
+        return
+    from collections import deque
+
+    tail: deque[Sequence[Cell]] = deque(maxlen=keep)
+    skipped = 0
+    for k, row in enumerate(rows):
+        if k < keep:
+            yield row
+            continue
+        if len(tail) == keep:
+            skipped += 1
+        tail.append(row)
+    if skipped:
+        yield skipped
+    yield from tail
+
+
+def write_rich(tables: Sequence[Table], term: Terminal, out: TextIO) -> None:
+    from rich.table import Table as RichTable
+
+    console = term.console(out)
+    for table in tables:
+        rich = RichTable(title=table.title or None, title_justify="left", header_style="bold")
+        for k, name in enumerate(table.columns):
+            rich.add_column(name, justify="left" if k == 0 and not _numeric(name) else "right")
+        if table.highlight is not None:
+            rich.add_column("")
+        for k, row in enumerate(_elided(table.rows, table.head_tail)):
+            if isinstance(row, int):
+                cells = [f"… {row} rows …"] + [""] * (len(table.columns) - 1)
+                rich.add_row(*cells, *([""] if table.highlight is not None else []), style="dim")
+                continue
+            cells = [short_text(c) for c in row]
+            if table.highlight is not None:
+                marked = k == table.highlight
+                cells.append(table.highlight_text if marked else "")
+                rich.add_row(*cells, style="bold green" if marked else None)
+            else:
+                rich.add_row(*cells)
+        console.print(rich)
+
+
+def _numeric(name: str) -> bool:
+    return name in ("step", "h", "lr")
+
+
+def emit(
+    report: Report,
+    fmt: str,
+    term: Terminal,
+    *,
+    quiet: bool = False,
+    plot: bool = True,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> None:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    if quiet:
+        out.write(" ".join(exact_text(v) for v in report.quiet) + "\n")
+        return
+    fmt = resolve_format(fmt, term)
+    if report.plot_is_data and fmt in ("table", "plain"):
+        color = term.color and fmt == "table"
+        for draw in report.plots:
+            out.write(draw(min(term.width, 100), 24, color) + "\n")
+        note_stream = out if fmt == "table" else err
+        for note in report.notes:
+            note_stream.write(note + "\n")
+    elif fmt == "json":
+        write_json(report.data, out)
+    elif fmt == "csv":
+        write_csv(next(t for t in report.tables if t.records), out)
+    elif fmt == "plain":
+        write_plain(report.tables, out)
+        for note in report.notes:
+            err.write(note + "\n")
+    else:
+        write_rich(report.tables, term, out)
+        console = term.console(out)
+        for note in report.notes:
+            console.print(note)
+        if plot:
+            for draw in report.plots:
+                out.write(draw(min(term.width, 100), 22, term.color) + "\n")
+    out.flush()
+
+
+def resolve_format(fmt: str, term: Terminal) -> str:
+    if fmt == "auto":
+        return "table" if term.is_tty else "plain"
+    return fmt
