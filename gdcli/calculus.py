@@ -70,9 +70,7 @@ def partials(loss: Loss) -> dict[str, list[sympy.Expr]]:
     """One partial derivative per entry of each weight (row-major)."""
     import sympy as sp
 
-    return {
-        name: [sp.diff(loss.expr, s) for s in loss.entries[name]] for name in loss.variables
-    }
+    return {name: [sp.diff(loss.expr, s) for s in loss.entries[name]] for name in loss.variables}
 
 
 def exact(expr: sympy.Expr, point: dict[Any, Any]) -> sympy.Expr:
@@ -237,7 +235,9 @@ def kink_candidates(expr: sympy.Expr, point: dict[Any, Any]) -> bool:
 
     for atom in expr.atoms(*(getattr(sp, n) for n in NONSMOOTH)):
         if isinstance(atom, sp.Piecewise):
-            gaps = [c.lhs - c.rhs for _, c in atom.args if isinstance(c, sp.core.relational.Relational)]
+            gaps = [
+                c.lhs - c.rhs for _, c in atom.args if isinstance(c, sp.core.relational.Relational)
+            ]
         elif isinstance(atom, (sp.Max, sp.Min)):
             args = atom.args
             gaps = [a - b for i, a in enumerate(args) for b in args[i + 1 :]]

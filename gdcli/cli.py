@@ -74,11 +74,11 @@ WrtOpt = Annotated[
 ]
 SetOpt = Annotated[
     list[str] | None,
-    typer.Option("--set", help="A constant: NAME=VALUE (number, [vector], [[matrix]]).")
+    typer.Option("--set", help="A constant: NAME=VALUE (number, [vector], [[matrix]])."),
 ]
 ShapeOpt = Annotated[
     list[str] | None,
-    typer.Option("--shape", help="A weight's shape: NAME=RxC (W=2x3) or NAME=N (v=3).")
+    typer.Option("--shape", help="A weight's shape: NAME=RxC (W=2x3) or NAME=N (v=3)."),
 ]
 
 
@@ -103,6 +103,12 @@ class Output:
         from gdcli.render.output import emit
 
         emit(report, self.fmt, self.term, quiet=self.quiet, plot=self.plot)
+
+
+def read_problem(text: str, at: str | None, **kwargs: Any) -> Any:
+    from gdcli.points import read_problem as read
+
+    return read(text, at, **kwargs)
 
 
 def read_expression(expr: str | None) -> str:
@@ -138,8 +144,12 @@ def derive(
     ] = "forward",
     h_max: Annotated[float, typer.Option("--h-max", help="Largest h.")] = 1e-1,
     h_min: Annotated[float, typer.Option("--h-min", help="Smallest h.")] = 1e-12,
-    latex: Annotated[bool, typer.Option("--latex", help="Also show the derivative in LaTeX.")] = False,
-    plot: Annotated[bool, typer.Option("--plot", help="Plot the error against h (log-log).")] = False,
+    latex: Annotated[
+        bool, typer.Option("--latex", help="Also show the derivative in LaTeX.")
+    ] = False,
+    plot: Annotated[
+        bool, typer.Option("--plot", help="Plot the error against h (log-log).")
+    ] = False,
     sets: SetOpt = None,
     shapes: ShapeOpt = None,
     fmt: FormatOpt = "auto",
@@ -153,12 +163,14 @@ def derive(
     with the error of each h, the best h, and where round-off takes over.
     At a kink both one-sided slopes are shown.
     """
-    from gdcli import calculus, commands
-    from gdcli.points import read_problem
+    from gdcli import calculus
+    from gdcli.commands import single as commands
 
     out = Output(fmt, quiet, no_plot or not plot, color)
     text = read_expression(expr)
-    problem = read_problem(text, at, sets=sets or (), shapes=shapes or (), single=wrt or _guess(text))
+    problem = read_problem(
+        text, at, sets=sets or (), shapes=shapes or (), single=wrt or _guess(text)
+    )
     name = calculus.pick_variable(problem.loss, wrt)
     out.emit(commands.derive(problem, name, scheme.lower(), h_max, h_min, latex))
 
@@ -197,9 +209,9 @@ def slope(
 
     The secant through (w, l(w)) and (w+h, l(w+h)) becomes the tangent as h -> 0.
     """
-    from gdcli import calculus, commands
+    from gdcli import calculus
+    from gdcli.commands import single as commands
     from gdcli.expression import parse_value
-    from gdcli.points import read_problem
 
     out = Output(fmt, quiet, no_plot, color)
     text = read_expression(expr)
@@ -227,8 +239,8 @@ def plot_command(
     color: ColorOpt = False,
 ) -> None:
     """Draw the loss l(w), the current point and its tangent (its slope)."""
-    from gdcli import calculus, commands
-    from gdcli.points import read_problem
+    from gdcli import calculus
+    from gdcli.commands import single as commands
 
     out = Output(fmt, quiet, False, color)
     text = read_expression(expr)
@@ -237,6 +249,100 @@ def plot_command(
     report = commands.plot(problem, name, range_)
     report.plot_is_data = True
     out.emit(report)
+
+
+@app.command(
+    epilog="Examples:  gdcli descend --lr 0.1 --steps 50  |  "
+    "gdcli descend 'max(0, 3*w+2)' --start 1  |  "
+    "gdcli descend '(x-1)**2 + 10*(y+2)**2' --start x=0,y=0 --optimizer adam --lr 0.3  |  "
+    "gdcli descend 'sum((W @ x - y)**2)' --set x=[1,2] --set y=[3,4] --start W=0 --shape W=2x2  |  "
+    "gdcli descend --lr 1.5 --format csv > run.csv"
+)
+def descend(
+    expr: ExprArg = None,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--start",
+            help="Where to start: 0.5; x=1,y=-2; W=0 with --shape W=2x3. Default 1.",
+            show_default=False,
+        ),
+    ] = None,
+    lr: Annotated[float, typer.Option("--lr", help="The learning rate.")] = 0.1,
+    steps: Annotated[int, typer.Option("--steps", help="The most updates to make.")] = 50,
+    tol: Annotated[
+        float, typer.Option("--tol", help="Stop (converged) when the gradient's norm <= tol.")
+    ] = 1e-8,
+    optimizer: Annotated[
+        str, typer.Option("--optimizer", "-o", help="sgd | adam | adamw | rmsprop | adagrad.")
+    ] = "sgd",
+    momentum: Annotated[float | None, typer.Option(help="sgd, rmsprop (default 0).")] = None,
+    dampening: Annotated[float | None, typer.Option(help="sgd (default 0).")] = None,
+    nesterov: Annotated[bool | None, typer.Option("--nesterov", help="sgd.")] = None,
+    weight_decay: Annotated[float | None, typer.Option(help="all (default 0; adamw 0.01).")] = None,
+    beta1: Annotated[float | None, typer.Option(help="adam, adamw (default 0.9).")] = None,
+    beta2: Annotated[float | None, typer.Option(help="adam, adamw (default 0.999).")] = None,
+    eps: Annotated[float | None, typer.Option(help="default 1e-8; adagrad 1e-10.")] = None,
+    amsgrad: Annotated[bool | None, typer.Option("--amsgrad", help="adam, adamw.")] = None,
+    alpha: Annotated[float | None, typer.Option(help="rmsprop (default 0.99).")] = None,
+    centered: Annotated[bool | None, typer.Option("--centered", help="rmsprop.")] = None,
+    lr_decay: Annotated[float | None, typer.Option(help="adagrad (default 0).")] = None,
+    initial_accumulator_value: Annotated[
+        float | None, typer.Option(help="adagrad (default 0).")
+    ] = None,
+    every: Annotated[int, typer.Option("--every", help="Show every K-th step.")] = 1,
+    show_state: Annotated[
+        bool, typer.Option("--show-state", help="Show the optimizer's state (buffers, m, v).")
+    ] = False,
+    logy: Annotated[bool, typer.Option("--logy", help="Log scale for the loss plot.")] = False,
+    sets: SetOpt = None,
+    shapes: ShapeOpt = None,
+    fmt: FormatOpt = "auto",
+    quiet: QuietOpt = False,
+    no_plot: NoPlotOpt = False,
+    color: ColorOpt = False,
+) -> None:
+    """Run the update rule w = w - lr * dl/dw and show every step.
+
+    The slope's sign decides the direction: slope > 0, so w decreases; slope < 0,
+    so w increases. Other update rules (momentum, Adam, RMSprop, Adagrad) follow
+    torch.optim, with torch's option names and defaults (except --lr, 0.1).
+    """
+    from gdcli.commands.descend import descend as build
+    from gdcli.errors import BadInput
+    from gdcli.optimizers import make_optimizer
+
+    out = Output(fmt, quiet, no_plot, color)
+    if every < 1:
+        raise BadInput(f"--every must be at least 1 (got {every})")
+    if steps < 1:
+        raise BadInput(f"--steps must be at least 1 (got {steps})")
+    hyper = {
+        k: v
+        for k, v in {
+            "momentum": momentum,
+            "dampening": dampening,
+            "nesterov": nesterov,
+            "weight_decay": weight_decay,
+            "beta1": beta1,
+            "beta2": beta2,
+            "eps": eps,
+            "amsgrad": amsgrad,
+            "alpha": alpha,
+            "centered": centered,
+            "lr_decay": lr_decay,
+            "initial_accumulator_value": initial_accumulator_value,
+        }.items()
+        if v is not None
+    }
+    opt = make_optimizer(optimizer, lr, **hyper)
+    problem = read_problem(
+        read_expression(expr), start, option="--start", sets=sets or (), shapes=shapes or ()
+    )
+    wide = (
+        out.fmt in ("auto", "table") and not out.quiet and (out.fmt == "table" or out.term.is_tty)
+    )
+    out.emit(build(problem, opt, steps, tol, every, show_state, logy, wide))
 
 
 def _version(value: bool) -> None:

@@ -405,8 +405,9 @@ class _Parser:
         func = node.func
         if not isinstance(func, ast.Name):
             if isinstance(func, ast.Constant):
+                typed = ast.get_source_segment(self.text, func) or "2"
                 raise self.fail(
-                    "a number cannot be called", node, hint=f"did you mean {func.value}*(...)?"
+                    "a number cannot be called", node, hint=f"did you mean {typed}*(...)?"
                 )
             raise self.fail("only functions called by bare name are allowed", node)
         name = func.id

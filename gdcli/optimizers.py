@@ -157,7 +157,7 @@ class Optimizer:
             raise ValueError(f"{len(params)} params but {len(grads)} grads")
         self.t += 1
         pairs = list(enumerate(zip(params, grads, strict=True)))
-        if all(_is_scalar(p) and _is_scalar(g) for _, (p, g) in pairs) and _is_scalar(self.lr):
+        if _is_scalar(self.lr) and all(map(_is_scalar, (*params, *grads))):
             return [self._update(i, p, g) for i, (p, g) in pairs]
         import numpy as np
 
@@ -418,5 +418,4 @@ def make_optimizer(name: str, lr: V = DEFAULT_LR, **hyper: float | bool) -> Opti
                 f"optimizer {key!r} has no option {option!r}",
                 hint=f"{key} takes: lr, {', '.join(options)}",
             )
-    optimizer: Optimizer = OPTIMIZERS[key](lr, **hyper)
-    return optimizer
+    return OPTIMIZERS[key](lr, **hyper)

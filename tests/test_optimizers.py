@@ -21,9 +21,9 @@ STEPS = 100
 REL = 1e-9
 
 
-def close(a: float, b: float, rel: float = REL) -> bool:
+def close(a: Any, b: Any, rel: float = REL) -> bool:
     """|a - b| <= rel * max(1, |b|): relative for large values, absolute near zero."""
-    return abs(a - b) <= rel * max(1.0, abs(b))
+    return abs(float(a) - float(b)) <= rel * max(1.0, abs(float(b)))
 
 
 # name, lr, options (torch's option names, as the CLI passes them)
@@ -260,7 +260,7 @@ def test_sweep_with_column_learning_rates(name: str, lr: float, options: dict[st
 def test_sgd_on_a_quadratic_is_geometric() -> None:
     # l(w) = (w - 3)**2, g = 2(w - 3): w_k - 3 = (1 - 2 lr)(w_{k-1} - 3) = -3 * 0.8**k
     optimizer = make_optimizer("sgd", 0.1)
-    w = 0.0
+    w: Any = 0.0
     for k in range(1, STEPS + 1):
         [w] = optimizer.step([w], [2 * (w - 3)])
         assert abs(w - (3 - 3 * 0.8**k)) <= 1e-12
@@ -271,7 +271,8 @@ def test_sgd_momentum_with_a_constant_gradient() -> None:
     # l(w) = c*w: b_1 = c, b_k = mu*b_{k-1} + (1-d)c, so b_k = mu^(k-1) c + (1-d) c (1-mu^(k-1))/(1-mu)
     c, mu, d, lr = 2.0, 0.9, 0.3, 0.05
     optimizer = make_optimizer("sgd", lr, momentum=mu, dampening=d)
-    w, expected_w = 1.0, 1.0
+    w: Any = 1.0
+    expected_w = 1.0
     for k in range(1, STEPS + 1):
         [w] = optimizer.step([w], [c])
         b = mu ** (k - 1) * c + (1 - d) * c * (1 - mu ** (k - 1)) / (1 - mu)
@@ -303,7 +304,7 @@ def test_adam_with_a_constant_gradient_moves_lr_per_step(name: str) -> None:
     # bias correction makes m_hat = c and v_hat = c**2 exactly, so each step is lr*c/(|c| + eps)
     c, lr, eps = -4.0, 0.1, 1e-3
     optimizer = make_optimizer(name, lr, eps=eps, weight_decay=0.0)
-    w = 2.0
+    w: Any = 2.0
     for t in range(1, STEPS + 1):
         [w] = optimizer.step([w], [c])
         assert close(w, 2.0 - t * lr * c / (abs(c) + eps), 1e-12)
@@ -312,7 +313,7 @@ def test_adam_with_a_constant_gradient_moves_lr_per_step(name: str) -> None:
 def test_adamw_decay_alone_is_geometric() -> None:
     # zero gradient: m = v = 0, the Adam step is 0/eps = 0, and p shrinks by (1 - lr*wd) per step
     optimizer = make_optimizer("adamw", 0.1, weight_decay=0.5)
-    w = np.array([[1.0, -2.0], [3.0, 0.5]])
+    w: Any = np.array([[1.0, -2.0], [3.0, 0.5]])
     for t in range(1, STEPS + 1):
         [w] = optimizer.step([w], [np.zeros((2, 2))])
         assert np.allclose(w, np.array([[1.0, -2.0], [3.0, 0.5]]) * 0.95**t, rtol=1e-12, atol=0)
@@ -322,7 +323,8 @@ def test_adagrad_with_a_constant_gradient() -> None:
     # s_t = s_0 + t c**2 and clr_t = lr / (1 + (t-1) lr_decay)
     c, lr, eps, decay, s0 = 3.0, 0.5, 1e-10, 0.1, 0.2
     optimizer = make_optimizer("adagrad", lr, eps=eps, lr_decay=decay, initial_accumulator_value=s0)
-    w, expected = 0.0, 0.0
+    w: Any = 0.0
+    expected = 0.0
     for t in range(1, STEPS + 1):
         [w] = optimizer.step([w], [c])
         expected -= lr / (1 + (t - 1) * decay) * c / (math.sqrt(s0 + t * c * c) + eps)

@@ -36,12 +36,18 @@ class Table:
 
 @dataclass
 class Report:
+    """What a command shows. For a streamed run (descend) `data` may hold iterators
+    and callables, `quiet` and `notes` may be callables: they are read as they are
+    written, after the rows, so nothing waits for the whole run in memory. `finish`
+    runs last and may raise (a diverged run: everything is written first)."""
+
     data: dict[str, Any]
     tables: list[Table]
-    quiet: list[Cell]
-    notes: list[str] = field(default_factory=list)
+    quiet: list[Cell] | Callable[[], list[Cell]]
+    notes: list[str] | Callable[[], list[str]] = field(default_factory=list)
     plots: list[PlotFn] = field(default_factory=list)
     plot_is_data: bool = False  # `gdcli plot`: the picture is the output, in plain text too
+    finish: Callable[[], None] | None = None
 
 
 def exact_text(x: Cell) -> str:
@@ -56,13 +62,13 @@ def exact_text(x: Cell) -> str:
 
 
 def short_text(x: Cell) -> str:
-    """A value for a terminal table: ten significant digits."""
+    """A value for a terminal table: eight significant digits (plain/csv/json keep all)."""
     if x is None:
         return "—"
     if isinstance(x, bool):
         return "yes" if x else "no"
     if isinstance(x, float):
-        return f"{x:.10g}"
+        return f"{x:.8g}"
     return str(x)
 
 
@@ -78,8 +84,24 @@ def strict(value: Any) -> Any:
 
 
 def write_json(data: dict[str, Any], out: TextIO) -> None:
-    json.dump(strict(data), out, allow_nan=False, indent=2)
-    out.write("\n")
+    """One strict JSON document. Top-level keys one per line; a list (or a stream of
+    records) one item per line, so a long run is written as it is computed."""
+    out.write("{")
+    for k, (key, value) in enumerate(data.items()):
+        value = value() if callable(value) else value
+        out.write(("," if k else "") + "\n  " + json.dumps(key) + ": ")
+        if isinstance(value, (list, Iterator)) and not isinstance(value, (str, bytes)):
+            out.write("[")
+            for i, item in enumerate(value):
+                out.write(("," if i else "") + "\n    " + _compact(item))
+            out.write("\n  ]")
+        else:
+            out.write(_compact(value))
+    out.write("\n}\n")
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(strict(value), allow_nan=False, separators=(", ", ": "))
 
 
 def write_csv(table: Table, out: TextIO) -> None:
@@ -126,12 +148,13 @@ def write_rich(tables: Sequence[Table], term: Terminal, out: TextIO) -> None:
     for table in tables:
         rich = RichTable(title=table.title or None, title_justify="left", header_style="bold")
         for k, name in enumerate(table.columns):
-            rich.add_column(name, justify="left" if k == 0 and not _numeric(name) else "right")
+            numeric = not (k == 0 and not _numeric(name)) and name != "direction"
+            rich.add_column(name, justify="right" if numeric else "left", no_wrap=numeric)
         if table.highlight is not None:
             rich.add_column("")
         for k, row in enumerate(_elided(table.rows, table.head_tail)):
             if isinstance(row, int):
-                cells = [f"… {row} rows …"] + [""] * (len(table.columns) - 1)
+                cells = ["⋮"] * (len(table.columns) - 1) + [f"({row} rows not shown)"]
                 rich.add_row(*cells, *([""] if table.highlight is not None else []), style="dim")
                 continue
             cells = [short_text(c) for c in row]
@@ -160,8 +183,24 @@ def emit(
 ) -> None:
     out = out or sys.stdout
     err = err or sys.stderr
+    try:
+        _write(report, fmt, term, quiet, plot, out, err)
+    finally:
+        out.flush()
+    if report.finish is not None:
+        report.finish()
+
+
+def _notes(report: Report) -> list[str]:
+    return report.notes() if callable(report.notes) else report.notes
+
+
+def _write(
+    report: Report, fmt: str, term: Terminal, quiet: bool, plot: bool, out: TextIO, err: TextIO
+) -> None:
     if quiet:
-        out.write(" ".join(exact_text(v) for v in report.quiet) + "\n")
+        values = report.quiet() if callable(report.quiet) else report.quiet
+        out.write(" ".join(exact_text(v) for v in values) + "\n")
         return
     fmt = resolve_format(fmt, term)
     if report.plot_is_data and fmt in ("table", "plain"):
@@ -169,7 +208,7 @@ def emit(
         for draw in report.plots:
             out.write(draw(min(term.width, 100), 24, color) + "\n")
         note_stream = out if fmt == "table" else err
-        for note in report.notes:
+        for note in _notes(report):
             note_stream.write(note + "\n")
     elif fmt == "json":
         write_json(report.data, out)
@@ -177,17 +216,16 @@ def emit(
         write_csv(next(t for t in report.tables if t.records), out)
     elif fmt == "plain":
         write_plain(report.tables, out)
-        for note in report.notes:
+        for note in _notes(report):
             err.write(note + "\n")
     else:
         write_rich(report.tables, term, out)
         console = term.console(out)
-        for note in report.notes:
+        for note in _notes(report):
             console.print(note)
         if plot:
             for draw in report.plots:
                 out.write(draw(min(term.width, 100), 22, term.color) + "\n")
-    out.flush()
 
 
 def resolve_format(fmt: str, term: Terminal) -> str:

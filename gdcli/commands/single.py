@@ -1,8 +1,4 @@
-"""What each command computes, as a `Report` (data, tables, notes, plots).
-
-This layer calls the core and shapes its results; the CLI only parses options
-and writes the report. Nothing here prints.
-"""
+"""derive, slope and plot: one weight, its slope and the difference quotient."""
 
 from __future__ import annotations
 
@@ -21,7 +17,9 @@ def _num(x: Any) -> float | None:
     return calculus.to_float(x)
 
 
-def _sample(f: Any, lo: float, hi: float, n: int = CURVE_SAMPLES) -> tuple[list[float], list[float]]:
+def _sample(
+    f: Any, lo: float, hi: float, n: int = CURVE_SAMPLES
+) -> tuple[list[float], list[float]]:
     xs = [lo + (hi - lo) * k / (n - 1) for k in range(n)]
     return xs, [f(x) for x in xs]
 
@@ -57,9 +55,11 @@ def derive(
     hs = calculus.h_values(h_max, h_min)
     others = {v: problem.point[v] for v in loss.variables if v != name}
     w = loss.entries[name][0]
-    fixed = loss.expr.xreplace(
-        {sym: val for sym, val in problem.substitution().items() if sym != w}
-    ) if others else loss.expr
+    fixed = (
+        loss.expr.xreplace({sym: val for sym, val in problem.substitution().items() if sym != w})
+        if others
+        else loss.expr
+    )
     f = calculus.compile_scalar(fixed, [w])
     reference = calculus.scheme_reference(s, scheme)
     rows = calculus.difference_quotients(f, float(at), reference, hs, scheme)
@@ -107,8 +107,9 @@ def derive(
     if not s.differentiable:
         notes.append(_explain_kink(name, at, s))
         side = {"forward": "right", "backward": "left", "central": "mean of both"}[scheme]
-        notes.append(f"{scheme} quotients are compared with the one-sided slope they approach "
-                     f"({side}).")
+        notes.append(
+            f"{scheme} quotients are compared with the one-sided slope they approach ({side})."
+        )
     if best is not None:
         notes.append(
             f"best h = {best.h:.0e} (error {best.abs_error:.2e}). As h shrinks the error first "
@@ -253,7 +254,9 @@ def plot(problem: Problem, name: str, range_text: str | None) -> Report:
         "slope": s.slope,
         "differentiable": s.differentiable,
         "range": [lo, hi],
-        "points": [{name: x, "loss": y if math.isfinite(y) else None} for x, y in zip(xs, ys)],
+        "points": [
+            {name: x, "loss": y if math.isfinite(y) else None} for x, y in zip(xs, ys, strict=True)
+        ],
     }
     notes = [
         f"at {name} = {at}: l = {s.loss:.10g}, "
@@ -290,7 +293,11 @@ def plot(problem: Problem, name: str, range_text: str | None) -> Report:
 
     return Report(
         data=data,
-        tables=[Table([name, "loss"], [[x, y] for x, y in zip(xs, ys)], title="l(w) sampled")],
+        tables=[
+            Table(
+                [name, "loss"], [[x, y] for x, y in zip(xs, ys, strict=True)], title="l(w) sampled"
+            )
+        ],
         quiet=[s.loss, s.slope],
         notes=notes,
         plots=[draw],

@@ -1,0 +1,170 @@
+"""The descent loop: a stream of `Step` records, with the stopping rules of the
+design (converged, max_steps, diverged).
+
+Parameters travel as a list with one entry per weight: a float for a scalar
+weight, a float64 ndarray for a vector or matrix. The loss and its gradient are
+compiled once into one float function of the flat entries.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gdcli.errors import BadInput, NumericalError
+from gdcli.expression import Loss
+
+DIVERGENCE_FACTOR = 1e12  # |loss| > 1e12 * max(1, |loss at the start|) counts as diverged
+
+Params = list[Any]  # float | numpy.ndarray, one per weight
+Evaluator = Callable[[Sequence[float]], tuple[float, list[float]]]
+
+
+@dataclass(frozen=True)
+class Step:
+    """The point after `step` updates (step 0 is the start)."""
+
+    step: int
+    params: Params
+    loss: float
+    grad: Params
+    state: dict[str, Params] | None = None
+
+
+def compile_loss_and_gradient(loss: Loss) -> Evaluator:
+    """One float function: flat entries -> (loss, flat gradient). Undefined or
+    complex values come back as nan, overflow as inf."""
+    import sympy as sp
+
+    symbols = loss.symbols()
+    grads = [sp.diff(loss.expr, s) for s in symbols]
+    raw = sp.lambdify(symbols, [loss.expr, *grads], modules="math", cse=True, dummify=True)
+    n = len(symbols)
+    nan_result = (math.nan, [math.nan] * n)
+
+    def evaluate(x: Sequence[float]) -> tuple[float, list[float]]:
+        try:
+            values = raw(*x)
+        except OverflowError:
+            return math.inf, [math.inf] * n
+        except (ValueError, ZeroDivisionError, TypeError):
+            return nan_result
+        if any(isinstance(v, complex) for v in values):
+            return nan_result
+        return float(values[0]), [float(v) for v in values[1:]]
+
+    return evaluate
+
+
+def flatten(params: Params) -> list[float]:
+    out: list[float] = []
+    for p in params:
+        if isinstance(p, float):
+            out.append(p)
+        else:
+            out.extend(float(v) for v in p.ravel())
+    return out
+
+
+def unflatten(flat: Sequence[float], shapes: Sequence[tuple[int, ...]]) -> Params:
+    out: Params = []
+    k = 0
+    for shape in shapes:
+        if not shape:
+            out.append(float(flat[k]))
+            k += 1
+        else:
+            import numpy as np
+
+            size = math.prod(shape)
+            out.append(np.array(flat[k : k + size], dtype=float).reshape(shape))
+            k += size
+    return out
+
+
+def norm(values: Sequence[float]) -> float:
+    return math.sqrt(math.fsum(v * v for v in values)) if values else 0.0
+
+
+def finite(values: Sequence[float]) -> bool:
+    return all(math.isfinite(v) for v in values)
+
+
+@dataclass
+class Outcome:
+    status: str = "running"  # converged | max_steps | diverged
+    step: int = 0  # the last step taken
+    reason: str = ""
+
+
+class Descent:
+    """Iterate to get the steps; afterwards `outcome` says how the run ended."""
+
+    def __init__(
+        self,
+        evaluate: Evaluator,
+        start: Params,
+        shapes: Sequence[tuple[int, ...]],
+        optimizer: Any,
+        steps: int,
+        tol: float = 1e-8,
+        show_state: bool = False,
+    ) -> None:
+        if steps < 1:
+            raise BadInput(f"--steps must be at least 1 (got {steps})")
+        if not (math.isfinite(tol) and tol >= 0):
+            raise BadInput(f"--tol must be a finite number >= 0 (got {tol})")
+        self.evaluate = evaluate
+        self.start = start
+        self.shapes = list(shapes)
+        self.optimizer = optimizer
+        self.steps = steps
+        self.tol = tol
+        self.show_state = show_state
+        self.outcome = Outcome()
+
+    def _state(self) -> dict[str, Params] | None:
+        return self.optimizer.state() if self.show_state else None
+
+    def __iter__(self) -> Iterator[Step]:
+        params = self.start
+        flat = flatten(params)
+        loss, grad = self.evaluate(flat)
+        if not (math.isfinite(loss) and finite(grad)):
+            raise NumericalError(
+                "the loss or its gradient is not a real number at the start",
+                hint="choose another --start (is the loss defined there?)",
+            )
+        limit = DIVERGENCE_FACTOR * max(1.0, abs(loss))
+        yield Step(0, params, loss, unflatten(grad, self.shapes), self._state())
+        out = self.outcome
+        for k in range(1, self.steps + 1):
+            if norm(grad) <= self.tol:
+                out.status, out.step = "converged", k - 1
+                return
+            params = self.optimizer.step(params, unflatten(grad, self.shapes))
+            flat = flatten(params)
+            loss, grad = self.evaluate(flat) if finite(flat) else (math.nan, [math.nan] * len(flat))
+            yield Step(k, params, loss, unflatten(grad, self.shapes), self._state())
+            reason = divergence(flat, loss, grad, limit)
+            if reason:
+                out.status, out.step, out.reason = "diverged", k, reason
+                return
+        out.status, out.step = ("converged" if norm(grad) <= self.tol else "max_steps"), self.steps
+
+
+def divergence(flat: Sequence[float], loss: float, grad: Sequence[float], limit: float) -> str:
+    """Why a step counts as diverged, or '' if it does not."""
+    if not finite(flat):
+        return "a weight became inf or nan"
+    if math.isnan(loss):
+        return "the loss became nan or complex (undefined)"
+    if math.isinf(loss):
+        return "the loss overflowed to inf"
+    if abs(loss) > limit:
+        return f"|loss| = {abs(loss):.3g} exceeded 1e12 x max(1, |loss at the start|)"
+    if not finite(grad):
+        return "the gradient became inf, nan or complex"
+    return ""
