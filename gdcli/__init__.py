@@ -1,8 +1,11 @@
 """gdcli: a command-line gradient descent explorer."""
 
-from importlib.metadata import PackageNotFoundError, version
 
-try:
-    __version__ = version("gdcli")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
+def version() -> str:
+    """gdcli's version, from the installed package metadata (the one source: pyproject)."""
+    from importlib.metadata import PackageNotFoundError, version as installed
+
+    try:
+        return installed("gdcli")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "0+unknown"

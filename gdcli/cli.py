@@ -345,11 +345,40 @@ def descend(
     out.emit(build(problem, opt, steps, tol, every, show_state, logy, wide))
 
 
+@app.command(
+    epilog="Examples:  gdcli grad '(x-1)**2 + 10*(y+2)**2' --at x=0,y=0  |  "
+    "gdcli grad 'sum((W @ x - y)**2)' --set x=[1,2] --set y=[3,4] --at W=0 --shape W=2x2  |  "
+    "gdcli grad 'mean(tanh(W @ x) - y)**2' --set x=[1,-1,2] --set y=[0,1] "
+    "--at W=[[0.1,0.2,0.3],[0,0,0.5]] --format json"
+)
+def grad(
+    expr: ExprArg = None,
+    at: AtOpt = None,
+    sets: SetOpt = None,
+    shapes: ShapeOpt = None,
+    fmt: FormatOpt = "auto",
+    quiet: QuietOpt = False,
+    no_plot: NoPlotOpt = False,
+    color: ColorOpt = False,
+) -> None:
+    """Partial derivatives and the gradient of many weights, matrices included.
+
+    For a matrix W, each partial dl/dW[i,j] treats every other entry as a constant;
+    together they form the gradient, a matrix of the same shape as W (entries are
+    numbered from 1).
+    """
+    from gdcli.commands.grad import grad as build
+
+    out = Output(fmt, quiet, no_plot, color)
+    problem = read_problem(read_expression(expr), at, sets=sets or (), shapes=shapes or ())
+    out.emit(build(problem))
+
+
 def _version(value: bool) -> None:
     if value:
-        from gdcli import __version__
+        from gdcli import version
 
-        print(f"{PROG} {__version__}")
+        print(f"{PROG} {version()}")
         raise typer.Exit()
 
 

@@ -1,0 +1,90 @@
+"""grad: one partial derivative per weight entry, and the gradient (same shape as W)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gdcli import calculus
+from gdcli.errors import NumericalError
+from gdcli.expression import as_nested
+from gdcli.points import Problem
+from gdcli.render.output import Report, Table
+
+EXACT_ENTRIES = 64  # up to this many entries the gradient is evaluated exactly (30 digits)
+
+
+def grad(problem: Problem) -> Report:
+    loss = problem.loss
+    names = list(loss.variables)
+    partials = calculus.partials(loss)
+    point = problem.substitution()
+    flat_partials = [d for n in names for d in partials[n]]
+    if len(flat_partials) <= EXACT_ENTRIES:
+        value = calculus.value_at(loss.expr, point)
+        values = [calculus.value_at(d, point) for d in flat_partials]
+    else:
+        from gdcli.descent import compile_loss_and_gradient
+
+        value, values_f = compile_loss_and_gradient(loss)(problem.floats())
+        values = list(values_f)
+    labels = [label for n in names for label in loss.entry_names(n)]
+    bad = [label for label, v in zip(labels, values, strict=True) if v is None or v != v]
+    if value is None or value != value or bad:
+        where = f"∂l/∂{bad[0]}" if bad else "the loss"
+        raise NumericalError(
+            f"{where} is not a real number at this point",
+            hint="the loss is undefined or not differentiable there",
+        )
+
+    gradient: dict[str, Any] = {}
+    partial_text: dict[str, Any] = {}
+    k = 0
+    for n in names:
+        size = len(partials[n])
+        shape = loss.shapes[n]
+        gradient[n] = as_nested(values[k : k + size], shape)
+        partial_text[n] = as_nested([str(d) for d in partials[n]], shape)
+        k += size
+    at = {n: as_nested([float(v) for v in _flat(problem.point[n])], loss.shapes[n]) for n in names}
+    data = {
+        "expression": loss.text,
+        "variables": names,
+        "at": at,
+        "loss": value,
+        "partials": partial_text,
+        "gradient": gradient,
+        "indexing": "1-based: W[i,j] is row i, column j; in partials it is the symbol W_i_j",
+    }
+    records = Table(
+        ["variable", "partial", "value"],
+        [[label, str(d), v] for label, d, v in zip(labels, flat_partials, values, strict=True)],
+        title="partial derivatives (every other entry held constant)",
+    )
+    tables = [records]
+    for n in names:
+        shape = loss.shapes[n]
+        if len(shape) == 2:
+            rows = gradient[n]
+            tables.append(
+                Table(
+                    [f"∂l/∂{n}", *[f"col {j + 1}" for j in range(shape[1])]],
+                    [[f"row {i + 1}", *row] for i, row in enumerate(rows)],
+                    title=f"gradient ∂l/∂{n} ({shape[0]}x{shape[1]}, like {n})",
+                    records=False,
+                )
+            )
+    gnorm = sum(v * v for v in values) ** 0.5
+    notes = [
+        f"loss {value:.10g} at this point; the gradient's norm is {gnorm:.10g}. "
+        "Gradient descent moves every weight against its own partial: W = W - lr * ∂l/∂W."
+    ]
+    if any(loss.shapes[n] for n in names):
+        notes.append(
+            "entries are numbered from 1 (W[1,1] is the top-left); in the partials "
+            "W[i,j] is written W_i_j."
+        )
+    return Report(data=data, tables=tables, quiet=values, notes=notes)
+
+
+def _flat(value: Any) -> list[Any]:
+    return list(value.flat) if hasattr(value, "flat") else [value]
