@@ -3,7 +3,8 @@
 
 def version() -> str:
     """gdcli's version, from the installed package metadata (the one source: pyproject)."""
-    from importlib.metadata import PackageNotFoundError, version as installed
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
 
     try:
         return installed("gdcli")

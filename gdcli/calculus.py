@@ -8,7 +8,7 @@ the course's V-curve of error against h shows.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -308,3 +308,158 @@ def second_derivative_at(loss: Loss, name: str, at: Any) -> float | None:
 
     w = require_scalar(loss, name)
     return value_at(sp.diff(loss.expr, w, 2), {w: at})
+
+
+# ---------------------------------------------------------------------------
+# is ANSWER the derivative?
+
+
+@dataclass(frozen=True)
+class Verdict:
+    derivative: sympy.Expr
+    equal: bool
+    method: str  # "symbolic" or "numeric"
+    counterexample: dict[str, Any] | None  # {point, expected, got}
+    checked_points: int
+
+
+CHECK_POINTS = 200
+CHECK_TOLERANCE = 1e-7
+
+
+def check_answer(loss: Loss, name: str, answer: sympy.Expr, seconds: float = 2.0) -> Verdict:
+    """Decide whether `answer` is dl/d(name): symbolically if SymPy can, otherwise at
+    many random points (points where either side is undefined are skipped, and so,
+    with probability one, are the isolated kinks where conventions differ)."""
+    import sympy as sp
+
+    from gdcli.errors import ResourceLimit
+
+    d = derivative(loss, name)
+    try:
+        with time_limit(seconds):
+            difference = sp.simplify(d - answer)
+        if difference == 0:
+            return Verdict(d, True, "symbolic", None, 0)
+    except ResourceLimit:
+        difference = None
+
+    symbols = sorted(loss.expr.free_symbols | answer.free_symbols, key=lambda s: s.name)
+    f = compile_scalar(d, symbols)
+    g = compile_scalar(answer, symbols)
+    checked = 0
+    for xs in _check_points(symbols, [d, answer]):
+        a, b = f(*xs), g(*xs)
+        if not (math.isfinite(a) and math.isfinite(b)):
+            continue
+        checked += 1
+        if abs(a - b) > CHECK_TOLERANCE * max(1.0, abs(a), abs(b)):
+            point = {s.name: x for s, x in zip(symbols, xs, strict=True)}
+            return Verdict(d, False, "numeric", {"point": point, "expected": a, "got": b}, checked)
+        if checked >= CHECK_POINTS:
+            break
+    if checked == 0:
+        raise NumericalError(
+            "cannot decide: the derivative and the answer are nowhere both defined "
+            "at the points tried"
+        )
+    return Verdict(d, True, "numeric", None, checked)
+
+
+def _check_points(symbols: list[Any], exprs: list[Any]) -> Iterator[list[float]]:
+    """Readable points first (halves from -3 to 3), then points on both sides of
+    every breakpoint (so a kink in the wrong place is found), then random points.
+    Points on a kink of either side are skipped: there the conventions of a
+    derivative (Heaviside(0), sign(0)) may differ without the answer being wrong."""
+    import random
+
+    import sympy as sp
+
+    switches = [
+        g
+        for e in exprs
+        for atom in e.atoms(*(getattr(sp, n) for n in NONSMOOTH))
+        for g in _switch_arguments(atom)
+    ]
+    gaps = [compile_scalar(u, symbols) for u in switches]
+
+    def on_kink(xs: list[float]) -> bool:
+        return any(abs(gap(*xs)) <= 1e-12 * max(1.0, *map(abs, xs)) for gap in gaps)
+
+    candidates: list[list[float]] = []
+    if len(symbols) == 1:
+        candidates += [[k / 2] for k in range(-6, 7)]
+        for r in _breakpoints(switches, symbols[0]):
+            for offset in (1e-3, 1e-6):
+                step = offset * max(1.0, abs(r))
+                candidates += [[r - step], [r + step]]
+    rng = random.Random(20261126)
+    scales = (1.0, 3.0, 10.0, 0.1)
+    for k in range(CHECK_POINTS * 5):
+        scale = scales[k % len(scales)]
+        candidates.append([rng.uniform(-scale, scale) for _ in symbols])
+    for xs in candidates:
+        if not on_kink(xs):
+            yield xs
+
+
+def _switch_arguments(atom: Any) -> list[Any]:
+    """The expressions whose sign switches a non-smooth function's branch."""
+    import sympy as sp
+
+    if isinstance(atom, sp.Piecewise):
+        return [c.lhs - c.rhs for _, c in atom.args if isinstance(c, sp.core.relational.Relational)]
+    if isinstance(atom, (sp.Max, sp.Min)):
+        args = atom.args
+        return [a - b for i, a in enumerate(args) for b in args[i + 1 :]]
+    return [atom.args[0]]
+
+
+def _breakpoints(switches: list[Any], w: Any) -> list[float]:
+    """Real roots of the switching expressions (those SymPy finds quickly)."""
+    import sympy as sp
+
+    from gdcli.errors import ResourceLimit
+
+    roots: set[float] = set()
+    try:
+        with time_limit(1.0):
+            for u in switches:
+                for r in sp.solve(u, w):
+                    value = to_float(r)
+                    if value is not None:
+                        roots.add(value)
+    except (ResourceLimit, NotImplementedError, ValueError, TypeError):
+        pass
+    return sorted(roots)
+
+
+class time_limit:
+    """Raise ResourceLimit when the block runs longer than `seconds` (main thread only;
+    elsewhere it does not limit)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.armed = False
+
+    def _expired(self, signum: int, frame: Any) -> None:
+        from gdcli.errors import ResourceLimit
+
+        raise ResourceLimit(f"too slow: gave up after {self.seconds:g} s")
+
+    def __enter__(self) -> time_limit:
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
+            self.previous = signal.signal(signal.SIGALRM, self._expired)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+            self.armed = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.armed:
+            import signal
+
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.previous)

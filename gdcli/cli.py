@@ -317,25 +317,7 @@ def descend(
         raise BadInput(f"--every must be at least 1 (got {every})")
     if steps < 1:
         raise BadInput(f"--steps must be at least 1 (got {steps})")
-    hyper = {
-        k: v
-        for k, v in {
-            "momentum": momentum,
-            "dampening": dampening,
-            "nesterov": nesterov,
-            "weight_decay": weight_decay,
-            "beta1": beta1,
-            "beta2": beta2,
-            "eps": eps,
-            "amsgrad": amsgrad,
-            "alpha": alpha,
-            "centered": centered,
-            "lr_decay": lr_decay,
-            "initial_accumulator_value": initial_accumulator_value,
-        }.items()
-        if v is not None
-    }
-    opt = make_optimizer(optimizer, lr, **hyper)
+    opt = make_optimizer(optimizer, lr, **_hyper(locals()))
     problem = read_problem(
         read_expression(expr), start, option="--start", sets=sets or (), shapes=shapes or ()
     )
@@ -372,6 +354,118 @@ def grad(
     out = Output(fmt, quiet, no_plot, color)
     problem = read_problem(read_expression(expr), at, sets=sets or (), shapes=shapes or ())
     out.emit(build(problem))
+
+
+@app.command(
+    epilog="Examples:  gdcli check 'w**2' '2*w'  |  gdcli check 'max(0, 3*w+2)' "
+    "'(3*w+2 > 0)*3'  |  gdcli check 'sin(w)**2' '2*sin(w)' --quiet || echo try again"
+)
+def check(
+    expr: Annotated[str, typer.Argument(help="The loss ('-' reads it from stdin).")],
+    answer: Annotated[str, typer.Argument(help="Your derivative, e.g. '2*(w - 3)'.")],
+    wrt: WrtOpt = None,
+    sets: SetOpt = None,
+    fmt: FormatOpt = "auto",
+    quiet: QuietOpt = False,
+    color: ColorOpt = False,
+) -> int:
+    """Is ANSWER the derivative of EXPR? Exit 0 if right, 1 if wrong (with a
+    counterexample: a point, the expected value and yours), 2 if either does not parse.
+
+    Decided by SymPy where it can simplify the difference to 0, otherwise at many
+    random points. ANSWER may use Heaviside, sign and comparisons as indicators:
+    (3*w + 2 > 0)*3.
+    """
+    from gdcli import calculus
+    from gdcli.commands.check import check as build
+
+    out = Output(fmt, quiet, True, color)
+    problem = read_problem(read_expression(expr), None, sets=sets or ())
+    name = calculus.pick_variable(problem.loss, wrt)
+    report, code = build(problem, name, answer)
+    out.emit(report)
+    return code
+
+
+@app.command(
+    epilog="Examples:  gdcli sweep --lr 0.05:1.95:39 --start 0 --steps 3000  |  "
+    "gdcli sweep 'w**4 - 3*w**2 + w' --lr 1e-3:1:50 --log --start -2:2:5  |  "
+    "gdcli sweep --lr 0.01,0.1,1 --optimizer adam --format json  |  "
+    "gdcli sweep --lr 0.1:3:30 --quiet   # the best lr"
+)
+def sweep(
+    expr: ExprArg = None,
+    lr: Annotated[
+        str,
+        typer.Option(
+            "--lr", help="Learning rates: A:B:N (N values, A and B included) or a list 0.01,0.1,1."
+        ),
+    ] = "0.01:1:10",
+    log: Annotated[bool, typer.Option("--log", help="Space A:B:N logarithmically.")] = False,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--start",
+            help="Where every run starts (as for descend); for one weight also a list "
+            "of starts: -2,0,2 or A:B:N.",
+            show_default=False,
+        ),
+    ] = None,
+    steps: Annotated[int, typer.Option("--steps", help="The most updates per run.")] = 50,
+    tol: Annotated[float, typer.Option("--tol", help="Converged when |gradient| <= tol.")] = 1e-8,
+    optimizer: Annotated[
+        str, typer.Option("--optimizer", "-o", help="sgd | adam | adamw | rmsprop | adagrad.")
+    ] = "sgd",
+    momentum: Annotated[float | None, typer.Option(help="sgd, rmsprop.")] = None,
+    dampening: Annotated[float | None, typer.Option(help="sgd.")] = None,
+    nesterov: Annotated[bool | None, typer.Option("--nesterov", help="sgd.")] = None,
+    weight_decay: Annotated[float | None, typer.Option(help="all.")] = None,
+    beta1: Annotated[float | None, typer.Option(help="adam, adamw.")] = None,
+    beta2: Annotated[float | None, typer.Option(help="adam, adamw.")] = None,
+    eps: Annotated[float | None, typer.Option(help="adam, adamw, rmsprop, adagrad.")] = None,
+    amsgrad: Annotated[bool | None, typer.Option("--amsgrad", help="adam, adamw.")] = None,
+    alpha: Annotated[float | None, typer.Option(help="rmsprop.")] = None,
+    centered: Annotated[bool | None, typer.Option("--centered", help="rmsprop.")] = None,
+    lr_decay: Annotated[float | None, typer.Option(help="adagrad.")] = None,
+    initial_accumulator_value: Annotated[float | None, typer.Option(help="adagrad.")] = None,
+    sets: SetOpt = None,
+    shapes: ShapeOpt = None,
+    fmt: FormatOpt = "auto",
+    quiet: QuietOpt = False,
+    no_plot: NoPlotOpt = False,
+    color: ColorOpt = False,
+) -> None:
+    """Many learning rates (and starts) at once: the outcome of each run.
+
+    Every run follows the rules of descend (converged, max_steps, diverged), so a
+    run equals `gdcli descend` with the same settings. Find where training stays
+    stable: for l = (w - 3)**2 plain gradient descent diverges above lr = 2 / l'' = 1.
+    """
+    from gdcli.commands.sweep import parse_values
+    from gdcli.commands.sweep import sweep as build
+
+    out = Output(fmt, quiet, no_plot, color)
+    hyper = _hyper(locals())
+    lrs = parse_values(lr, "--lr", log)
+    starts = None
+    start_point = start
+    if start is not None and "=" not in start and (":" in start or "," in start):
+        starts, start_point = parse_values(start, "--start"), None
+    problem = read_problem(
+        read_expression(expr), start_point, option="--start", sets=sets or (), shapes=shapes or ()
+    )
+    out.emit(build(problem, lrs, starts, optimizer, hyper, steps, tol))
+
+
+HYPER = (
+    "momentum dampening nesterov weight_decay beta1 beta2 eps amsgrad alpha centered "
+    "lr_decay initial_accumulator_value"
+).split()
+
+
+def _hyper(options: dict[str, Any]) -> dict[str, Any]:
+    """The optimizer options given on the command line (None means: torch's default)."""
+    return {k: options[k] for k in HYPER if options.get(k) is not None}
 
 
 def _version(value: bool) -> None:

@@ -168,3 +168,103 @@ def divergence(flat: Sequence[float], loss: float, grad: Sequence[float], limit:
     if not finite(grad):
         return "the gradient became inf, nan or complex"
     return ""
+
+
+# ---------------------------------------------------------------------------
+# many runs at once (sweep): every run is one entry of NumPy arrays
+
+
+def compile_vectorised(loss: Loss) -> Callable[[list[Any]], tuple[Any, list[Any]]]:
+    """Like `compile_loss_and_gradient`, over arrays: one entry per run."""
+    import numpy as np
+    import sympy as sp
+
+    symbols = loss.symbols()
+    grads = [sp.diff(loss.expr, s) for s in symbols]
+    raw = sp.lambdify(symbols, [loss.expr, *grads], modules="numpy", cse=True, dummify=True)
+
+    def evaluate(x: list[Any]) -> tuple[Any, list[Any]]:
+        shape = np.shape(x[0])
+        with np.errstate(all="ignore"):
+            values = raw(*x)
+        out = []
+        for v in values:
+            a = np.asarray(v)
+            if np.iscomplexobj(a):
+                a = np.where(a.imag == 0, a.real, np.nan)
+            out.append(np.broadcast_to(a.astype(float), shape))
+        return out[0], out[1:]
+
+    return evaluate
+
+
+@dataclass
+class SweepResult:
+    status: list[str]
+    steps_used: Any  # int array
+    final_loss: Any  # float array
+    final_params: list[Any]  # one float array per entry
+    oscillating: Any  # bool array
+
+
+CONVERGED, DIVERGED, MAX_STEPS, RUNNING = "converged", "diverged", "max_steps", "running"
+OSCILLATION_STEPS = 20  # updates alternating in sign this many times in a row
+
+
+def sweep(
+    evaluate: Callable[[list[Any]], tuple[Any, list[Any]]],
+    starts: list[Any],
+    optimizer: Any,
+    steps: int,
+    tol: float = 1e-8,
+) -> SweepResult:
+    """Run all runs at once: `starts` holds one float array per entry (one value
+    per run) and `optimizer.lr` one learning rate per run. The stopping rules are
+    those of `Descent`, run by run; a stopped run's parameters are frozen."""
+    import numpy as np
+
+    if steps < 1:
+        raise BadInput(f"--steps must be at least 1 (got {steps})")
+    params = [np.asarray(p, dtype=float) for p in starts]
+    n = params[0].shape[0]
+    loss, grad = evaluate(params)
+    status = np.full(n, RUNNING, dtype=object)
+    steps_used = np.zeros(n, dtype=int)
+    final_loss = loss.copy()
+    bad = ~np.isfinite(loss) | ~np.all(np.isfinite(grad), axis=0)
+    status[bad] = DIVERGED
+    active = ~bad
+    limit = DIVERGENCE_FACTOR * np.maximum(1.0, np.abs(np.where(bad, 0.0, loss)))
+    previous_delta = np.zeros(n)
+    alternations = np.zeros(n, dtype=int)
+    with np.errstate(all="ignore"):
+        for k in range(1, steps + 1):
+            gnorm = np.sqrt(sum(g * g for g in grad))
+            done = active & (gnorm <= tol)
+            status[done], steps_used[done] = CONVERGED, k - 1
+            active &= ~done
+            if not active.any():
+                break
+            new = optimizer.step(params, grad)
+            delta = new[0] - params[0]
+            params = [np.where(active, q, p) for q, p in zip(new, params, strict=True)]
+            loss, grad = evaluate(params)
+            flips = active & (delta * previous_delta < 0)
+            alternations = np.where(flips, alternations + 1, np.where(active, 0, alternations))
+            previous_delta = np.where(active, delta, previous_delta)
+            diverged = active & (
+                ~np.all(np.isfinite(params), axis=0)
+                | ~np.isfinite(loss)
+                | (np.abs(loss) > limit)
+                | ~np.all(np.isfinite(grad), axis=0)
+            )
+            status[diverged], steps_used[diverged] = DIVERGED, k
+            final_loss = np.where(active, loss, final_loss)
+            active &= ~diverged
+        gnorm = np.sqrt(sum(g * g for g in grad))
+        ended = active & (gnorm <= tol)
+        status[ended] = CONVERGED
+        status[active & ~ended] = MAX_STEPS
+        steps_used[active] = steps
+    oscillating = (status == MAX_STEPS) & (alternations >= OSCILLATION_STEPS)
+    return SweepResult(list(status), steps_used, final_loss, params, oscillating)

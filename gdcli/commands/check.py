@@ -1,0 +1,52 @@
+"""check: is ANSWER the derivative of EXPR? (homework)"""
+
+from __future__ import annotations
+
+from gdcli import calculus
+from gdcli.errors import GdcliError
+from gdcli.expression import parse_loss
+from gdcli.points import Problem
+from gdcli.render.output import Report, Table
+
+
+def check(problem: Problem, name: str, answer_text: str) -> tuple[Report, int]:
+    loss = problem.loss
+    try:
+        answer = parse_loss(answer_text, loss.shapes, problem.constants)
+    except GdcliError as exc:
+        exc.message = "ANSWER: " + exc.message
+        raise
+    verdict = calculus.check_answer(loss, name, answer.expr)
+    ce = verdict.counterexample
+    data = {
+        "expression": loss.text,
+        "variable": name,
+        "answer": answer.text,
+        "derivative": str(verdict.derivative),
+        "equal": verdict.equal,
+        "counterexample": ce,
+        "method": verdict.method,
+    }
+    if verdict.equal:
+        how = (
+            "SymPy simplifies their difference to 0"
+            if verdict.method == "symbolic"
+            else f"they agree at {verdict.checked_points} random points"
+        )
+        note = f"correct: {answer.text} is dl/d{name} of {loss.text} ({how})."
+    else:
+        assert ce is not None
+        where = ", ".join(f"{k} = {v:.6g}" for k, v in ce["point"].items())
+        note = (
+            f"wrong: at {where} the derivative {verdict.derivative} is {ce['expected']:.10g}, "
+            f"but the answer gives {ce['got']:.10g}."
+        )
+    columns = ["expression", "variable", "answer", "derivative", "equal"]
+    table = Table(columns, [[data[c] for c in columns]], title="")
+    report = Report(
+        data=data,
+        tables=[table],
+        quiet=["correct" if verdict.equal else "wrong"],
+        notes=[note],
+    )
+    return report, 0 if verdict.equal else 1
