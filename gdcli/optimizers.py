@@ -165,6 +165,10 @@ class Optimizer:
         with np.errstate(all="ignore"):
             return [self._update(i, p, g) for i, (p, g) in pairs]
 
+    def hyperparameters(self) -> dict[str, float | bool]:
+        """The options in force (torch's names), defaults included; lr left out."""
+        return {k: getattr(self, k) for k in DEFAULTS[self.name] if k != "lr"}
+
     def state(self) -> dict[str, list[V]]:
         """The per-parameter buffers under torch's state keys (empty before the first step)."""
         return {key: list(values) for key, values in self._buffers.items()}

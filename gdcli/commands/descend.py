@@ -130,7 +130,7 @@ def descend(
         "variables": names,
         "optimizer": optimizer.name,
         "lr": lr,
-        "hyper": _hyper(optimizer),
+        "hyper": optimizer.hyperparameters(),
         "tol": tol,
         "start": {n: _json_value(p) for n, p in zip(names, start, strict=True)},
         "steps": records(),
@@ -221,12 +221,6 @@ def _start_params(problem: Problem) -> list[Any]:
         else:
             out.append(float(value))
     return out
-
-
-def _hyper(optimizer: Any) -> dict[str, Any]:
-    from gdcli.optimizers import DEFAULTS
-
-    return {k: getattr(optimizer, k) for k in DEFAULTS[optimizer.name] if k != "lr"}
 
 
 def _direction(name: str, g: float) -> str:

@@ -114,7 +114,7 @@ def sweep(
         "optimizer": optimizer.name,
         "steps": steps,
         "tol": tol,
-        "hyper": {k: v for k, v in hyper.items()},
+        "hyper": optimizer.hyperparameters(),
         "runs": records,
         "best": best,
     }
