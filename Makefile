@@ -21,15 +21,24 @@ $(TSTAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# The main job on the default loss (w - 3)**2, then a short tour of the other commands.
 demo: $(STAMP)
-	@echo '$$ gdcli derive "max(0, 3*w+2)" --at=-2/3'
-	@$(BIN)/gdcli derive "max(0, 3*w+2)" --at=-2/3 --no-plot
-	@echo '$$ gdcli derive'
-	@$(BIN)/gdcli derive --no-plot
-	@echo '$$ gdcli slope --h 1e-3'
-	@$(BIN)/gdcli slope --h 1e-3
-	@echo '$$ gdcli plot'
-	@$(BIN)/gdcli plot
+	@echo '$$ gdcli descend --lr 0.1 --steps 50'
+	@$(BIN)/gdcli descend --lr 0.1 --steps 50 --format table
+	@echo; echo '$$ gdcli derive'
+	@$(BIN)/gdcli derive --format table
+	@echo; echo '$$ gdcli derive "max(0, 3*w+2)" --at=-2/3'
+	@$(BIN)/gdcli derive "max(0, 3*w+2)" --at=-2/3 --format table
+	@echo; echo '$$ gdcli slope --h 1e-3'
+	@$(BIN)/gdcli slope --h 1e-3 --format table
+	@echo; echo '$$ gdcli plot'
+	@$(BIN)/gdcli plot --format table
+	@echo; echo '$$ gdcli grad "sum((W @ x - y)**2)" --set x=[1,2] --set y=[3,4] --at W=0 --shape W=2x2'
+	@$(BIN)/gdcli grad "sum((W @ x - y)**2)" --set x=[1,2] --set y=[3,4] --at W=0 --shape W=2x2 --format table
+	@echo; echo '$$ gdcli check "w**2" "2*w"'
+	@$(BIN)/gdcli check "w**2" "2*w" --format table
+	@echo; echo '$$ gdcli sweep --lr 0.1:2:20 --start 0 --steps 500'
+	@$(BIN)/gdcli sweep --lr 0.1:2:20 --start 0 --steps 500 --format table
 
 test: $(TSTAMP)
 	$(BIN)/python -m pytest

@@ -160,15 +160,16 @@ def sweep(
     def draw(width: int, height: int, color: bool) -> str:
         from gdcli.render.plots import Series, line_plot
 
-        xs = [r["lr"] for r in records]
-        ys = [r["final_loss"] for r in records]
+        kept = [r for r in records if r["status"] != "diverged"]
+        xs = [r["lr"] for r in kept]
+        ys = [r["final_loss"] for r in kept]
         return line_plot(
             [Series("final loss", xs, ys, kind="points")],
             title="final loss against the learning rate (diverged runs are left out)",
             xlabel="lr",
             ylabel="final loss",
             logy=True,
-            logx=min(xs) > 0 and max(xs) / min(xs) > 100,
+            logx=bool(xs) and min(xs) > 0 and max(xs) / min(xs) > 100,
             width=width,
             height=height,
             color=color,
