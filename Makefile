@@ -41,7 +41,7 @@ demo: $(STAMP)
 	@$(BIN)/gdcli sweep --lr 0.1:2:20 --start 0 --steps 500 --format table
 
 test: $(TSTAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -q
 	$(BIN)/ruff check gdcli tests benchmarks
 	$(BIN)/ruff format --check gdcli tests benchmarks
 	$(BIN)/mypy

@@ -295,6 +295,13 @@ def descend(
         bool, typer.Option("--show-state", help="Show the optimizer's state (buffers, m, v).")
     ] = False,
     logy: Annotated[bool, typer.Option("--logy", help="Log scale for the loss plot.")] = False,
+    no_cache: Annotated[
+        bool,
+        typer.Option(
+            "--no-cache",
+            help="Do not read or write the compiled-expression cache (also GDCLI_NO_CACHE=1).",
+        ),
+    ] = False,
     sets: SetOpt = None,
     shapes: ShapeOpt = None,
     fmt: FormatOpt = "auto",
@@ -317,14 +324,17 @@ def descend(
         raise BadInput(f"--every must be at least 1 (got {every})")
     if steps < 1:
         raise BadInput(f"--steps must be at least 1 (got {steps})")
+    from gdcli.compiled import cache_enabled
+    from gdcli.points import read_compiled
+
     opt = make_optimizer(optimizer, lr, **_hyper(locals()))
-    problem = read_problem(
-        read_expression(expr), start, option="--start", sets=sets or (), shapes=shapes or ()
+    compiled, start_params = read_compiled(
+        read_expression(expr), start, sets or (), shapes or (), cache_enabled(no_cache)
     )
     wide = (
         out.fmt in ("auto", "table") and not out.quiet and (out.fmt == "table" or out.term.is_tty)
     )
-    out.emit(build(problem, opt, steps, tol, every, show_state, logy, wide))
+    out.emit(build(compiled, start_params, opt, steps, tol, every, show_state, logy, wide))
 
 
 @app.command(
@@ -490,7 +500,7 @@ def _root(
 # entry point: every error is one line (plus an optional hint) on stderr
 
 _OPTION = re.compile(r"^--?[A-Za-z][\w-]*(=.*)?$")
-_SHORT_FLAGS = {"-q", "-h", "-f"}
+_SHORT_FLAGS = {"-q", "-h", "-f", "-o"}
 
 
 def protect_negative(args: list[str]) -> list[str]:

@@ -35,27 +35,45 @@ class Step:
 
 def compile_loss_and_gradient(loss: Loss) -> Evaluator:
     """One float function: flat entries -> (loss, flat gradient). Undefined or
-    complex values come back as nan, overflow as inf."""
-    import sympy as sp
+    complex values come back as nan, overflow as a signed inf."""
+    from gdcli.compiled import build
 
-    symbols = loss.symbols()
-    grads = [sp.diff(loss.expr, s) for s in symbols]
-    raw = sp.lambdify(symbols, [loss.expr, *grads], modules="math", cse=True, dummify=True)
-    n = len(symbols)
-    nan_result = (math.nan, [math.nan] * n)
+    return build(loss).evaluate
 
-    def evaluate(x: Sequence[float]) -> tuple[float, list[float]]:
-        try:
-            values = raw(*x)
-        except OverflowError:
-            return math.inf, [math.inf] * n
-        except (ValueError, ZeroDivisionError, TypeError):
-            return nan_result
-        if any(isinstance(v, complex) for v in values):
-            return nan_result
-        return float(values[0]), [float(v) for v in values[1:]]
 
-    return evaluate
+def fused_sgd(
+    compiled: Any, start: Params, optimizer: Any, steps: int, tol: float
+) -> tuple[tuple[str, int, str], list[float], float] | None:
+    """Plain SGD on scalar weights in one generated loop (the same arithmetic and
+    stopping rules as `Descent`, without a function call per step). Returns
+    ((status, step, reason), final params, final loss), or None where it does not
+    apply (another update rule, array weights, a value that raised on the way)."""
+    loop = compiled.fused_sgd()
+    hyper = optimizer.hyperparameters() if hasattr(optimizer, "hyperparameters") else {}
+    if loop is None or optimizer.name != "sgd" or hyper.get("momentum") or steps < 1:
+        return None
+    if not isinstance(optimizer.lr, float):
+        return None
+    x = flatten(start)
+    loss, grad = compiled.evaluate(x)
+    if not (math.isfinite(loss) and finite(grad)):
+        raise NumericalError(
+            "the loss or its gradient is not a real number at the start",
+            hint="choose another --start (is the loss defined there?)",
+        )
+    limit = DIVERGENCE_FACTOR * max(1.0, abs(loss))
+    try:
+        status, k, params, loss, grad = loop(
+            *x, optimizer.lr, float(hyper.get("weight_decay", 0.0)), steps, tol, limit, loss, *grad
+        )
+    except (ValueError, OverflowError, ZeroDivisionError, TypeError):
+        return None  # a value raised mid-run: the general loop finds out where and why
+    params, loss, grad = [float(p) for p in params], float(loss), [float(g) for g in grad]
+    if status == "error":  # a weight became inf or nan during the update
+        loss, grad = math.nan, [math.nan] * len(params)
+    if status in ("error", "diverged"):
+        return ("diverged", k, divergence(params, loss, grad, limit)), params, loss
+    return (status, k, ""), params, loss
 
 
 def flatten(params: Params) -> list[float]:
@@ -124,19 +142,20 @@ class Descent:
         self.tol = tol
         self.show_state = show_state
         self.outcome = Outcome()
+        # checked now, so an undefined start is an error before any output is written
+        self.first = self.evaluate(flatten(start))
+        if not (math.isfinite(self.first[0]) and finite(self.first[1])):
+            raise NumericalError(
+                "the loss or its gradient is not a real number at the start",
+                hint="choose another --start (is the loss defined there?)",
+            )
 
     def _state(self) -> dict[str, Params] | None:
         return self.optimizer.state() if self.show_state else None
 
     def __iter__(self) -> Iterator[Step]:
         params = self.start
-        flat = flatten(params)
-        loss, grad = self.evaluate(flat)
-        if not (math.isfinite(loss) and finite(grad)):
-            raise NumericalError(
-                "the loss or its gradient is not a real number at the start",
-                hint="choose another --start (is the loss defined there?)",
-            )
+        loss, grad = self.first
         limit = DIVERGENCE_FACTOR * max(1.0, abs(loss))
         yield Step(0, params, loss, unflatten(grad, self.shapes), self._state())
         out = self.outcome
@@ -179,8 +198,10 @@ def compile_vectorised(loss: Loss) -> Callable[[list[Any]], tuple[Any, list[Any]
     import numpy as np
     import sympy as sp
 
+    from gdcli.compiled import printable
+
     symbols = loss.symbols()
-    grads = [sp.diff(loss.expr, s) for s in symbols]
+    grads = [printable(sp.diff(loss.expr, s)) for s in symbols]
     raw = sp.lambdify(symbols, [loss.expr, *grads], modules="numpy", cse=True, dummify=True)
 
     def evaluate(x: list[Any]) -> tuple[Any, list[Any]]:

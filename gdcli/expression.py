@@ -318,7 +318,7 @@ class _Parser:
             dec = Decimal(source.replace("_", ""))
         except InvalidOperation:
             dec = Decimal(repr(value))
-        if dec != 0 and abs(dec.adjusted()) > 300:
+        if dec != 0 and abs(dec.adjusted()) > 330:  # beyond the float range
             raise ResourceLimit(f"number out of range at column {self.column(node)}: {source}")
         p, q = dec.as_integer_ratio()
         return sp.Rational(p, q)
@@ -623,6 +623,58 @@ def parse_value(text: str, constants: Mapping[str, Any] | None = None) -> Any:
         if x.has(sp.zoo, sp.nan, sp.oo, -sp.oo) or not x.is_real:
             raise ParseError(f"{_quote(source)} is not a finite real number")
     return value
+
+
+def quick_value(text: str) -> Any:
+    """A value made only of decimal numbers, + - * / (and lists of them), read
+    exactly as a Fraction without SymPy; None for anything else (including errors:
+    the full parser then reads it, or reports them)."""
+    from fractions import Fraction
+
+    if len(text) > MAX_LENGTH:
+        return None
+    try:
+        tree = ast.parse(text.strip().replace("^", "**"), mode="eval")
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
+
+    def walk(node: ast.AST, depth: int) -> Any:
+        if depth > MAX_DEPTH:
+            raise ValueError
+        if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+            if isinstance(node.value, int):
+                return Fraction(node.value)
+            source = ast.get_source_segment(text.strip(), node) or repr(node.value)
+            dec = Decimal(source.replace("_", ""))
+            if dec != 0 and abs(dec.adjusted()) > 330:
+                raise ValueError
+            return Fraction(dec)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            value = walk(node.operand, depth + 1)
+            if isinstance(value, list):
+                raise ValueError
+            return -value if isinstance(node.op, ast.USub) else value
+        if isinstance(node, ast.BinOp) and isinstance(
+            node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)
+        ):
+            a, b = walk(node.left, depth + 1), walk(node.right, depth + 1)
+            if isinstance(a, list) or isinstance(b, list):
+                raise ValueError
+            ops = {
+                ast.Add: a.__add__,
+                ast.Sub: a.__sub__,
+                ast.Mult: a.__mul__,
+                ast.Div: a.__truediv__,
+            }
+            return ops[type(node.op)](b)
+        if isinstance(node, ast.List) and node.elts:
+            return [walk(e, depth + 1) for e in node.elts]
+        raise ValueError
+
+    try:
+        return walk(tree.body, 0)
+    except (ValueError, ZeroDivisionError, InvalidOperation, OverflowError):
+        return None
 
 
 def parse_assignments(text: str) -> dict[str, str]:

@@ -3,11 +3,12 @@ point: every weight's exact value, in its shape."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gdcli.errors import BadInput
+from gdcli.errors import BadInput, GdcliError
 from gdcli.expression import (
     Loss,
     Shape,
@@ -19,6 +20,9 @@ from gdcli.expression import (
     parse_value,
     shape_of,
 )
+
+if TYPE_CHECKING:
+    from gdcli.compiled import Compiled
 
 DEFAULT_LOSS = "(w - 3)**2"
 DEFAULT_POINT = "1"
@@ -119,3 +123,138 @@ def read_problem(
             value = parse_value(DEFAULT_POINT)
         point[name] = broadcast_to(value, shape, name)
     return Problem(loss, point, constants)
+
+
+# ---------------------------------------------------------------------------
+# descend's quick path: a repeated call reads its compiled loss from the cache
+# and never imports SymPy
+
+
+def _quick_shape(value: Any) -> Shape | None:
+    """Shape of a nested list of numbers (None if ragged)."""
+    if not isinstance(value, list):
+        return ()
+    inner = {_quick_shape(v) for v in value}
+    if len(inner) != 1 or None in inner:
+        return None
+    (shape,) = inner
+    return None if shape is None else (len(value), *shape)
+
+
+def _quick_flat(value: Any) -> list[float]:
+    if isinstance(value, list):
+        return [x for v in value for x in _quick_flat(v)]
+    return [float(value)]
+
+
+@dataclass(frozen=True)
+class QuickInputs:
+    """Option texts read without SymPy: a cache key and the start's exact values."""
+
+    key: str
+    named: dict[str, Any]
+    bare: Any
+
+
+def quick_inputs(
+    text: str, start: str | None, sets: Sequence[str], shapes: Sequence[str]
+) -> QuickInputs | None:
+    """None whenever anything is unusual: the full (SymPy) path then reads the inputs
+    and reports any error; this path only ever serves inputs that path accepts."""
+    from gdcli.compiled import cache_key
+    from gdcli.expression import normalise, quick_value
+
+    try:
+        constants = {}
+        for spec in sets:
+            for name, value_text in parse_assignments(spec).items():
+                if quick_value(value_text) is None:
+                    return None
+                constants[name] = value_text.strip()
+        declared = {}
+        for spec in shapes:
+            for name, shape_text in parse_assignments(spec).items():
+                declared[name] = parse_shape(shape_text)
+        named: dict[str, Any] = {}
+        bare: Any = None
+        start_text = DEFAULT_POINT if start is None else start
+        if _is_assignment(start_text):
+            for name, value_text in parse_assignments(start_text).items():
+                named[name] = quick_value(value_text)
+                if named[name] is None:
+                    return None
+        else:
+            bare = quick_value(start_text)
+            if bare is None or isinstance(bare, list):
+                return None
+    except GdcliError:
+        return None
+    all_shapes = dict(declared)
+    for name, value in named.items():
+        shape = _quick_shape(value)
+        if shape is None or name in constants:
+            return None
+        if shape and name not in declared:
+            all_shapes[name] = shape
+    key = cache_key(normalise(text), all_shapes, constants)
+    return QuickInputs(key, named, bare)
+
+
+def quick_start(compiled: Compiled, quick: QuickInputs) -> list[Any] | None:
+    """The start, per weight (a float, or a float array), as read_problem gives it."""
+    if set(quick.named) - set(compiled.variables):
+        return None
+    start: list[Any] = []
+    for name in compiled.variables:
+        shape = compiled.shapes[name]
+        value = quick.named.get(name, quick.bare if quick.bare is not None else 1)
+        vshape = _quick_shape(value)
+        if vshape != shape and vshape != ():
+            return None
+        if not shape:
+            start.append(float(value))
+            continue
+        import numpy as np
+
+        flat = _quick_flat(value)
+        size = math.prod(shape)
+        start.append(np.array(flat * size if len(flat) == 1 else flat, dtype=float).reshape(shape))
+    return start
+
+
+def read_compiled(
+    text: str,
+    start: str | None,
+    sets: Sequence[str],
+    shapes: Sequence[str],
+    use_cache: bool,
+) -> tuple[Compiled, list[Any]]:
+    """The compiled loss and the start, from the cache where possible."""
+    from gdcli import compiled as cache
+
+    quick = quick_inputs(text, start, sets, shapes) if use_cache else None
+    if quick is not None:
+        hit = cache.load(quick.key)
+        if hit is not None:
+            values = quick_start(hit, quick)
+            if values is not None:
+                return hit, values
+    problem = read_problem(text, start, option="--start", sets=sets, shapes=shapes)
+    built = cache.build(problem.loss)
+    if quick is not None:
+        cache.store(quick.key, built)
+    return built, start_values(problem)
+
+
+def start_values(problem: Problem) -> list[Any]:
+    """A point as descent parameters: a float per scalar weight, a float array per array."""
+    out: list[Any] = []
+    for name in problem.loss.variables:
+        value = problem.point[name]
+        if problem.loss.shapes[name]:
+            import numpy as np
+
+            out.append(np.array(value, dtype=float))
+        else:
+            out.append(float(value))
+    return out

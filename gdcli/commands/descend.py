@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gdcli.descent import Descent, Step, norm
+from gdcli.descent import Descent, Step, fused_sgd, norm, unflatten
 from gdcli.errors import NumericalError
 from gdcli.expression import entry_labels
-from gdcli.points import Problem
 from gdcli.render.output import Report, Table
+
+if TYPE_CHECKING:
+    from gdcli.compiled import Compiled
 
 HEAD_TAIL = 10  # a terminal table longer than 3x this shows the first and last rows
 PLOT_POINTS = 4000  # at most this many steps are kept for the plots
@@ -74,7 +76,8 @@ def _json_value(p: Any) -> Any:
 
 
 def descend(
-    problem: Problem,
+    compiled: Compiled,
+    start: list[Any],
     optimizer: Any,
     steps: int,
     tol: float,
@@ -83,17 +86,12 @@ def descend(
     logy: bool,
     wide: bool,
 ) -> Report:
-    from gdcli.descent import compile_loss_and_gradient
-
-    loss = problem.loss
+    loss = compiled
     names = list(loss.variables)
     shapes = [loss.shapes[n] for n in names]
     scalar = all(not s for s in shapes)
     labels = [label for n in names for label in entry_labels(n, loss.shapes[n])]
-    start = _start_params(problem)
-    descent = Descent(
-        compile_loss_and_gradient(loss), start, shapes, optimizer, steps, tol, show_state
-    )
+    descent = Descent(loss.evaluate, start, shapes, optimizer, steps, tol, show_state)
     run = Run(descent, every, keep_history=wide)
     outcome = descent.outcome
     lr = optimizer.lr
@@ -140,7 +138,7 @@ def descend(
         "reason": lambda: outcome.reason or None,
     }
     if len(names) == 1 and scalar:
-        data["stability"] = lambda: _stability(problem, run, lr)
+        data["stability"] = lambda: _stability(compiled, run, lr)
 
     def csv_rows() -> Iterator[list[Any]]:
         for s in run:
@@ -166,6 +164,12 @@ def descend(
             ]
 
     def quiet() -> list[Any]:
+        fused = fused_sgd(compiled, start, optimizer, steps, tol)
+        if fused is not None:
+            outcome.status, outcome.step, outcome.reason = fused[0]
+            params, value = fused[1], fused[2]
+            run.last = Step(outcome.step, unflatten(params, shapes), value, [])
+            return [*params, value]
         for _ in run:
             pass
         assert run.last is not None
@@ -174,8 +178,8 @@ def descend(
     def notes() -> list[str]:
         out = [_status_line(outcome, run, names)]
         if len(names) == 1 and scalar:
-            out.append(_stability_line(_stability(problem, run, lr), optimizer.name, names[0]))
-        if _has_kink(loss):
+            out.append(_stability_line(_stability(compiled, run, lr), optimizer.name, names[0]))
+        if compiled.has_kink:
             from gdcli.calculus import SUBGRADIENT_NOTE
 
             out.append(SUBGRADIENT_NOTE + ".")
@@ -190,7 +194,7 @@ def descend(
 
     plots = [lambda w, h, c: _loss_plot(run, logy, w, h, c)]
     if len(labels) == 1:
-        plots.append(lambda w, h, c: _path_plot_1d(problem, run, w, h, c))
+        plots.append(lambda w, h, c: _path_plot_1d(compiled, run, w, h, c))
     elif len(labels) == 2:
         plots.append(lambda w, h, c: _path_plot_2d(run, labels, w, h, c))
     return Report(data=data, tables=tables, quiet=quiet, notes=notes, plots=plots, finish=finish)
@@ -208,19 +212,6 @@ def _matrix_rows(run: Run, index: int, which: str) -> Iterator[list[Any]]:
     matrix = value.reshape(-1, 1) if value.ndim == 1 else value
     for i, row in enumerate(matrix):
         yield [f"row {i + 1}", *(float(v) for v in row)]
-
-
-def _start_params(problem: Problem) -> list[Any]:
-    out: list[Any] = []
-    for name in problem.loss.variables:
-        value = problem.point[name]
-        if problem.loss.shapes[name]:
-            import numpy as np
-
-            out.append(np.array(value, dtype=float))
-        else:
-            out.append(float(value))
-    return out
 
 
 def _direction(name: str, g: float) -> str:
@@ -295,17 +286,12 @@ def _status_line(outcome: Any, run: Run, names: list[str]) -> str:
     return f"stopped after {outcome.step} steps (max_steps): {where}, loss {last.loss:.10g}."
 
 
-def _stability(problem: Problem, run: Run, lr: Any) -> dict[str, Any] | None:
+def _stability(compiled: Compiled, run: Run, lr: Any) -> dict[str, Any] | None:
     """The local bound lr < 2 / l''(w) at the end point (for plain gradient descent)."""
-    from gdcli.calculus import second_derivative_at
-
     last = run.last
     if last is None or not math.isfinite(last.params[0]):
         return None
-    import sympy as sp
-
-    name = problem.loss.variables[0]
-    curvature = second_derivative_at(problem.loss, name, sp.Float(last.params[0], 17))
+    curvature = compiled.curvature(last.params[0])
     if curvature is None:
         return None
     bound = 2 / curvature if curvature > 0 else None
@@ -336,12 +322,6 @@ def _stability_line(info: dict[str, Any] | None, optimizer: str, name: str) -> s
     return text
 
 
-def _has_kink(loss: Any) -> bool:
-    import sympy as sp
-
-    return bool(loss.expr.atoms(sp.Abs, sp.Max, sp.Min, sp.Heaviside, sp.sign, sp.Piecewise))
-
-
 def _loss_plot(run: Run, logy: bool, width: int, height: int, color: bool) -> str:
     from gdcli.render.plots import curve_plot
 
@@ -360,8 +340,7 @@ def _loss_plot(run: Run, logy: bool, width: int, height: int, color: bool) -> st
     )
 
 
-def _path_plot_1d(problem: Problem, run: Run, width: int, height: int, color: bool) -> str:
-    from gdcli.calculus import compile_scalar
+def _path_plot_1d(compiled: Compiled, run: Run, width: int, height: int, color: bool) -> str:
     from gdcli.render.plots import path_plot_1d
 
     points = run.history.points if run.history else []
@@ -371,16 +350,14 @@ def _path_plot_1d(problem: Problem, run: Run, width: int, height: int, color: bo
     lo, hi = min(ws), max(ws)
     pad = max(0.5, 0.15 * (hi - lo))
     lo, hi = lo - pad, hi + pad
-    loss = problem.loss
-    f = compile_scalar(loss.expr, loss.symbols())
     xs = [lo + (hi - lo) * k / 200 for k in range(201)]
-    name = loss.variables[0]
+    name = compiled.variables[0]
     return path_plot_1d(
         xs,
-        [f(x) for x in xs],
+        [compiled.evaluate([x])[0] for x in xs],
         [p[2][0] for p in points],
         [p[1] for p in points],
-        title=f"the path on l({name}) = {loss.text}",
+        title=f"the path on l({name}) = {compiled.text}",
         xlabel=name,
         ylabel=f"l({name})",
         width=width,
