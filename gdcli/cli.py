@@ -4,8 +4,6 @@ Heavy modules (SymPy, NumPy, plotext, Rich) are imported inside the commands
 that need them, so `gdcli --help` starts fast.
 """
 
-from __future__ import annotations
-
 import os
 import re
 import sys
@@ -17,18 +15,43 @@ from gdcli.errors import ExitCode, GdcliError
 
 PROG = "gdcli"
 
-app = typer.Typer(
-    name=PROG,
-    help=(
+COMMANDS: dict[str, tuple[Any, dict[str, Any]]] = {}  # name -> (function, Typer settings)
+
+
+def command(**settings: Any) -> Any:
+    """Register a command; the Typer app is built per call with only the command
+    that runs (building every command's options costs start-up time)."""
+
+    def register(function: Any) -> Any:
+        name = settings.get("name") or function.__name__.replace("_", "-")
+        COMMANDS[name] = (function, settings)
+        return function
+
+    return register
+
+
+APP_SETTINGS: dict[str, Any] = {
+    "name": PROG,
+    "help": (
         "gdcli: a gradient descent explorer. A loss l(w), its slope, the derivative as the "
         "limit of a difference quotient, and the update rule w = w - lr * dl/dw, step by step."
     ),
-    add_completion=True,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+    "add_completion": True,
+    "no_args_is_help": True,
+    "pretty_exceptions_enable": False,
+    "rich_markup_mode": None,
+    "context_settings": {"help_option_names": ["-h", "--help"]},
+}
+
+
+def build_app(only: str | None = None) -> typer.Typer:
+    """The Typer app with every command, or with just `only`."""
+    app = typer.Typer(**APP_SETTINGS)
+    app.callback()(_root)
+    for name, (function, settings) in COMMANDS.items():
+        if only is None or name == only:
+            app.command(**settings)(function)
+    return app
 
 
 # ---------------------------------------------------------------------------
@@ -130,7 +153,7 @@ def read_expression(expr: str | None) -> str:
 # commands
 
 
-@app.command(
+@command(
     epilog="Examples:  gdcli derive 'max(0, 3*w+2)' --at=-2/3  |  gdcli derive 'sin(w)' "
     "--scheme central --plot  |  gdcli derive '1 - tanh(w)^2' --latex  |  "
     "echo 'w**3' | gdcli derive - --quiet"
@@ -185,7 +208,7 @@ def _guess(text: str) -> str | None:
     return next(iter(names)) if len(names) == 1 else None
 
 
-@app.command(
+@command(
     epilog="Examples:  gdcli slope --h 1e-3  |  gdcli slope 'w**3' --at 2 --h 0.5  |  "
     "gdcli slope 'abs(w)' --at 0 --h -0.1 --format json"
 )
@@ -220,7 +243,7 @@ def slope(
     out.emit(commands.slope(problem, name, parse_value(h), range_))
 
 
-@app.command(
+@command(
     name="plot",
     epilog="Examples:  gdcli plot  |  gdcli plot 'max(0, 3*w+2)' --at 0.5 --range -2:2  |  "
     "gdcli plot 'log(w)' --range 0:4 > curve.txt",
@@ -251,7 +274,7 @@ def plot_command(
     out.emit(report)
 
 
-@app.command(
+@command(
     epilog="Examples:  gdcli descend --lr 0.1 --steps 50  |  "
     "gdcli descend 'max(0, 3*w+2)' --start 1  |  "
     "gdcli descend '(x-1)**2 + 10*(y+2)**2' --start x=0,y=0 --optimizer adam --lr 0.3  |  "
@@ -337,7 +360,7 @@ def descend(
     out.emit(build(compiled, start_params, opt, steps, tol, every, show_state, logy, wide))
 
 
-@app.command(
+@command(
     epilog="Examples:  gdcli grad '(x-1)**2 + 10*(y+2)**2' --at x=0,y=0  |  "
     "gdcli grad 'sum((W @ x - y)**2)' --set x=[1,2] --set y=[3,4] --at W=0 --shape W=2x2  |  "
     "gdcli grad 'mean(tanh(W @ x) - y)**2' --set x=[1,-1,2] --set y=[0,1] "
@@ -366,7 +389,7 @@ def grad(
     out.emit(build(problem))
 
 
-@app.command(
+@command(
     epilog="Examples:  gdcli check 'w**2' '2*w'  |  gdcli check 'max(0, 3*w+2)' "
     "'(3*w+2 > 0)*3'  |  gdcli check 'sin(w)**2' '2*sin(w)' --quiet || echo try again"
 )
@@ -397,7 +420,7 @@ def check(
     return code
 
 
-@app.command(
+@command(
     epilog="Examples:  gdcli sweep --lr 0.05:1.95:39 --start 0 --steps 3000  |  "
     "gdcli sweep 'w**4 - 3*w**2 + w' --lr 1e-3:1:50 --log --start -2:2:5  |  "
     "gdcli sweep --lr 0.01,0.1,1 --optimizer adam --format json  |  "
@@ -486,7 +509,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _root(
     version: Annotated[
         bool,
@@ -516,6 +538,14 @@ def protect_negative(args: list[str]) -> list[str]:
     return out
 
 
+def _command_name(args: list[str]) -> str | None:
+    """The command a call runs, if plain to see (shell completion needs them all)."""
+    if any(k.endswith("_COMPLETE") for k in os.environ):
+        return None
+    first = next((a for a in args if not a.startswith("-")), None)
+    return first if first in COMMANDS else None
+
+
 def error_line(message: str, hint: str | None = None) -> None:
     sys.stderr.write(f"{PROG}: error: {message}\n")
     if hint:
@@ -539,7 +569,7 @@ def run(args: list[str]) -> int:
     """Run one command; return its exit code. Errors are written here, once."""
     debug = os.environ.get("GDCLI_DEBUG") == "1"
     try:
-        result = app(args=args, prog_name=PROG, standalone_mode=False)
+        result = build_app(_command_name(args))(args=args, prog_name=PROG, standalone_mode=False)
         return int(result) if isinstance(result, int) else 0
     except typer.Exit as exc:
         return int(exc.exit_code)
@@ -579,3 +609,6 @@ def run(args: list[str]) -> int:
             "please report it with the command you ran (GDCLI_DEBUG=1 shows the traceback)",
         )
         return int(ExitCode.INTERNAL)
+
+
+app = build_app()  # the whole app, for shell completion and typer.testing.CliRunner

@@ -19,14 +19,26 @@ only the user can write.
 from __future__ import annotations
 
 import ast
-import hashlib
 import json
 import math
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
+
+
+def _sha256() -> Any:
+    """The bare SHA-256 module: hashlib would load OpenSSL, a cost at every start-up."""
+    import importlib
+
+    for name in ("_sha2", "_sha256"):  # Python >= 3.12, <= 3.11
+        try:
+            return importlib.import_module(name).sha256
+        except ImportError:
+            continue
+    import hashlib
+
+    return hashlib.sha256
+
 
 FORMAT = 2  # bump when the generated source or the entry layout changes
 
@@ -39,18 +51,22 @@ HELPER_NAMES = ("_fsum", "_sqrt")
 FUNCTIONS = ("value_and_grad", "curvature", "sgd")
 
 
-@dataclass
 class Compiled:
     """What an expression compiles to: everything `descend` needs, no SymPy."""
 
-    text: str
-    variables: tuple[str, ...]
-    shapes: dict[str, tuple[int, ...]]
-    source: str
-    has_kink: bool
-    functions: dict[str, Callable[..., Any]] = field(default_factory=dict, repr=False)
-
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        text: str,
+        variables: tuple[str, ...],
+        shapes: dict[str, tuple[int, ...]],
+        source: str,
+        has_kink: bool,
+    ) -> None:
+        self.text = text
+        self.variables = variables
+        self.shapes = shapes
+        self.source = source
+        self.has_kink = has_kink
         verify(self.source)
         self.functions = _load(self.source, _math_namespace())
         self.size = sum(math.prod(s) for s in self.shapes.values())
@@ -285,9 +301,9 @@ def verify(source: str) -> None:
 # the cache
 
 
-def cache_dir() -> Path:
+def cache_dir() -> str:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "gdcli"
+    return os.path.join(base, "gdcli")
 
 
 def cache_enabled(no_cache: bool = False) -> bool:
@@ -303,13 +319,13 @@ def cache_key(text: str, shapes: dict[str, tuple[int, ...]], constants: dict[str
         json.dumps(sorted((k, list(v)) for k, v in shapes.items())),
         json.dumps(sorted(constants.items())),
     ]
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+    return str(_sha256()("\0".join(parts).encode()).hexdigest())
 
 
-def _private(path: Path) -> bool:
+def _private(path: str) -> bool:
     """Owned by this user and writable by nobody else."""
     try:
-        st = path.stat()
+        st = os.stat(path)
     except OSError:
         return False
     return st.st_uid == os.getuid() and not st.st_mode & 0o022
@@ -318,11 +334,12 @@ def _private(path: Path) -> bool:
 def load(key: str) -> Compiled | None:
     """The cached entry for `key`, or None when absent, foreign, corrupt or unsafe."""
     directory = cache_dir()
-    path = directory / f"{key}.json"
+    path = os.path.join(directory, f"{key}.json")
     if not (_private(directory) and _private(path)):
         return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
         if data.get("key") != key or data.get("format") != FORMAT:
             return None
         return Compiled.from_json(data["compiled"])
@@ -334,14 +351,14 @@ def store(key: str, compiled: Compiled) -> None:
     """Write an entry atomically; a cache that cannot be written is silently skipped."""
     directory = cache_dir()
     try:
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.makedirs(directory, mode=0o700, exist_ok=True)
         if not _private(directory):
             return
         data = {"key": key, "format": FORMAT, "compiled": compiled.to_json()}
-        temporary = directory / f".{key}.{os.getpid()}.tmp"
+        temporary = os.path.join(directory, f".{key}.{os.getpid()}.tmp")
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(data, handle)
-        os.replace(temporary, directory / f"{key}.json")
+        os.replace(temporary, os.path.join(directory, f"{key}.json"))
     except OSError:
         return

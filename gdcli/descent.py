@@ -11,10 +11,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gdcli.errors import BadInput, NumericalError
-from gdcli.expression import Loss
+
+if TYPE_CHECKING:
+    from gdcli.expression import Loss
 
 DIVERGENCE_FACTOR = 1e12  # |loss| > 1e12 * max(1, |loss at the start|) counts as diverged
 

@@ -9,20 +9,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gdcli.errors import BadInput, GdcliError
-from gdcli.expression import (
-    Loss,
-    Shape,
-    broadcast_to,
-    free_names,
-    parse_assignments,
-    parse_loss,
-    parse_shape,
-    parse_value,
-    shape_of,
-)
+from gdcli.values import Shape, parse_assignments, parse_shape
 
 if TYPE_CHECKING:
     from gdcli.compiled import Compiled
+    from gdcli.expression import Loss
 
 DEFAULT_LOSS = "(w - 3)**2"
 DEFAULT_POINT = "1"
@@ -49,6 +40,8 @@ class Problem:
 
 
 def _named_values(texts: Sequence[str], option: str, constants: Mapping[str, Any]) -> dict:
+    from gdcli.expression import parse_value
+
     values: dict[str, Any] = {}
     for text in texts:
         for name, value_text in parse_assignments(text).items():
@@ -74,6 +67,8 @@ def read_problem(
 ) -> Problem:
     """Parse the loss and its point. A bare value (`--at 1.5`) belongs to `single`
     (the variable a command works on) or, if None, to every weight."""
+    from gdcli.expression import broadcast_to, free_names, parse_loss, parse_value, shape_of
+
     constants = _named_values(sets, "--set", {})
     declared: dict[str, Shape] = {}
     for spec in shapes:
@@ -162,7 +157,7 @@ def quick_inputs(
     """None whenever anything is unusual: the full (SymPy) path then reads the inputs
     and reports any error; this path only ever serves inputs that path accepts."""
     from gdcli.compiled import cache_key
-    from gdcli.expression import normalise, quick_value
+    from gdcli.values import normalise, quick_value
 
     try:
         constants = {}

@@ -154,6 +154,33 @@ def test_tty_no_plot(run):
     assert "loss against step" not in r.out
 
 
+def test_tty_dumb_terminal_no_escapes(run):
+    r = descend(run, "--steps", "5", tty=True, env={"TERM": "dumb"})
+    assert r.code == 0, r.err
+    assert "┏" in r.out
+    assert "\x1b" not in r.out
+
+
+def test_table_format_in_a_pipe_has_no_escapes(run):
+    r = descend(run, "--steps", "5", "--format", "table")
+    assert r.code == 0, r.err
+    assert "┏" in r.out
+    assert "\x1b" not in r.out
+
+
+def test_color_forces_escapes(run):
+    r = descend(run, "--steps", "5", "--format", "table", "--color")
+    assert r.code == 0, r.err
+    assert "\x1b[" in r.out
+
+
+def test_tty_two_variables(run):
+    r = descend(run, "x**2 + y**2", "--start", "x=1,y=-2", "--steps", "5", tty=True)
+    assert r.code == 0, r.err
+    assert "┏" in r.out and "loss against step" in r.out
+    assert "the path in the (x, y) plane" in r.out
+
+
 @pytest.mark.parametrize(
     "args",
     [

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from gdcli.descent import Descent, Step, fused_sgd, norm, unflatten
 from gdcli.errors import NumericalError
-from gdcli.expression import entry_labels
 from gdcli.render.output import Report, Table
+from gdcli.values import entry_labels
 
 if TYPE_CHECKING:
     from gdcli.compiled import Compiled
