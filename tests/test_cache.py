@@ -9,12 +9,11 @@ import subprocess
 import sys
 
 import pytest
+from conftest import run_cli
 
 from gdcli import compiled
 from gdcli.compiled import Compiled, UnsafeSource, verify
 from gdcli.expression import parse_loss
-
-from conftest import run_cli
 
 
 @pytest.fixture
