@@ -357,7 +357,19 @@ def descend(
     wide = (
         out.fmt in ("auto", "table") and not out.quiet and (out.fmt == "table" or out.term.is_tty)
     )
-    out.emit(build(compiled, start_params, opt, steps, tol, every, show_state, logy, wide))
+    report = build(
+        compiled,
+        start_params,
+        opt,
+        steps,
+        tol,
+        every,
+        show_state,
+        logy,
+        wide,
+        progress=_progress_bar(steps) if wide else None,
+    )
+    out.emit(report)
 
 
 @command(
@@ -488,6 +500,31 @@ def sweep(
         read_expression(expr), start_point, option="--start", sets=sets or (), shapes=shapes or ()
     )
     out.emit(build(problem, lrs, starts, optimizer, hyper, steps, tol))
+
+
+LONG_RUN = 50_000  # steps from which a run on a terminal shows a progress bar
+
+
+def _progress_bar(steps: int) -> Any:
+    """A progress bar on stderr for a long run on a terminal (None otherwise)."""
+    if steps < LONG_RUN or not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+    from rich.progress import Progress
+
+    bar = Progress(console=Console(stderr=True), transient=True)
+    task = bar.add_task("descending", total=steps)
+    bar.start()
+
+    def update(step: int) -> None:
+        bar.update(task, completed=step)
+        if step >= steps:
+            bar.stop()
+
+    import atexit
+
+    atexit.register(bar.stop)
+    return update
 
 
 HYPER = (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from gdcli.descent import Descent, Step, fused_sgd, norm, unflatten
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 HEAD_TAIL = 10  # a terminal table longer than 3x this shows the first and last rows
 PLOT_POINTS = 4000  # at most this many steps are kept for the plots
+PROGRESS_EVERY = 4096  # steps between two updates of a progress bar
 
 
 class History:
@@ -38,21 +39,29 @@ class History:
 class Run:
     """One pass over a descent, remembering what the report needs afterwards."""
 
-    def __init__(self, descent: Descent, every: int, keep_history: bool) -> None:
+    def __init__(
+        self,
+        descent: Descent,
+        every: int,
+        keep_history: bool,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
         self.descent = descent
         self.every = every
         self.history = History() if keep_history else None
+        self.progress = progress
         self.first: Step | None = None
         self.last: Step | None = None
-        self.previous: Step | None = None  # the step before `last`
 
     def __iter__(self) -> Iterator[Step]:
         """The steps, sampled every `every` (the start and the last step always)."""
         pending: Step | None = None
         for s in self.descent:
-            self.previous, self.last = self.last, s
+            self.last = s
             if self.first is None:
                 self.first = s
+            if self.progress is not None and s.step % PROGRESS_EVERY == 0:
+                self.progress(s.step)
             if self.history is not None:
                 self.history.add(s.step, s.loss, _flat(s.params))
             if s.step % self.every == 0:
@@ -60,6 +69,8 @@ class Run:
                 yield s
             else:
                 pending = s
+        if self.progress is not None:
+            self.progress(self.descent.steps)  # the end: let the bar go
         if pending is not None:
             yield pending
 
@@ -85,6 +96,7 @@ def descend(
     show_state: bool,
     logy: bool,
     wide: bool,
+    progress: Callable[[int], None] | None = None,
 ) -> Report:
     loss = compiled
     names = list(loss.variables)
@@ -92,7 +104,7 @@ def descend(
     scalar = all(not s for s in shapes)
     labels = [label for n in names for label in entry_labels(n, loss.shapes[n])]
     descent = Descent(loss.evaluate, start, shapes, optimizer, steps, tol, show_state)
-    run = Run(descent, every, keep_history=wide)
+    run = Run(descent, every, keep_history=wide, progress=progress)
     outcome = descent.outcome
     lr = optimizer.lr
 
