@@ -105,6 +105,24 @@ ShapeOpt = Annotated[
 ]
 
 
+# the update rules' options, torch's names; None means torch's default for that rule
+OptimizerOpt = Annotated[
+    str, typer.Option("--optimizer", "-o", help="sgd | adam | adamw | rmsprop | adagrad.")
+]
+MomentumOpt = Annotated[float | None, typer.Option(help="sgd, rmsprop (default 0).")]
+DampeningOpt = Annotated[float | None, typer.Option(help="sgd (default 0).")]
+NesterovOpt = Annotated[bool | None, typer.Option("--nesterov", help="sgd.")]
+WeightDecayOpt = Annotated[float | None, typer.Option(help="all (default 0; adamw 0.01).")]
+Beta1Opt = Annotated[float | None, typer.Option(help="adam, adamw (default 0.9).")]
+Beta2Opt = Annotated[float | None, typer.Option(help="adam, adamw (default 0.999).")]
+EpsOpt = Annotated[float | None, typer.Option(help="default 1e-8; adagrad 1e-10.")]
+AmsgradOpt = Annotated[bool | None, typer.Option("--amsgrad", help="adam, adamw.")]
+AlphaOpt = Annotated[float | None, typer.Option(help="rmsprop (default 0.99).")]
+CenteredOpt = Annotated[bool | None, typer.Option("--centered", help="rmsprop.")]
+LrDecayOpt = Annotated[float | None, typer.Option(help="adagrad (default 0).")]
+InitialAccumulatorOpt = Annotated[float | None, typer.Option(help="adagrad (default 0).")]
+
+
 class Output:
     """The output options every command shares."""
 
@@ -296,23 +314,19 @@ def descend(
     tol: Annotated[
         float, typer.Option("--tol", help="Stop (converged) when the gradient's norm <= tol.")
     ] = 1e-8,
-    optimizer: Annotated[
-        str, typer.Option("--optimizer", "-o", help="sgd | adam | adamw | rmsprop | adagrad.")
-    ] = "sgd",
-    momentum: Annotated[float | None, typer.Option(help="sgd, rmsprop (default 0).")] = None,
-    dampening: Annotated[float | None, typer.Option(help="sgd (default 0).")] = None,
-    nesterov: Annotated[bool | None, typer.Option("--nesterov", help="sgd.")] = None,
-    weight_decay: Annotated[float | None, typer.Option(help="all (default 0; adamw 0.01).")] = None,
-    beta1: Annotated[float | None, typer.Option(help="adam, adamw (default 0.9).")] = None,
-    beta2: Annotated[float | None, typer.Option(help="adam, adamw (default 0.999).")] = None,
-    eps: Annotated[float | None, typer.Option(help="default 1e-8; adagrad 1e-10.")] = None,
-    amsgrad: Annotated[bool | None, typer.Option("--amsgrad", help="adam, adamw.")] = None,
-    alpha: Annotated[float | None, typer.Option(help="rmsprop (default 0.99).")] = None,
-    centered: Annotated[bool | None, typer.Option("--centered", help="rmsprop.")] = None,
-    lr_decay: Annotated[float | None, typer.Option(help="adagrad (default 0).")] = None,
-    initial_accumulator_value: Annotated[
-        float | None, typer.Option(help="adagrad (default 0).")
-    ] = None,
+    optimizer: OptimizerOpt = "sgd",
+    momentum: MomentumOpt = None,
+    dampening: DampeningOpt = None,
+    nesterov: NesterovOpt = None,
+    weight_decay: WeightDecayOpt = None,
+    beta1: Beta1Opt = None,
+    beta2: Beta2Opt = None,
+    eps: EpsOpt = None,
+    amsgrad: AmsgradOpt = None,
+    alpha: AlphaOpt = None,
+    centered: CenteredOpt = None,
+    lr_decay: LrDecayOpt = None,
+    initial_accumulator_value: InitialAccumulatorOpt = None,
     every: Annotated[int, typer.Option("--every", help="Show every K-th step.")] = 1,
     show_state: Annotated[
         bool, typer.Option("--show-state", help="Show the optimizer's state (buffers, m, v).")
@@ -458,21 +472,19 @@ def sweep(
     ] = None,
     steps: Annotated[int, typer.Option("--steps", help="The most updates per run.")] = 50,
     tol: Annotated[float, typer.Option("--tol", help="Converged when |gradient| <= tol.")] = 1e-8,
-    optimizer: Annotated[
-        str, typer.Option("--optimizer", "-o", help="sgd | adam | adamw | rmsprop | adagrad.")
-    ] = "sgd",
-    momentum: Annotated[float | None, typer.Option(help="sgd, rmsprop.")] = None,
-    dampening: Annotated[float | None, typer.Option(help="sgd.")] = None,
-    nesterov: Annotated[bool | None, typer.Option("--nesterov", help="sgd.")] = None,
-    weight_decay: Annotated[float | None, typer.Option(help="all.")] = None,
-    beta1: Annotated[float | None, typer.Option(help="adam, adamw.")] = None,
-    beta2: Annotated[float | None, typer.Option(help="adam, adamw.")] = None,
-    eps: Annotated[float | None, typer.Option(help="adam, adamw, rmsprop, adagrad.")] = None,
-    amsgrad: Annotated[bool | None, typer.Option("--amsgrad", help="adam, adamw.")] = None,
-    alpha: Annotated[float | None, typer.Option(help="rmsprop.")] = None,
-    centered: Annotated[bool | None, typer.Option("--centered", help="rmsprop.")] = None,
-    lr_decay: Annotated[float | None, typer.Option(help="adagrad.")] = None,
-    initial_accumulator_value: Annotated[float | None, typer.Option(help="adagrad.")] = None,
+    optimizer: OptimizerOpt = "sgd",
+    momentum: MomentumOpt = None,
+    dampening: DampeningOpt = None,
+    nesterov: NesterovOpt = None,
+    weight_decay: WeightDecayOpt = None,
+    beta1: Beta1Opt = None,
+    beta2: Beta2Opt = None,
+    eps: EpsOpt = None,
+    amsgrad: AmsgradOpt = None,
+    alpha: AlphaOpt = None,
+    centered: CenteredOpt = None,
+    lr_decay: LrDecayOpt = None,
+    initial_accumulator_value: InitialAccumulatorOpt = None,
     sets: SetOpt = None,
     shapes: ShapeOpt = None,
     fmt: FormatOpt = "auto",
