@@ -329,8 +329,8 @@ CHECK_TOLERANCE = 1e-7
 
 def check_answer(loss: Loss, name: str, answer: sympy.Expr, seconds: float = 2.0) -> Verdict:
     """Decide whether `answer` is dl/d(name): symbolically if SymPy can, otherwise at
-    many random points (points where either side is undefined are skipped, and so,
-    with probability one, are the isolated kinks where conventions differ)."""
+    many points (points where the loss or either side is undefined are skipped, and
+    so are the kinks, where conventions such as Heaviside(0) differ)."""
     import sympy as sp
 
     from gdcli.errors import ResourceLimit
@@ -347,11 +347,12 @@ def check_answer(loss: Loss, name: str, answer: sympy.Expr, seconds: float = 2.0
     symbols = sorted(loss.expr.free_symbols | answer.free_symbols, key=lambda s: s.name)
     f = compile_scalar(d, symbols)
     g = compile_scalar(answer, symbols)
+    loss_at = compile_scalar(loss.expr, symbols)
     checked = 0
     for xs in _check_points(symbols, [d, answer]):
         a, b = f(*xs), g(*xs)
-        if not (math.isfinite(a) and math.isfinite(b)):
-            continue
+        if not (math.isfinite(a) and math.isfinite(b) and math.isfinite(loss_at(*xs))):
+            continue  # no derivative to compare where the loss itself is undefined
         checked += 1
         if abs(a - b) > CHECK_TOLERANCE * max(1.0, abs(a), abs(b)):
             point = {s.name: x for s, x in zip(symbols, xs, strict=True)}

@@ -135,7 +135,8 @@ class Output:
             from gdcli.errors import BadInput
 
             raise BadInput(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-        self.fmt = fmt
+        # --color asks for what a terminal gets: the coloured table (plain stays data)
+        self.fmt = "table" if color and fmt == "auto" else fmt
         self.quiet = quiet
         self.plot = not no_plot
         self.term = Terminal.detect(sys.stdout, force_color=color)

@@ -172,6 +172,8 @@ def _curve_range(at: float, range_text: str | None, extra: float = 0.0) -> tuple
 
 def slope(problem: Problem, name: str, h_value: Any, range_text: str | None) -> Report:
     loss = problem.loss
+    if hasattr(h_value, "shape"):
+        raise BadInput("h must be a number", hint="e.g. --h 1e-3")
     if h_value == 0:
         raise BadInput("h must not be 0: the two points would be the same", hint="e.g. --h 1e-3")
     w1 = problem.point[name]

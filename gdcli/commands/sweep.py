@@ -185,9 +185,12 @@ def sweep(
 
 
 def _nested(value: Any) -> Any:
-    return (
-        value.tolist() if hasattr(value, "tolist") and getattr(value, "ndim", 0) else float(value)
-    )
+    """An exact point value (a SymPy number or an object array of them) as floats."""
+    if getattr(value, "ndim", 0):
+        import numpy as np
+
+        return np.array(value, dtype=float).tolist()
+    return float(value)
 
 
 def _best(records: list[dict[str, Any]]) -> dict[str, Any] | None:
