@@ -198,13 +198,10 @@ def divergence(flat: Sequence[float], loss: float, grad: Sequence[float], limit:
 def compile_vectorised(loss: Loss) -> Callable[[list[Any]], tuple[Any, list[Any]]]:
     """Like `compile_loss_and_gradient`, over arrays: one entry per run."""
     import numpy as np
-    import sympy as sp
 
-    from gdcli.compiled import printable
+    from gdcli.compiled import vectorised
 
-    symbols = loss.symbols()
-    grads = [printable(sp.diff(loss.expr, s)) for s in symbols]
-    raw = sp.lambdify(symbols, [loss.expr, *grads], modules="numpy", cse=True, dummify=True)
+    raw = vectorised(loss)
 
     def evaluate(x: list[Any]) -> tuple[Any, list[Any]]:
         shape = np.shape(x[0])
@@ -215,7 +212,9 @@ def compile_vectorised(loss: Loss) -> Callable[[list[Any]], tuple[Any, list[Any]
             a = np.asarray(v)
             if np.iscomplexobj(a):
                 a = np.where(a.imag == 0, a.real, np.nan)
-            out.append(np.broadcast_to(a.astype(float), shape))
+            if a.dtype != np.float64:
+                a = a.astype(float)
+            out.append(a if a.shape == shape else np.broadcast_to(a, shape))
         return out[0], out[1:]
 
     return evaluate
@@ -243,7 +242,8 @@ def sweep(
 ) -> SweepResult:
     """Run all runs at once: `starts` holds one float array per entry (one value
     per run) and `optimizer.lr` one learning rate per run. The stopping rules are
-    those of `Descent`, run by run; a stopped run's parameters are frozen."""
+    those of `Descent`, run by run; a stopped run's parameters are frozen (so its
+    loss, evaluated again at the frozen point, stays the one it stopped with)."""
     import numpy as np
 
     if steps < 1:
@@ -251,43 +251,54 @@ def sweep(
     params = [np.asarray(p, dtype=float) for p in starts]
     n = params[0].shape[0]
     loss, grad = evaluate(params)
-    status = np.full(n, RUNNING, dtype=object)
+    codes = np.zeros(n, dtype=np.int8)  # 0 running, 1 converged, 2 diverged, 3 max_steps
     steps_used = np.zeros(n, dtype=int)
-    final_loss = loss.copy()
-    bad = ~np.isfinite(loss) | ~np.all(np.isfinite(grad), axis=0)
-    status[bad] = DIVERGED
+    bad = ~_finite_arrays([loss, *grad])
+    codes[bad] = 2
     active = ~bad
     limit = DIVERGENCE_FACTOR * np.maximum(1.0, np.abs(np.where(bad, 0.0, loss)))
-    previous_delta = np.zeros(n)
     alternations = np.zeros(n, dtype=int)
+    previous_delta = np.zeros(n)
+    watch_from = steps - OSCILLATION_STEPS  # oscillation only matters for runs still going
     with np.errstate(all="ignore"):
         for k in range(1, steps + 1):
-            gnorm = np.sqrt(sum(g * g for g in grad))
-            done = active & (gnorm <= tol)
-            status[done], steps_used[done] = CONVERGED, k - 1
-            active &= ~done
-            if not active.any():
-                break
+            done = active & (_norm(grad) <= tol)
+            if done.any():
+                codes[done], steps_used[done] = 1, k - 1
+                active &= ~done
+                if not active.any():
+                    break
             new = optimizer.step(params, grad)
-            delta = new[0] - params[0]
+            if k > watch_from:
+                delta = new[0] - params[0]
+                alternations = np.where(delta * previous_delta < 0, alternations + 1, 0)
+                previous_delta = delta
             params = [np.where(active, q, p) for q, p in zip(new, params, strict=True)]
             loss, grad = evaluate(params)
-            flips = active & (delta * previous_delta < 0)
-            alternations = np.where(flips, alternations + 1, np.where(active, 0, alternations))
-            previous_delta = np.where(active, delta, previous_delta)
-            diverged = active & (
-                ~np.all(np.isfinite(params), axis=0)
-                | ~np.isfinite(loss)
-                | (np.abs(loss) > limit)
-                | ~np.all(np.isfinite(grad), axis=0)
-            )
-            status[diverged], steps_used[diverged] = DIVERGED, k
-            final_loss = np.where(active, loss, final_loss)
-            active &= ~diverged
-        gnorm = np.sqrt(sum(g * g for g in grad))
-        ended = active & (gnorm <= tol)
-        status[ended] = CONVERGED
-        status[active & ~ended] = MAX_STEPS
+            diverged = active & ~(_finite_arrays([*params, *grad]) & (np.abs(loss) <= limit))
+            if diverged.any():
+                codes[diverged], steps_used[diverged] = 2, k
+                active &= ~diverged
+        ended = active & (_norm(grad) <= tol)
+        codes[ended] = 1
+        codes[active & ~ended] = 3
         steps_used[active] = steps
-    oscillating = (status == MAX_STEPS) & (alternations >= OSCILLATION_STEPS)
-    return SweepResult(list(status), steps_used, final_loss, params, oscillating)
+    names = (RUNNING, CONVERGED, DIVERGED, MAX_STEPS)
+    status = [names[c] for c in codes.tolist()]
+    oscillating = (codes == 3) & (alternations >= OSCILLATION_STEPS)
+    return SweepResult(status, steps_used, loss, params, oscillating)
+
+
+def _norm(grad: list[Any]) -> Any:
+    import numpy as np
+
+    return np.sqrt(grad[0] * grad[0] if len(grad) == 1 else sum(g * g for g in grad))
+
+
+def _finite_arrays(arrays: list[Any]) -> Any:
+    import numpy as np
+
+    out = np.isfinite(arrays[0])
+    for a in arrays[1:]:
+        out &= np.isfinite(a)
+    return out

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from fractions import Fraction
 from typing import Any
 
 from gdcli.errors import BadInput
@@ -21,28 +23,44 @@ def parse_values(text: str, option: str, log: bool = False) -> list[float]:
         parts = text.split(":")
         if len(parts) != 3:
             raise BadInput(f"cannot read {option} {text!r}", hint=f"e.g. {option} 0.01:1:20")
-        a, b = parse_value(parts[0]), parse_value(parts[1])
+        a, b = _exact(parts[0]), _exact(parts[1])
         try:
             n = int(parts[2])
         except ValueError:
             raise BadInput(f"{option} {text}: N must be a whole number") from None
         if not 1 <= n <= MAX_RUNS:
             raise BadInput(f"{option} {text}: N must be between 1 and {MAX_RUNS}")
+        if n == 1:
+            return [float(a)]
         if log:
             if not (a > 0 and b > 0):
                 raise BadInput(f"{option} {text}: --log needs positive ends")
             la, lb = math.log(float(a)), math.log(float(b))
-            values = [
-                math.exp(la + (lb - la) * k / (n - 1)) if n > 1 else float(a) for k in range(n)
-            ]
-            if n > 1:
-                values[0], values[-1] = float(a), float(b)
+            values = [math.exp(la + (lb - la) * k / (n - 1)) for k in range(n)]
+            values[0], values[-1] = float(a), float(b)
             return values
-        return [float(a + (b - a) * k / (n - 1)) if n > 1 else float(a) for k in range(n)]
-    values = [float(parse_value(part)) for part in text.split(",") if part.strip()]
+        # (a * (n-1-k) + b * k) / (n-1), exactly, then rounded once (int / int is)
+        if isinstance(a, Fraction) and isinstance(b, Fraction):
+            pa, pb = a.numerator * b.denominator, b.numerator * a.denominator
+            q = a.denominator * b.denominator * (n - 1)
+            return [(pa * (n - 1 - k) + pb * k) / q for k in range(n)]
+        return [float((a * (n - 1 - k) + b * k) / (n - 1)) for k in range(n)]
+    values = [float(_exact(part)) for part in text.split(",") if part.strip()]
     if not values:
         raise BadInput(f"{option} needs at least one value")
     return values
+
+
+def _exact(text: str) -> Any:
+    """A number, exactly: a Fraction for plain decimals, else SymPy's exact value."""
+    from gdcli.values import quick_value
+
+    value = quick_value(text)
+    if value is None or isinstance(value, list):
+        value = parse_value(text)
+        if hasattr(value, "shape"):
+            raise BadInput(f"{text.strip()!r} is not a number")
+    return value
 
 
 def sweep(
@@ -81,71 +99,80 @@ def sweep(
     optimizer = make_optimizer(optimizer_name, lr_array, **hyper)
     result = run_sweep(compile_vectorised(loss), entries, optimizer, steps, tol)
 
-    def start_of(k: int) -> Any:
-        if starts is not None:
-            return {names[0]: runs[k][0]}
-        return {n: _nested(problem.point[n]) for n in names}
+    common_start = {n: _nested(problem.point[n]) for n in names}
+    lr_list = [lr for _, lr in runs]
+    status = result.status
+    final_loss = result.final_loss.tolist()
+    steps_used = result.steps_used.tolist()
+    oscillating = result.oscillating.tolist()
+    final = [p.tolist() for p in result.final_params]  # one list per entry
 
-    records = []
-    for k, (_, lr) in enumerate(runs):
-        flat = [float(p[k]) for p in result.final_params]
-        params = {}
-        i = 0
+    def start_of(k: int) -> Any:
+        return {names[0]: runs[k][0]} if starts is not None else common_start
+
+    def params_of(k: int) -> dict[str, Any]:
+        from gdcli.values import as_nested
+
+        flat = [entry[k] for entry in final]
+        out, i = {}, 0
         for n in names:
             size = len(loss.entries[n])
-            from gdcli.expression import as_nested
-
-            params[n] = as_nested(flat[i : i + size], loss.shapes[n])
+            out[n] = as_nested(flat[i : i + size], loss.shapes[n])
             i += size
-        records.append(
-            {
+        return out
+
+    def records() -> Iterator[dict[str, Any]]:  # built as they are written
+        for k, lr in enumerate(lr_list):
+            yield {
                 "lr": lr,
                 "start": start_of(k),
-                "status": result.status[k],
-                "final_loss": float(result.final_loss[k]),
-                "params": params,
-                "steps_used": int(result.steps_used[k]),
-                "oscillating": bool(result.oscillating[k]),
+                "status": status[k],
+                "final_loss": final_loss[k],
+                "params": params_of(k),
+                "steps_used": steps_used[k],
+                "oscillating": oscillating[k],
             }
-        )
-    best = _best(records)
+
+    best = _best(lr_list, status, final_loss, steps_used)
+    if best is not None:
+        best["start"] = start_of(best.pop("index"))
     data = {
         "expression": loss.text,
         "optimizer": optimizer.name,
         "steps": steps,
         "tol": tol,
         "hyper": optimizer.hyperparameters(),
-        "runs": records,
+        "runs": records(),
         "best": best,
     }
     one = len(labels) == 1
     columns = ["lr", "start", "status", "final_loss", "steps_used", "oscillating"]
     columns += labels if len(labels) <= 4 else []
 
-    def start_text(r: dict[str, Any]) -> Any:
-        values = list(r["start"].values())
-        return values[0] if one else ",".join(f"{k}={v}" for k, v in r["start"].items())
+    def start_text(k: int) -> Any:
+        start = start_of(k)
+        return next(iter(start.values())) if one else ",".join(f"{a}={b}" for a, b in start.items())
 
-    rows = [
-        [
-            r["lr"],
-            start_text(r),
-            r["status"],
-            r["final_loss"],
-            r["steps_used"],
-            r["oscillating"],
-            *([float(p[k]) for p in result.final_params] if len(labels) <= 4 else []),
-        ]
-        for k, r in enumerate(records)
-    ]
-    counts = {s: result.status.count(s) for s in ("converged", "max_steps", "diverged")}
+    def rows() -> Iterator[list[Any]]:
+        for k, lr in enumerate(lr_list):
+            yield [
+                lr,
+                start_text(k),
+                status[k],
+                final_loss[k],
+                steps_used[k],
+                oscillating[k],
+                *([entry[k] for entry in final] if len(labels) <= 4 else []),
+            ]
+
+    counts = {s: status.count(s) for s in ("converged", "max_steps", "diverged")}
     notes = [
-        f"{len(records)} runs of at most {steps} steps: "
+        f"{len(runs)} runs of at most {steps} steps: "
         + ", ".join(f"{v} {k}" for k, v in counts.items())
         + "."
     ]
-    stable = [r["lr"] for r in records if r["status"] != "diverged"]
-    unstable = [r["lr"] for r in records if r["status"] == "diverged"]
+    stable = [lr for lr, s in zip(lr_list, status, strict=True) if s != "diverged"]
+    unstable = [lr for lr, s in zip(lr_list, status, strict=True) if s == "diverged"]
     if stable and unstable:
         notes.append(
             f"the largest lr that did not diverge is {max(stable):.6g}; "
@@ -160,9 +187,9 @@ def sweep(
     def draw(width: int, height: int, color: bool) -> str:
         from gdcli.render.plots import Series, line_plot
 
-        kept = [r for r in records if r["status"] != "diverged"]
-        xs = [r["lr"] for r in kept]
-        ys = [r["final_loss"] for r in kept]
+        kept = [k for k, s in enumerate(status) if s != "diverged"]
+        xs = [lr_list[k] for k in kept]
+        ys = [final_loss[k] for k in kept]
         return line_plot(
             [Series("final loss", xs, ys, kind="points")],
             title="final loss against the learning rate (diverged runs are left out)",
@@ -177,7 +204,7 @@ def sweep(
 
     return Report(
         data=data,
-        tables=[Table(columns, rows, head_tail=10 if len(rows) > 40 else None)],
+        tables=[Table(columns, rows(), head_tail=10 if len(runs) > 40 else None)],
         quiet=[best["lr"] if best else None],
         notes=notes,
         plots=[draw],
@@ -193,19 +220,21 @@ def _nested(value: Any) -> Any:
     return float(value)
 
 
-def _best(records: list[dict[str, Any]]) -> dict[str, Any] | None:
+def _best(
+    lrs: list[float], status: list[str], final_loss: list[float], steps_used: list[int]
+) -> dict[str, Any] | None:
     """The converged run that needed the fewest steps; else the lowest final loss of
     a run that did not diverge."""
-    converged = [r for r in records if r["status"] == "converged"]
+    converged = [k for k, s in enumerate(status) if s == "converged"]
     if converged:
-        r = min(converged, key=lambda r: (r["steps_used"], r["final_loss"]))
-        why = f"converged in the fewest steps, {r['steps_used']}"
+        k = min(converged, key=lambda k: (steps_used[k], final_loss[k]))
+        why = f"converged in the fewest steps, {steps_used[k]}"
     else:
         alive = [
-            r for r in records if r["status"] != "diverged" and r["final_loss"] == r["final_loss"]
+            k for k, s in enumerate(status) if s != "diverged" and math.isfinite(final_loss[k])
         ]
         if not alive:
             return None
-        r = min(alive, key=lambda r: r["final_loss"])
+        k = min(alive, key=lambda k: final_loss[k])
         why = "the lowest final loss; none converged"
-    return {"lr": r["lr"], "start": r["start"], "final_loss": r["final_loss"], "why": why}
+    return {"lr": lrs[k], "index": k, "final_loss": final_loss[k], "why": why}
