@@ -288,9 +288,7 @@ def plot_command(
     text = read_expression(expr)
     problem = read_problem(text, at, sets=sets or (), single=wrt or _guess(text))
     name = calculus.pick_variable(problem.loss, wrt)
-    report = commands.plot(problem, name, range_)
-    report.plot_is_data = True
-    out.emit(report)
+    out.emit(commands.plot(problem, name, range_))
 
 
 @command(

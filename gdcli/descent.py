@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gdcli.errors import BadInput, NumericalError
 
@@ -24,15 +23,24 @@ Params = list[Any]  # float | numpy.ndarray, one per weight
 Evaluator = Callable[[Sequence[float]], tuple[float, list[float]]]
 
 
-@dataclass(frozen=True)
 class Step:
     """The point after `step` updates (step 0 is the start)."""
 
-    step: int
-    params: Params
-    loss: float
-    grad: Params
-    state: dict[str, Params] | None = None
+    __slots__ = ("step", "params", "loss", "grad", "state")
+
+    def __init__(
+        self,
+        step: int,
+        params: Params,
+        loss: float,
+        grad: Params,
+        state: dict[str, Params] | None = None,
+    ) -> None:
+        self.step = step
+        self.params = params
+        self.loss = loss
+        self.grad = grad
+        self.state = state
 
 
 def compile_loss_and_gradient(loss: Loss) -> Evaluator:
@@ -112,11 +120,13 @@ def finite(values: Sequence[float]) -> bool:
     return all(math.isfinite(v) for v in values)
 
 
-@dataclass
 class Outcome:
-    status: str = "running"  # converged | max_steps | diverged
-    step: int = 0  # the last step taken
-    reason: str = ""
+    """How a run ended: converged | max_steps | diverged, at which step, and why."""
+
+    def __init__(self) -> None:
+        self.status = "running"
+        self.step = 0  # the last step taken
+        self.reason = ""
 
 
 class Descent:
@@ -220,8 +230,7 @@ def compile_vectorised(loss: Loss) -> Callable[[list[Any]], tuple[Any, list[Any]
     return evaluate
 
 
-@dataclass
-class SweepResult:
+class SweepResult(NamedTuple):
     status: list[str]
     steps_used: Any  # int array
     final_loss: Any  # float array

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gdcli.errors import BadInput, GdcliError
 from gdcli.values import Shape, parse_assignments, parse_shape
@@ -19,8 +18,7 @@ DEFAULT_LOSS = "(w - 3)**2"
 DEFAULT_POINT = "1"
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     loss: Loss
     point: dict[str, Any]  # weight name -> exact SymPy number or object array
     constants: dict[str, Any]
@@ -142,8 +140,7 @@ def _quick_flat(value: Any) -> list[float]:
     return [float(value)]
 
 
-@dataclass(frozen=True)
-class QuickInputs:
+class QuickInputs(NamedTuple):
     """Option texts read without SymPy: a cache key and the start's exact values."""
 
     key: str

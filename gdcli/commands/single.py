@@ -303,4 +303,5 @@ def plot(problem: Problem, name: str, range_text: str | None) -> Report:
         quiet=[s.loss, s.slope],
         notes=notes,
         plots=[draw],
+        plot_is_data=True,
     )

@@ -8,13 +8,11 @@ data (plain, csv), and beside the tables on a terminal.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 from gdcli.render.terminal import Terminal
 
@@ -23,8 +21,7 @@ FORMATS = ("auto", "table", "plain", "csv", "json")
 PlotFn = Callable[[int, int, bool], str]  # (width, height, color) -> the plot as text
 
 
-@dataclass
-class Table:
+class Table(NamedTuple):
     columns: list[str]
     rows: Iterable[Sequence[Cell]]
     title: str = ""
@@ -34,20 +31,29 @@ class Table:
     head_tail: int | None = None  # on a terminal show only this many first and last rows
 
 
-@dataclass
 class Report:
     """What a command shows. For a streamed run (descend) `data` may hold iterators
     and callables, `quiet` and `notes` may be callables: they are read as they are
     written, after the rows, so nothing waits for the whole run in memory. `finish`
     runs last and may raise (a diverged run: everything is written first)."""
 
-    data: dict[str, Any]
-    tables: list[Table]
-    quiet: list[Cell] | Callable[[], list[Cell]]
-    notes: list[str] | Callable[[], list[str]] = field(default_factory=list)
-    plots: list[PlotFn] = field(default_factory=list)
-    plot_is_data: bool = False  # `gdcli plot`: the picture is the output, in plain text too
-    finish: Callable[[], None] | None = None
+    def __init__(
+        self,
+        data: dict[str, Any],
+        tables: list[Table],
+        quiet: list[Cell] | Callable[[], list[Cell]],
+        notes: list[str] | Callable[[], list[str]] = (),  # type: ignore[assignment]
+        plots: Sequence[PlotFn] = (),
+        plot_is_data: bool = False,  # `gdcli plot`: the picture is the output, also plain
+        finish: Callable[[], None] | None = None,
+    ) -> None:
+        self.data = data
+        self.tables = tables
+        self.quiet = quiet
+        self.notes = notes
+        self.plots = plots
+        self.plot_is_data = plot_is_data
+        self.finish = finish
 
 
 def exact_text(x: Cell) -> str:
@@ -105,6 +111,8 @@ def _compact(value: Any) -> str:
 
 
 def write_csv(table: Table, out: TextIO) -> None:
+    import csv
+
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(table.columns)
     for row in table.rows:

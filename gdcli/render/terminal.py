@@ -5,12 +5,10 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from dataclasses import dataclass
-from typing import TextIO
+from typing import NamedTuple, TextIO
 
 
-@dataclass(frozen=True)
-class Terminal:
+class Terminal(NamedTuple):
     is_tty: bool
     color: bool
     width: int

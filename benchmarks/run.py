@@ -1,0 +1,560 @@
+"""gdcli's benchmark suite (`make bench`): speed and memory, each against a baseline.
+
+Every speed figure is a ratio: the median time of gdcli over the median time of a
+hand-written baseline (benchmarks/baselines/), both measured in this run, in
+interleaved rounds (baseline and gdcli alternate, the order flips every round) so
+that machine noise hits both. Each side runs once untimed first (page cache, and
+the compiled-expression cache where a figure wants it warm); that run's output is
+what the correctness checks read. Memory is the peak RSS of one process, read
+with os.wait4 for that process alone (see RSS_HELPER).
+
+PYTHONDONTWRITEBYTECODE may be set, so gdcli and the baselines are byte-compiled
+first (as `make install` does). A baseline runs as `python script.py`, so its main
+file is compiled at each start, like gdcli's console-script wrapper: 0.1-0.3 ms.
+
+The script prints a report and exits 0 even when a target is missed (the summary
+line says so); it exits 1 only when a benchmark could not run at all.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINES = Path(__file__).resolve().parent / "baselines"
+PYTHON = sys.executable
+GDCLI = Path(PYTHON).parent / "gdcli"
+TIMEOUT = 120.0  # seconds, for every process
+SHORT, LONG = 11, 5  # timed rounds for start-up figures and for long ones
+LOSS = "(w-3)**2"
+MATRIX = [
+    "descend",
+    "sum((W @ x - y)**2)",
+    "--set",
+    "x=[1,2,3,4,5,6,7,8,9,10]",
+    "--set",
+    "y=[10,9,8,7,6,5,4,3,2,1]",
+    "--start",
+    "W=0",
+    "--shape",
+    "W=10x10",
+]
+MB = 1e6  # bytes
+
+
+class BenchError(Exception):
+    """A benchmark that could not run (a crash, a timeout, a wrong answer)."""
+
+
+@dataclass
+class Row:
+    figure: str
+    gdcli: str
+    baseline: str
+    value: str
+    target: str
+    ok: bool | None  # None: information, no target
+
+
+@dataclass
+class Figure:
+    rows: list[Row]
+    notes: list[str]
+
+
+# ---------------------------------------------------------------------------
+# running processes
+
+
+def base_env() -> dict[str, str]:
+    env = dict(os.environ)
+    for name in ("GDCLI_NO_CACHE", "GDCLI_LOSS", "GDCLI_DEBUG", "TYPER_USE_RICH"):
+        env.pop(name, None)
+    return env
+
+
+class Caches:
+    """Environments with their own XDG_CACHE_HOME, all under one temporary root."""
+
+    def __init__(self) -> None:
+        self.root = tempfile.mkdtemp(prefix="gdcli-bench-")
+
+    def fresh(self) -> dict[str, str]:
+        return {**base_env(), "XDG_CACHE_HOME": tempfile.mkdtemp(dir=self.root)}
+
+    def close(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def show(cmd: list[str]) -> str:
+    return " ".join(a if a.replace("-", "").replace("=", "").isalnum() else repr(a) for a in cmd)
+
+
+def timed(cmd: list[str], env: dict[str, str], capture: bool = False) -> tuple[float, str]:
+    """Wall time of one run; its stdout when `capture`."""
+    try:
+        start = time.perf_counter()
+        proc = subprocess.run(
+            cmd,
+            stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=ROOT,
+            timeout=TIMEOUT,
+            text=True,
+        )
+        elapsed = time.perf_counter() - start
+    except subprocess.TimeoutExpired:
+        raise BenchError(f"timed out after {TIMEOUT:.0f} s: {show(cmd)}") from None
+    if proc.returncode != 0:
+        tail = " | ".join(proc.stderr.strip().splitlines()[-3:])
+        raise BenchError(f"exit {proc.returncode} from {show(cmd)}: {tail}")
+    return elapsed, proc.stdout or ""
+
+
+# Peak RSS is read with os.wait4 by a small Python process that forks and execs the
+# command: Linux carries the RSS high-water mark of the forked (pre-exec) process over
+# into the child's ru_maxrss, so measuring from this (larger) process would put a floor
+# under every figure. The helper's floor is a bare interpreter, below any gdcli run.
+RSS_HELPER = """
+import os, sys, time
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    sink = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(sink, 1)
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+print(usage.ru_maxrss * 1024, time.perf_counter() - start)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def peak_rss(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(peak RSS in bytes, wall seconds) of one run of `cmd`, its stdout to /dev/null."""
+    proc = subprocess.Popen(
+        [PYTHON, "-c", RSS_HELPER, *cmd],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=ROOT,
+        text=True,
+        start_new_session=True,  # one process group: a timeout ends the helper and its child
+    )
+    try:
+        out, err = proc.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise BenchError(f"timed out after {TIMEOUT:.0f} s: {show(cmd)}") from None
+    if proc.returncode != 0:
+        tail = " | ".join(err.strip().splitlines()[-3:])
+        raise BenchError(f"exit {proc.returncode} from {show(cmd)}: {tail}")
+    rss, seconds = out.split()
+    return float(rss), float(seconds)
+
+
+Side = Callable[[bool], tuple[float, str]]  # capture? -> (seconds, stdout)
+
+
+def side(cmd: list[str], env: dict[str, str] | Callable[[], dict[str, str]]) -> Side:
+    """A command to time; `env` may be a factory (a fresh cache for every run)."""
+    return lambda capture: timed(cmd, env() if callable(env) else env, capture)
+
+
+def gdcli(*args: str) -> list[str]:
+    return [str(GDCLI), *args]
+
+
+def baseline(script: str, *args: str) -> list[str]:
+    return [PYTHON, str(BASELINES / script), *args]
+
+
+def interleaved(sides: dict[str, Side], rounds: int) -> tuple[dict[str, float], dict[str, str]]:
+    """Median seconds per side over `rounds` alternating rounds, and each side's
+    stdout from its untimed warm-up run."""
+    names = list(sides)
+    outputs = {name: sides[name](True)[1] for name in names}
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(rounds):
+        for name in names if r % 2 == 0 else names[::-1]:
+            times[name].append(sides[name](False)[0])
+    return {name: statistics.median(t) for name, t in times.items()}, outputs
+
+
+def secs(t: float) -> str:
+    return f"{t * 1000:.0f} ms" if t < 1 else f"{t:.2f} s"
+
+
+def ratio_row(figure: str, g: float, b: float, limit: float | None) -> Row:
+    r = g / b
+    target = f"<= {limit:.1f}x" if limit is not None else "(info)"
+    return Row(figure, secs(g), secs(b), f"{r:.2f}x", target, None if limit is None else r <= limit)
+
+
+# ---------------------------------------------------------------------------
+# the figures
+
+
+def fig_help(caches: Caches) -> Figure:
+    env = caches.fresh()
+    plain = {**env, "TYPER_USE_RICH": "0"}
+    t, _ = interleaved(
+        {
+            "gdcli": side(gdcli("--help"), env),
+            "mini": side(baseline("mini_typer.py", "--help"), env),
+            "plain": side(baseline("mini_typer.py", "--help"), plain),
+        },
+        SHORT,
+    )
+    return Figure(
+        [
+            ratio_row("1  gdcli --help / mini Typer --help", t["gdcli"], t["mini"], 1.0),
+            ratio_row(
+                "1i gdcli --help / mini --help, TYPER_USE_RICH=0", t["gdcli"], t["plain"], None
+            ),
+        ],
+        [
+            "1: Typer's default help is drawn by Rich (the mini app imports it for --help); "
+            "gdcli sets rich_markup_mode=None and does not, so row 1i is the like-for-like one."
+        ],
+    )
+
+
+def fig_derive(caches: Caches) -> Figure:
+    t, out = interleaved(
+        {
+            "gdcli": side(gdcli("derive", LOSS, "--format", "json"), caches.fresh),
+            "base": side(baseline("sympy_derive.py"), caches.fresh),
+        },
+        SHORT,
+    )
+    data = json.loads(out["gdcli"])
+    if data.get("derivative") != "2*w - 6" or data.get("slope") != -4.0:
+        raise BenchError(f"gdcli derive gave {data.get('derivative')!r}, {data.get('slope')!r}")
+    if out["base"].split() != ["2*w", "-", "6", "-4.0"]:
+        raise BenchError(f"sympy_derive.py printed {out['base']!r}")
+    row = ratio_row("2  cold derive --format json / SymPy script", t["gdcli"], t["base"], 1.2)
+    return Figure([row], [])
+
+
+def fig_warm(caches: Caches) -> Figure:
+    env = caches.fresh()
+    cmd = ["descend", LOSS, "--format", "json"]
+    t, out = interleaved(
+        {
+            "gdcli": side(gdcli(*cmd), env),
+            "base": side(baseline("mini_typer.py", "a", "--x", "1"), env),
+        },
+        SHORT,
+    )
+    if len(json.loads(out["gdcli"]).get("steps", [])) != 51:
+        raise BenchError("warm gdcli descend did not write the 51 steps of --steps 50")
+    try:
+        proc = subprocess.run(
+            [PYTHON, "-X", "importtime", "-m", "gdcli", *cmd],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=ROOT,
+            timeout=TIMEOUT,
+            text=True,
+        )
+    except subprocess.TimeoutExpired:
+        raise BenchError("python -X importtime -m gdcli descend timed out") from None
+    modules = [line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if "|" in line]
+    heavy = sorted({m.split(".")[0] for m in modules} & {"sympy", "numpy", "rich", "plotext"})
+    no_sympy = proc.returncode == 0 and "sympy" not in proc.stderr
+    return Figure(
+        [
+            ratio_row("3  warm descend --format json / mini a --x 1", t["gdcli"], t["base"], 1.3),
+            Row(
+                "3b warm descend imports no sympy",
+                "sympy" if "sympy" in proc.stderr else "no sympy",
+                "",
+                f"{len(modules)} modules",
+                "no sympy",
+                no_sympy,
+            ),
+        ],
+        [
+            "3b: python -X importtime -m gdcli descend (warm cache) imported "
+            f"{len(modules)} modules; heavy ones: {', '.join(heavy) or 'none'}"
+            + ("" if proc.returncode == 0 else f" (exit {proc.returncode})")
+        ],
+    )
+
+
+def fig_million(caches: Caches) -> Figure:
+    args = gdcli("descend", LOSS, "--steps", "1000000", "--tol", "0", "--quiet")
+    t, out = interleaved(
+        {
+            "base": side(baseline("descend_loop.py"), caches.fresh()),
+            "warm": side(args, caches.fresh()),
+            "cold": side(args, caches.fresh),
+        },
+        LONG,
+    )
+    w_gdcli, w_base = float(out["warm"].split()[0]), float(out["base"].split()[0])
+    w_cold = float(out["cold"].split()[0])
+    rel = max(abs(w - w_base) for w in (w_gdcli, w_cold)) / max(abs(w_base), 1e-300)
+    return Figure(
+        [
+            ratio_row("4  1e6 steps --quiet, warm / Python loop", t["warm"], t["base"], 0.8),
+            ratio_row("4i 1e6 steps --quiet, cold / Python loop", t["cold"], t["base"], None),
+            Row(
+                "4b same final w (rel. diff <= 1e-12)",
+                repr(w_gdcli),
+                repr(w_base),
+                f"{rel:.1e}",
+                "<= 1e-12",
+                rel <= 1e-12,
+            ),
+        ],
+        [],
+    )
+
+
+SWEEP = ["sweep", LOSS, "--lr", "1e-4:1.9:10000", "--start", "0", "--steps", "1000", "--tol", "0"]
+
+
+def fig_sweep(caches: Caches) -> Figure:
+    env = caches.fresh()
+    t, out = interleaved(
+        {
+            "gdcli": side(gdcli(*SWEEP, "--quiet"), env),
+            "base": side(baseline("sweep_numpy.py"), env),
+        },
+        LONG,
+    )
+    best_gdcli = float(out["gdcli"].split()[0])
+    best_base, *counts = out["base"].split()
+    base_stats = dict(c.split("=") for c in counts)
+    _, table = timed(gdcli(*SWEEP, "--format", "csv"), env, capture=True)
+    records = list(csv.DictReader(io.StringIO(table)))
+    status = Counter(r["status"] for r in records)
+    run_steps = sum(int(r["steps_used"]) for r in records)
+    same_best = abs(best_gdcli - float(best_base)) <= 1e-12 * abs(float(best_base))
+    return Figure(
+        [
+            ratio_row("5  sweep 10k lr x 1000 steps / NumPy loop", t["gdcli"], t["base"], 1.1),
+            Row(
+                "5b same best lr",
+                repr(best_gdcli),
+                best_base,
+                "same" if same_best else "differs",
+                "same",
+                same_best,
+            ),
+        ],
+        [
+            "5: statuses, gdcli: "
+            + ", ".join(f"{k} {status[k]}" for k in ("converged", "diverged", "max_steps"))
+            + f", run-steps {run_steps}; baseline: "
+            + ", ".join(f"{k} {base_stats.get(k)}" for k in ("converged", "diverged", "max_steps"))
+            + f", run-steps {base_stats.get('run_steps')}.",
+            "5: both loops make all 1000 iterations over the full 10,000-entry arrays (the "
+            "lr=1e-4 run never stops; stopped runs are masked, not removed), so early "
+            "stops do not change the work on either side.",
+        ],
+    )
+
+
+def fig_memory(caches: Caches) -> Figure:
+    env = caches.fresh()
+    timed(gdcli("descend", LOSS, "--steps", "1", "--quiet"), env)  # warm the cache
+    rows, notes = [], []
+    for label, extra in (
+        ("json", ["--format", "json"]),
+        ("quiet", ["--quiet"]),
+        ("csv", ["--format", "csv"]),
+    ):
+        rss, wall = {}, {}
+        for steps in ("1000", "1000000"):
+            cmd = gdcli("descend", LOSS, "--steps", steps, "--tol", "0", *extra)
+            rss[steps], wall[steps] = peak_rss(cmd, env)
+        delta = (rss["1000000"] - rss["1000"]) / MB
+        rows.append(
+            Row(
+                f"6  peak RSS {label}: 1e6 steps - 1e3",
+                f"{rss['1000000'] / MB:.1f} MB",
+                f"{rss['1000'] / MB:.1f} MB",
+                f"{delta:+.1f} MB",
+                "<= +20 MB",
+                delta <= 20,
+            )
+        )
+        notes.append(
+            f"6: {label}: 1e3 steps {secs(wall['1000'])}, 1e6 steps {secs(wall['1000000'])} "
+            "(one run each, stdout to /dev/null)"
+        )
+    floor, _ = peak_rss([shutil.which("true") or "/bin/true"], env)
+    notes.append(
+        f"6: the RSS floor of the method (the forked helper, running `true`): {floor / MB:.1f} MB"
+    )
+    return Figure(rows, notes)
+
+
+def fig_matrix(caches: Caches) -> Figure:
+    env = caches.fresh()
+    full = [*MATRIX, "--lr", "0.001", "--steps", "1000", "--quiet"]
+    long = [*MATRIX, "--lr", "0.00001", "--tol", "0", "--steps", "1000", "--quiet"]
+    t, _ = interleaved(
+        {
+            "one": side(gdcli(*MATRIX, "--lr", "0.001", "--steps", "1", "--quiet"), env),
+            "full": side(gdcli(*full), env),
+            "long": side(gdcli(*long), env),
+        },
+        SHORT,
+    )
+    _, report = timed(gdcli(*full[:-1], "--format", "json"), env, capture=True)
+    data = json.loads(report)
+    _, report = timed(gdcli(*long[:-1], "--format", "json"), env, capture=True)
+    data_long = json.loads(report)
+    compute, compute_long = t["full"] - t["one"], t["long"] - t["one"]
+    return Figure(
+        [
+            Row(
+                "M  matrix 10x10 --steps 1000: compute",
+                secs(t["full"]),
+                secs(t["one"]),
+                secs(compute),
+                "< 1 s",
+                compute < 1,
+            ),
+            Row(
+                "Mi same, --lr 1e-5 --tol 0: compute",
+                secs(t["long"]),
+                secs(t["one"]),
+                secs(compute_long),
+                "(info)",
+                None,
+            ),
+        ],
+        [
+            "M: compute = wall time - wall time of the same command with --steps 1 (warm cache); "
+            "the baseline column is that --steps 1 run; a negative compute is noise around 0.",
+            f"M: the brief's command (--lr 0.001) stops early: {data['status']} at step "
+            f"{data['final']['step']}; row Mi (--lr 1e-5 --tol 0) makes all the updates: "
+            f"{data_long['status']} at step {data_long['final']['step']}.",
+        ],
+    )
+
+
+FIGURES: list[tuple[str, Callable[[Caches], Figure]]] = [
+    ("1 --help", fig_help),
+    ("2 cold derive", fig_derive),
+    ("3 warm descend", fig_warm),
+    ("4 1e6 steps", fig_million),
+    ("5 sweep", fig_sweep),
+    ("6 peak RSS", fig_memory),
+    ("M matrix", fig_matrix),
+]
+
+
+# ---------------------------------------------------------------------------
+# report
+
+
+def table(rows: list[Row]) -> str:
+    head = Row("figure", "gdcli", "baseline", "value", "target", None)
+    cells = [
+        [r.figure, r.gdcli, r.baseline, r.value, r.target, "result" if r is head else verdict(r)]
+        for r in [head, *rows]
+    ]
+    widths = [max(len(c[i]) for c in cells) for i in range(6)]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def verdict(row: Row) -> str:
+    return {True: "PASS", False: "FAIL", None: "info"}[row.ok]
+
+
+def check_install() -> None:
+    if not GDCLI.exists():
+        sys.exit(
+            f"bench: error: gdcli is not installed next to {PYTHON} ({GDCLI} is missing); "
+            "run `make install` or run this script with the venv's python"
+        )
+    try:
+        subprocess.run(
+            [str(GDCLI), "--version"],
+            check=True,
+            capture_output=True,
+            timeout=TIMEOUT,
+            env=base_env(),
+        )
+        # PYTHONDONTWRITEBYTECODE may be set: compile both sides once, as `make install` does
+        subprocess.run(
+            [PYTHON, "-m", "compileall", "-q", "gdcli", "benchmarks/baselines"],
+            check=True,
+            capture_output=True,
+            timeout=TIMEOUT,
+            cwd=ROOT,
+        )
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
+        sys.exit(f"bench: error: {GDCLI} does not run: {exc}")
+
+
+def main() -> int:
+    check_install()
+    print(f"gdcli benchmarks: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, {GDCLI}")
+    print(
+        f"times are medians of {SHORT} (start-up) or {LONG} (long) interleaved runs; "
+        "ratio = gdcli / baseline; MB = 10^6 bytes\n"
+    )
+    caches = Caches()
+    rows: list[Row] = []
+    notes: list[str] = []
+    errors: list[str] = []
+    begin = time.perf_counter()
+    try:
+        for name, figure in FIGURES:
+            print(f"running {name} ...", file=sys.stderr, flush=True)
+            try:
+                result = figure(caches)
+            except (BenchError, ValueError, KeyError, IndexError) as exc:
+                errors.append(f"{name}: {type(exc).__name__}: {exc}")
+                rows.append(Row(name, "", "", "", "", False))
+                continue
+            rows.extend(result.rows)
+            notes.extend(result.notes)
+    finally:
+        caches.close()
+    print(table(rows))
+    print()
+    for note in notes:
+        print(note)
+    for error in errors:
+        print(f"ERROR {error}")
+    judged = [r for r in rows if r.ok is not None]
+    failed = [r.figure.split()[0] for r in judged if not r.ok]
+    print(
+        f"\nsummary: {len(judged) - len(failed)}/{len(judged)} targets met"
+        + (f"; missed: {', '.join(failed)}" if failed else "")
+        + (f"; {len(errors)} benchmark(s) could not run" if errors else "")
+        + f" ({time.perf_counter() - begin:.0f} s)"
+    )
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
