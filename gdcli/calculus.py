@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gdcli.errors import BadInput, NumericalError
+from gdcli.errors import BadInput, NumericalError, ResourceLimit
 from gdcli.expression import Loss
 
 if TYPE_CHECKING:
@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 SCHEMES = ("forward", "backward", "central")
 DIGITS = 30  # working precision of exact evaluations
-KINK_STEP = "1e-40"  # how far beside a kink the one-sided slopes are evaluated
+KINK_STEPS = ("1e-40", "1e-30")  # how far beside a kink the one-sided slopes are evaluated
+EXACT_SECONDS = 1.0  # time for one exact evaluation before the float value is taken
 
 # The functions whose argument crossing zero makes a kink or a jump.
 NONSMOOTH = ("Abs", "Max", "Min", "Heaviside", "sign", "Piecewise")
@@ -103,8 +104,24 @@ def to_float(value: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
-def value_at(expr: sympy.Expr, point: dict[Any, Any]) -> float | None:
-    return to_float(exact(expr, point))
+def value_at(expr: sympy.Expr, point: dict[Any, Any]) -> float:
+    """expr at the point: inf where it overflows a float, nan where it is undefined
+    or complex, else its value to the last bit (SymPy, 30 digits). A float
+    evaluation comes first, so that no huge exact number (w**w at 1e20) is built."""
+    symbols = list(point)
+    rough = compile_scalar(expr, symbols)(*(float(v) for v in point.values()))
+    if not math.isfinite(rough):
+        return rough
+    try:
+        with time_limit(EXACT_SECONDS):
+            value = to_float(exact(expr, point))
+    except ResourceLimit:
+        return rough  # too slow to be exact: the float evaluation it is
+    return math.nan if value is None else value
+
+
+def _is_finite(x: float | None) -> bool:
+    return x is not None and math.isfinite(x)
 
 
 def compile_scalar(expr: sympy.Expr, symbols: Sequence[sympy.Symbol]) -> Callable[..., float]:
@@ -112,7 +129,9 @@ def compile_scalar(expr: sympy.Expr, symbols: Sequence[sympy.Symbol]) -> Callabl
     expression is undefined or complex and inf where it overflows."""
     import sympy as sp
 
-    raw = sp.lambdify(list(symbols), expr, modules="math", cse=True, dummify=True)
+    from gdcli.compiled import printable
+
+    raw = sp.lambdify(list(symbols), printable(expr), modules="math", cse=True, dummify=True)
     return guarded(raw)
 
 
@@ -216,16 +235,23 @@ class SlopeAt:
     convention: float | None  # what SymPy's derivative gives at the point itself
 
 
-def _touches_zero(value: Any) -> bool:
+def _touches_zero(expr: Any, point: dict[Any, Any]) -> bool:
+    """Is expr exactly 0 at the point? (A float filter first, then exact arithmetic.)"""
     import sympy as sp
 
-    if value == 0:
-        return True
-    if not getattr(value, "is_number", False):
+    rough = compile_scalar(expr, list(point))(*(float(v) for v in point.values()))
+    scale = 1.0 + sum(abs(float(v)) for v in point.values())
+    if math.isfinite(rough) and abs(rough) > 1e-9 * scale:
         return False
     try:
-        return bool(abs(sp.N(value, DIGITS)) < sp.Float("1e-25"))
-    except (TypeError, ValueError):
+        with time_limit(EXACT_SECONDS):
+            value = exact(expr, point)
+            if value == 0:
+                return True
+            if not getattr(value, "is_number", False):
+                return False
+            return bool(abs(sp.N(value, DIGITS)) < sp.Float("1e-25"))
+    except (ResourceLimit, TypeError, ValueError):
         return False
 
 
@@ -234,16 +260,7 @@ def kink_candidates(expr: sympy.Expr, point: dict[Any, Any]) -> bool:
     import sympy as sp
 
     for atom in expr.atoms(*(getattr(sp, n) for n in NONSMOOTH)):
-        if isinstance(atom, sp.Piecewise):
-            gaps = [
-                c.lhs - c.rhs for _, c in atom.args if isinstance(c, sp.core.relational.Relational)
-            ]
-        elif isinstance(atom, (sp.Max, sp.Min)):
-            args = atom.args
-            gaps = [a - b for i, a in enumerate(args) for b in args[i + 1 :]]
-        else:
-            gaps = [atom.args[0]]
-        if any(_touches_zero(exact(g, point)) for g in gaps):
+        if any(_touches_zero(g, point) for g in _switch_arguments(atom)):
             return True
     return False
 
@@ -254,27 +271,51 @@ def slope_at(loss: Loss, name: str, at: Any) -> SlopeAt:
 
     w = require_scalar(loss, name)
     d = sp.diff(loss.expr, w)
+    if d.has(sp.nan):
+        raise BadInput(f"the derivative of {loss.text} is undefined (SymPy gives nan)")
     point = {w: at}
     value = value_at(loss.expr, point)
+    if not math.isfinite(value):
+        raise _not_finite(f"l({name})", name, at, value)
     convention = value_at(d, point)
-    if value is None:
-        raise NumericalError(
-            f"l({name}) is not a real number at {name} = {at}",
-            hint="the loss is undefined there (a log or root of a negative, a division by zero?)",
-        )
-    if convention is not None and not kink_candidates(loss.expr, point):
+    if math.isinf(convention):  # finite symbolically, but not as a float
+        raise _not_finite(f"the slope dl/d{name}", name, at, convention)
+    if math.isfinite(convention) and not kink_candidates(loss.expr, point):
         return SlopeAt(d, value, convention, True, convention, convention, convention)
-    step = sp.Rational(KINK_STEP)
-    left = value_at(d, {w: at - step})
-    right = value_at(d, {w: at + step})
+    left = _one_sided(d, w, at, -1)
+    right = _one_sided(d, w, at, +1)
     same = (
         left is not None
         and right is not None
         and abs(left - right) <= 1e-12 * max(1.0, abs(left), abs(right))
     )
-    if same and convention is not None:
-        return SlopeAt(d, value, convention, True, left, right, convention)
-    return SlopeAt(d, value, None, False, left, right, convention)
+    shown = convention if math.isfinite(convention) else None
+    if same and shown is not None:
+        return SlopeAt(d, value, shown, True, left, right, shown)
+    return SlopeAt(d, value, None, False, left, right, shown)
+
+
+def _one_sided(d: Any, w: Any, at: Any, side: int) -> float | None:
+    """The slope just left (-1) or right (+1) of `at`: the derivative a hair away, at
+    two distances; None where those disagree (an infinite or undefined slope)."""
+    import sympy as sp
+
+    near, far = (value_at(d, {w: at + side * sp.Rational(step)}) for step in KINK_STEPS)
+    if not (math.isfinite(near) and math.isfinite(far)):
+        return None
+    return near if abs(near - far) <= 1e-6 * max(1.0, abs(near)) else None
+
+
+def _not_finite(what: str, name: str, at: Any, value: float) -> NumericalError:
+    if math.isinf(value):
+        return NumericalError(
+            f"{what} overflows a float at {name} = {at}",
+            hint="its value is beyond ±1.8e308; try a point nearer 0",
+        )
+    return NumericalError(
+        f"{what} is not a real number at {name} = {at}",
+        hint="it is undefined there (a log or root of a negative, a division by zero?)",
+    )
 
 
 def scheme_reference(s: SlopeAt, scheme: str) -> float | None:
@@ -294,20 +335,15 @@ def scheme_reference(s: SlopeAt, scheme: str) -> float | None:
 def secant_slope(loss: Loss, name: str, w1: Any, h: Any) -> tuple[float, float, float]:
     """The two-point slope (l(w1 + h) - l(w1)) / h, exactly; returns (l1, l2, slope)."""
     w = require_scalar(loss, name)
-    l1 = exact(loss.expr, {w: w1})
-    l2 = exact(loss.expr, {w: w1 + h})
-    v1, v2, s = to_float(l1), to_float(l2), to_float((l2 - l1) / h)
-    if v1 is None or v2 is None or s is None:
-        where = name + " = " + str(w1 if v1 is None else w1 + h)
-        raise NumericalError(f"l({name}) is not a real number at {where}")
-    return v1, v2, s
-
-
-def second_derivative_at(loss: Loss, name: str, at: Any) -> float | None:
-    import sympy as sp
-
-    w = require_scalar(loss, name)
-    return value_at(sp.diff(loss.expr, w, 2), {w: at})
+    l1, l2 = value_at(loss.expr, {w: w1}), value_at(loss.expr, {w: w1 + h})
+    for value, where in ((l1, w1), (l2, w1 + h)):
+        if not math.isfinite(value):
+            raise _not_finite(f"l({name})", name, where, value)
+    with time_limit(EXACT_SECONDS * 2):
+        slope = to_float((exact(loss.expr, {w: w1 + h}) - exact(loss.expr, {w: w1})) / h)
+    if slope is None:
+        raise NumericalError(f"the secant slope overflows a float at {name} = {w1}")
+    return l1, l2, slope
 
 
 # ---------------------------------------------------------------------------
@@ -327,13 +363,11 @@ CHECK_POINTS = 200
 CHECK_TOLERANCE = 1e-7
 
 
-def check_answer(loss: Loss, name: str, answer: sympy.Expr, seconds: float = 2.0) -> Verdict:
+def check_answer(loss: Loss, name: str, answer: sympy.Expr, seconds: float = 1.0) -> Verdict:
     """Decide whether `answer` is dl/d(name): symbolically if SymPy can, otherwise at
     many points (points where the loss or either side is undefined are skipped, and
     so are the kinks, where conventions such as Heaviside(0) differ)."""
     import sympy as sp
-
-    from gdcli.errors import ResourceLimit
 
     d = derivative(loss, name)
     try:
@@ -420,8 +454,6 @@ def _breakpoints(switches: list[Any], w: Any) -> list[float]:
     """Real roots of the switching expressions (those SymPy finds quickly)."""
     import sympy as sp
 
-    from gdcli.errors import ResourceLimit
-
     roots: set[float] = set()
     try:
         with time_limit(1.0):
@@ -435,32 +467,58 @@ def _breakpoints(switches: list[Any], w: Any) -> list[float]:
     return sorted(roots)
 
 
+def symbolic_budget() -> time_limit:
+    """The time SymPy may take for one command's symbolic work (parsing, derivatives,
+    code generation): GDCLI_TIME_LIMIT seconds, 2.5 by default, so that a hostile
+    but small expression ends quickly (exit 4) instead of hanging."""
+    import os
+
+    try:
+        seconds = float(os.environ.get("GDCLI_TIME_LIMIT", "2.5"))
+    except ValueError:
+        seconds = 2.5
+    return time_limit(seconds if seconds > 0 else 2.5)
+
+
 class time_limit:
-    """Raise ResourceLimit when the block runs longer than `seconds` (main thread only;
-    elsewhere it does not limit)."""
+    """Raise ResourceLimit when the block runs longer than `seconds`. Nests: an inner
+    limit never outlasts an outer one. Main thread only; elsewhere it does not limit."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.armed = False
 
     def _expired(self, signum: int, frame: Any) -> None:
-        from gdcli.errors import ResourceLimit
-
-        raise ResourceLimit(f"too slow: gave up after {self.seconds:g} s")
+        raise ResourceLimit(
+            f"too slow: gave up after {self.budget:g} s",
+            hint="simplify the expression (or raise GDCLI_TIME_LIMIT)",
+        )
 
     def __enter__(self) -> time_limit:
         import signal
         import threading
+        import time
 
-        if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
-            self.previous = signal.signal(signal.SIGALRM, self._expired)
-            signal.setitimer(signal.ITIMER_REAL, self.seconds)
-            self.armed = True
+        if threading.current_thread() is not threading.main_thread() or not hasattr(
+            signal, "setitimer"
+        ):
+            return self
+        self.outer, _ = signal.getitimer(signal.ITIMER_REAL)
+        self.started = time.monotonic()
+        self.budget = min(self.seconds, self.outer) if self.outer > 0 else self.seconds
+        self.previous = signal.signal(signal.SIGALRM, self._expired)
+        signal.setitimer(signal.ITIMER_REAL, self.budget)
+        self.armed = True
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.armed:
-            import signal
+        if not self.armed:
+            return
+        import signal
+        import time
 
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self.previous)
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, self.previous)
+        if self.outer > 0:
+            left = self.outer - (time.monotonic() - self.started)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 1e-3))

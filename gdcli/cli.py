@@ -210,11 +210,13 @@ def derive(
 
     out = Output(fmt, quiet, no_plot or not plot, color)
     text = read_expression(expr)
-    problem = read_problem(
-        text, at, sets=sets or (), shapes=shapes or (), single=wrt or _guess(text)
-    )
-    name = calculus.pick_variable(problem.loss, wrt)
-    out.emit(commands.derive(problem, name, scheme.lower(), h_max, h_min, latex))
+    with calculus.symbolic_budget():
+        problem = read_problem(
+            text, at, sets=sets or (), shapes=shapes or (), single=wrt or _guess(text)
+        )
+        name = calculus.pick_variable(problem.loss, wrt)
+        report = commands.derive(problem, name, scheme.lower(), h_max, h_min, latex)
+    out.emit(report)
 
 
 def _guess(text: str) -> str | None:
@@ -257,9 +259,11 @@ def slope(
 
     out = Output(fmt, quiet, no_plot, color)
     text = read_expression(expr)
-    problem = read_problem(text, at, sets=sets or (), single=wrt or _guess(text))
-    name = calculus.pick_variable(problem.loss, wrt)
-    out.emit(commands.slope(problem, name, parse_value(h), range_))
+    with calculus.symbolic_budget():
+        problem = read_problem(text, at, sets=sets or (), single=wrt or _guess(text))
+        name = calculus.pick_variable(problem.loss, wrt)
+        report = commands.slope(problem, name, parse_value(h), range_)
+    out.emit(report)
 
 
 @command(
@@ -286,9 +290,11 @@ def plot_command(
 
     out = Output(fmt, quiet, False, color)
     text = read_expression(expr)
-    problem = read_problem(text, at, sets=sets or (), single=wrt or _guess(text))
-    name = calculus.pick_variable(problem.loss, wrt)
-    out.emit(commands.plot(problem, name, range_))
+    with calculus.symbolic_budget():
+        problem = read_problem(text, at, sets=sets or (), single=wrt or _guess(text))
+        name = calculus.pick_variable(problem.loss, wrt)
+        report = commands.plot(problem, name, range_)
+    out.emit(report)
 
 
 @command(
@@ -407,11 +413,14 @@ def grad(
     together they form the gradient, a matrix of the same shape as W (entries are
     numbered from 1).
     """
+    from gdcli.calculus import symbolic_budget
     from gdcli.commands.grad import grad as build
 
     out = Output(fmt, quiet, no_plot, color)
-    problem = read_problem(read_expression(expr), at, sets=sets or (), shapes=shapes or ())
-    out.emit(build(problem))
+    text = read_expression(expr)
+    with symbolic_budget():
+        report = build(read_problem(text, at, sets=sets or (), shapes=shapes or ()))
+    out.emit(report)
 
 
 @command(
@@ -438,9 +447,11 @@ def check(
     from gdcli.commands.check import check as build
 
     out = Output(fmt, quiet, True, color)
-    problem = read_problem(read_expression(expr), None, sets=sets or ())
-    name = calculus.pick_variable(problem.loss, wrt)
-    report, code = build(problem, name, answer)
+    text = read_expression(expr)
+    with calculus.symbolic_budget():
+        problem = read_problem(text, None, sets=sets or ())
+        name = calculus.pick_variable(problem.loss, wrt)
+        report, code = build(problem, name, answer)
     out.emit(report)
     return code
 
@@ -497,6 +508,7 @@ def sweep(
     run equals `gdcli descend` with the same settings. Find where training stays
     stable: for l = (w - 3)**2 plain gradient descent diverges above lr = 2 / l'' = 1.
     """
+    from gdcli.calculus import symbolic_budget
     from gdcli.commands.sweep import parse_values
     from gdcli.commands.sweep import sweep as build
 
@@ -507,9 +519,11 @@ def sweep(
     start_point = start
     if start is not None and "=" not in start and (":" in start or "," in start):
         starts, start_point = parse_values(start, "--start"), None
-    problem = read_problem(
-        read_expression(expr), start_point, option="--start", sets=sets or (), shapes=shapes or ()
-    )
+    text = read_expression(expr)
+    with symbolic_budget():
+        problem = read_problem(
+            text, start_point, option="--start", sets=sets or (), shapes=shapes or ()
+        )
     out.emit(build(problem, lrs, starts, optimizer, hyper, steps, tol))
 
 

@@ -20,11 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from gdcli.errors import ParseError, ResourceLimit, ShapeError
 from gdcli.values import (
+    FORBIDDEN_CHARACTERS,
     MAX_BITS,
     MAX_DEPTH,
     MAX_ENTRIES,
     MAX_LENGTH,
     MAX_NODES,
+    MAX_PRODUCT_TERMS,
     MAX_SYMBOLIC_EXPONENT,
     Shape,
     _quote,
@@ -32,6 +34,7 @@ from gdcli.values import (
     entry_labels,
     normalise,
     parse_assignments,
+    parse_quietly,
     parse_shape,
     quick_value,
 )
@@ -187,6 +190,12 @@ def _matmul(a: Any, b: Any) -> Any:
     import numpy as np
     import sympy as sp
 
+    rows = a.shape[0] if a.ndim == 2 else 1
+    cols = b.shape[1] if b.ndim == 2 else 1
+    if rows * inner_a * cols > MAX_PRODUCT_TERMS:
+        raise ResourceLimit(
+            f"@ of {_shape_text(a)} and {_shape_text(b)} is too large to expand symbolically"
+        )
     a2 = a if a.ndim == 2 else a.reshape(1, -1)
     b2 = b if b.ndim == 2 else b.reshape(-1, 1)
     out = np.empty((a2.shape[0], b2.shape[1]), dtype=object)
@@ -330,8 +339,12 @@ class _Parser:
             raise self.fail(
                 f"name {_quote(name)} is not allowed (names may not start with _)", node
             )
-        if name in RESERVED:
-            raise self.fail(f"name {_quote(name)} is reserved; choose another name", node)
+        if name in RESERVED or _sympy_name(name):
+            raise self.fail(
+                f"name {_quote(name)} is reserved: it means something else to SymPy",
+                node,
+                hint="choose another name (a derivative's text must read back in SymPy)",
+            )
         if not self.allow_variables:
             raise self.fail(f"unknown name {_quote(name)} (a value must be a number)", node)
         if name not in self.symbols:
@@ -380,7 +393,8 @@ class _Parser:
                 if isinstance(b, sp.Rational):
                     if b in (0, 1, -1):
                         continue
-                    magnitude = max(_bits(b), 1)
+                    # (p/q)**x has about x * (log2 p + log2 q) bits
+                    magnitude = math.log2(abs(int(b.p))) + math.log2(int(b.q))
                     if abs(float(x)) * magnitude > MAX_BITS:
                         raise ResourceLimit(
                             f"number too large at column {self.column(node)}: "
@@ -468,6 +482,14 @@ def _bits(a: Any) -> int:
     return total
 
 
+def _sympy_name(name: str) -> bool:
+    """Is `name` one of SymPy's own (beta, gamma, re, Symbol, ...)? Single letters
+    other than the few SymPy reserves (RESERVED) are always free."""
+    import sympy as sp
+
+    return len(name) > 1 and name in vars(sp)
+
+
 def make_symbols(name: str, shape: Shape) -> Any:
     """The real symbol(s) of a weight: `w`, or an array of `W_1_1 ...` (1-based)."""
     import sympy as sp
@@ -512,12 +534,17 @@ def _syntax_tree(text: str) -> tuple[ast.Expression, str, list[int]]:
     stripped = text.strip()
     if not stripped:
         raise ParseError("empty expression")
+    for k, ch in enumerate(stripped):
+        if ch in FORBIDDEN_CHARACTERS:
+            raise ParseError(f"{FORBIDDEN_CHARACTERS[ch]} is not allowed", stripped, k + 1)
     carets = [i for i, ch in enumerate(stripped) if ch == "^"]
     source = stripped.replace("^", "**")
     try:
-        tree = ast.parse(source, mode="eval")
+        tree = parse_quietly(source)
     except SyntaxError as exc:
-        column = None if exc.offset is None else _user_column(exc.offset - 1, carets)
+        offset = exc.offset or 0
+        at_end = not offset or offset > len(source) or (exc.msg or "").startswith("unexpected EOF")
+        column = len(stripped) if at_end else _user_column(offset - 1, carets)
         hint = None
         import re
 

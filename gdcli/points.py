@@ -32,9 +32,34 @@ class Problem(NamedTuple):
             out.update(zip(self.loss.entries[name], values, strict=True))
         return out
 
+    def only(self, name: str) -> Problem:
+        """The loss as a function of `name` alone, every other weight fixed at its value
+        (how a partial derivative treats them)."""
+        from gdcli.expression import Loss
+
+        loss = self.loss
+        fixed = {s: v for s, v in self.substitution().items() if s not in loss.entries[name]}
+        one = Loss(
+            loss.text,
+            loss.expr.xreplace(fixed),
+            (name,),
+            {name: loss.shapes[name]},
+            {name: loss.entries[name]},
+        )
+        return Problem(one, {name: self.point[name]}, self.constants)
+
     def floats(self) -> list[float]:
         """The point as a flat vector of floats (the order of `Loss.symbols()`)."""
         return [float(v) for v in self.substitution().values()]
+
+
+def plain_value(value: Any) -> Any:
+    """An exact value (a SymPy number or an object array of them) as float(s)."""
+    if getattr(value, "ndim", 0):
+        import numpy as np
+
+        return np.array(value, dtype=float).tolist()
+    return float(value)
 
 
 def _named_values(texts: Sequence[str], option: str, constants: Mapping[str, Any]) -> dict:
@@ -231,8 +256,11 @@ def read_compiled(
             values = quick_start(hit, quick)
             if values is not None:
                 return hit, values
-    problem = read_problem(text, start, option="--start", sets=sets, shapes=shapes)
-    built = cache.build(problem.loss)
+    from gdcli.calculus import symbolic_budget
+
+    with symbolic_budget():
+        problem = read_problem(text, start, option="--start", sets=sets, shapes=shapes)
+        built = cache.build(problem.loss)
     if quick is not None:
         cache.store(quick.key, built)
     return built, start_values(problem)

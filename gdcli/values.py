@@ -15,9 +15,23 @@ MAX_NODES = 600  # syntax-tree nodes
 MAX_DEPTH = 60  # nesting of the syntax tree
 MAX_BITS = 1400  # size of any exact number (numerator or denominator), about 420 digits
 MAX_ENTRIES = 10_000  # entries of one array
+MAX_PRODUCT_TERMS = 20_000  # multiplications in one symbolic matrix product
 MAX_SYMBOLIC_EXPONENT = 10_000  # |p|, |q| of a constant exponent on an expression of weights
 
 Shape = tuple[int, ...]
+
+# Python syntax that is not part of gdcli's expressions but that ast would accept
+# silently: comments, line continuations, statements separators.
+FORBIDDEN_CHARACTERS = {"#": "a comment", "\\": "a backslash", ";": "a semicolon"}
+
+
+def parse_quietly(source: str) -> ast.Expression:
+    """ast.parse in eval mode, without Python's SyntaxWarnings reaching stderr."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse(source, mode="eval")
 
 
 def entry_labels(name: str, shape: Shape) -> list[str]:
@@ -50,8 +64,10 @@ def quick_value(text: str) -> Any:
 
     if len(text) > MAX_LENGTH:
         return None
+    if any(ch in FORBIDDEN_CHARACTERS for ch in text):
+        return None
     try:
-        tree = ast.parse(text.strip().replace("^", "**"), mode="eval")
+        tree = parse_quietly(text.strip().replace("^", "**"))
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         return None
 

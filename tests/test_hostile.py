@@ -217,11 +217,6 @@ def test_process_stdin_attack():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: '1or w' makes Python's tokenizer print '<unknown>:1: SyntaxWarning: "
-    "invalid decimal literal' to stderr (twice) before gdcli's error line",
-)
 @pytest.mark.parametrize("text", ["1or w"])
 def test_process_no_python_warnings_on_stderr(text):
     r = run_process(["derive", text])
@@ -264,11 +259,7 @@ def _within(args: list[str], seconds: float) -> Result:
         pytest.fail(f"gdcli {' '.join(a[:40] for a in args)} ran longer than {seconds} s")
 
 
-SLOW_BUG = "BUG: accepted by every size limit, but runs for tens of seconds or hangs"
-
-
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=SLOW_BUG)
 @pytest.mark.parametrize(
     "args",
     [

@@ -233,11 +233,6 @@ def test_plot_range_option(run):
         assert r.err.startswith("gdcli: error:")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: plot --range '[1,2]:3' (a vector where a number is expected) is an "
-    "internal error, exit 70 (TypeError: only 0-dimensional arrays ...)",
-)
 def test_plot_vector_range_is_bad_input(run):
     r = run(["plot", "--range", "[1,2]:3"])
     assert r.code == 2 and r.out == ""

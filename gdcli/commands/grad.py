@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from gdcli import calculus
@@ -28,8 +29,8 @@ def grad(problem: Problem) -> Report:
         value, values_f = compile_loss_and_gradient(loss)(problem.floats())
         values = list(values_f)
     labels = [label for n in names for label in loss.entry_names(n)]
-    bad = [label for label, v in zip(labels, values, strict=True) if v is None or v != v]
-    if value is None or value != value or bad:
+    bad = [label for label, v in zip(labels, values, strict=True) if not math.isfinite(v)]
+    if not math.isfinite(value) or bad:
         where = f"∂l/∂{bad[0]}" if bad else "the loss"
         raise NumericalError(
             f"{where} is not a real number at this point",

@@ -7,7 +7,7 @@ from typing import Any
 
 from gdcli import calculus
 from gdcli.errors import BadInput
-from gdcli.points import Problem
+from gdcli.points import Problem, plain_value
 from gdcli.render.output import Report, Table
 
 CURVE_SAMPLES = 241
@@ -49,18 +49,13 @@ def derive(
 ) -> Report:
     if scheme not in calculus.SCHEMES:
         raise BadInput(f"unknown scheme {scheme!r}; choose forward, backward or central")
-    loss = problem.loss
+    others = {v: problem.point[v] for v in problem.loss.variables if v != name}
+    loss = problem.only(name).loss
     at = problem.point[name]
     s = calculus.slope_at(loss, name, at)
     hs = calculus.h_values(h_max, h_min)
-    others = {v: problem.point[v] for v in loss.variables if v != name}
     w = loss.entries[name][0]
-    fixed = (
-        loss.expr.xreplace({sym: val for sym, val in problem.substitution().items() if sym != w})
-        if others
-        else loss.expr
-    )
-    f = calculus.compile_scalar(fixed, [w])
+    f = calculus.compile_scalar(loss.expr, [w])
     reference = calculus.scheme_reference(s, scheme)
     rows = calculus.difference_quotients(f, float(at), reference, hs, scheme)
     best = calculus.best_row(rows)
@@ -86,7 +81,7 @@ def derive(
         "best_h": best.h if best else None,
     }
     if others:
-        data["point"] = {v: _num(val) for v, val in others.items()}
+        data["point"] = {v: plain_value(val) for v, val in others.items()}
     summary = [
         ["l(" + name + ")", loss.text],
         [f"dl/d{name}", str(s.derivative)],
@@ -155,6 +150,12 @@ def derive(
     )
 
 
+def _number(value: Any, option: str) -> float:
+    if hasattr(value, "shape"):
+        raise BadInput(f"{option} takes numbers, not a vector or matrix")
+    return float(value)
+
+
 def _curve_range(at: float, range_text: str | None, extra: float = 0.0) -> tuple[float, float]:
     if range_text is None:
         half = max(3.0, 1.5 * abs(extra))
@@ -164,14 +165,14 @@ def _curve_range(at: float, range_text: str | None, extra: float = 0.0) -> tuple
     lo_text, colon, hi_text = range_text.partition(":")
     if not colon:
         raise BadInput(f"cannot read --range {range_text!r}", hint="e.g. --range -2:5")
-    lo, hi = float(parse_value(lo_text)), float(parse_value(hi_text))
+    lo, hi = (_number(parse_value(t), "--range") for t in (lo_text, hi_text))
     if not lo < hi:
         raise BadInput(f"--range {range_text}: the start must be below the end")
     return lo, hi
 
 
 def slope(problem: Problem, name: str, h_value: Any, range_text: str | None) -> Report:
-    loss = problem.loss
+    loss = problem.only(name).loss
     if hasattr(h_value, "shape"):
         raise BadInput("h must be a number", hint="e.g. --h 1e-3")
     if h_value == 0:
@@ -240,7 +241,7 @@ def slope(problem: Problem, name: str, h_value: Any, range_text: str | None) -> 
 
 
 def plot(problem: Problem, name: str, range_text: str | None) -> Report:
-    loss = problem.loss
+    loss = problem.only(name).loss
     at = problem.point[name]
     s = calculus.slope_at(loss, name, at)
     atf = float(at)

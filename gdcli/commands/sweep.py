@@ -9,7 +9,7 @@ from typing import Any
 
 from gdcli.errors import BadInput
 from gdcli.expression import parse_value
-from gdcli.points import Problem
+from gdcli.points import Problem, plain_value
 from gdcli.render.output import Report, Table
 
 MAX_RUNS = 1_000_000
@@ -97,9 +97,13 @@ def sweep(
     else:
         entries = [np.full(len(runs), v) for v in base]
     optimizer = make_optimizer(optimizer_name, lr_array, **hyper)
-    result = run_sweep(compile_vectorised(loss), entries, optimizer, steps, tol)
+    from gdcli.calculus import symbolic_budget
 
-    common_start = {n: _nested(problem.point[n]) for n in names}
+    with symbolic_budget():
+        evaluate = compile_vectorised(loss)
+    result = run_sweep(evaluate, entries, optimizer, steps, tol)
+
+    common_start = {n: plain_value(problem.point[n]) for n in names}
     lr_list = [lr for _, lr in runs]
     status = result.status
     final_loss = result.final_loss.tolist()
@@ -209,15 +213,6 @@ def sweep(
         notes=notes,
         plots=[draw],
     )
-
-
-def _nested(value: Any) -> Any:
-    """An exact point value (a SymPy number or an object array of them) as floats."""
-    if getattr(value, "ndim", 0):
-        import numpy as np
-
-        return np.array(value, dtype=float).tolist()
-    return float(value)
 
 
 def _best(
