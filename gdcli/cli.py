@@ -282,6 +282,9 @@ def plot_command(
     sets: SetOpt = None,
     fmt: FormatOpt = "auto",
     quiet: QuietOpt = False,
+    no_plot: Annotated[
+        bool, typer.Option("--no-plot", help="Print the sampled curve as a table instead.")
+    ] = False,
     color: ColorOpt = False,
 ) -> None:
     """Draw the loss l(w), the current point and its tangent (its slope)."""
@@ -294,6 +297,7 @@ def plot_command(
         problem = read_problem(text, at, sets=sets or (), single=wrt or _guess(text))
         name = calculus.pick_variable(problem.loss, wrt)
         report = commands.plot(problem, name, range_)
+    report.plot_is_data = not no_plot
     out.emit(report)
 
 
@@ -434,6 +438,7 @@ def check(
     sets: SetOpt = None,
     fmt: FormatOpt = "auto",
     quiet: QuietOpt = False,
+    no_plot: NoPlotOpt = False,
     color: ColorOpt = False,
 ) -> int:
     """Is ANSWER the derivative of EXPR? Exit 0 if right, 1 if wrong (with a
