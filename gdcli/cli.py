@@ -654,6 +654,9 @@ def run(args: list[str]) -> int:
     except typer.TyperException as exc:  # Click's usage errors
         if debug:
             raise
+        if type(exc).__name__ == "NoArgsIsHelpError":  # plain `gdcli`: the help, as it is
+            sys.stderr.write(getattr(exc, "format_message", exc.__str__)() + "\n")
+            return int(ExitCode.BAD_INPUT)
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
         command = getattr(getattr(exc, "ctx", None), "command_path", PROG)
         error_line(" ".join(message.split()), f"see '{command} --help'")
