@@ -69,9 +69,34 @@ def derivative(loss: Loss, name: str) -> sympy.Expr:
 
 def partials(loss: Loss) -> dict[str, list[sympy.Expr]]:
     """One partial derivative per entry of each weight (row-major)."""
+    return {name: [partial(loss.expr, s) for s in loss.entries[name]] for name in loss.variables}
+
+
+def partial(expr: sympy.Expr, symbol: sympy.Symbol) -> sympy.Expr:
+    """d expr / d symbol. A sum is differentiated term by term, skipping the terms
+    without the symbol (the other entries of W, held constant): for a matrix loss
+    most terms, and SymPy would otherwise build a zero for each of them."""
     import sympy as sp
 
-    return {name: [sp.diff(loss.expr, s) for s in loss.entries[name]] for name in loss.variables}
+    if not expr.has(symbol):
+        return sp.S.Zero
+    if isinstance(expr, sp.Add):
+        return sp.Add(*(partial(t, symbol) for t in expr.args if t.has(symbol)))
+    if isinstance(expr, sp.Mul):  # the product rule, over the factors that hold the symbol
+        factors = expr.args
+        return sp.Add(
+            *(
+                sp.Mul(*factors[:k], partial(f, symbol), *factors[k + 1 :])
+                for k, f in enumerate(factors)
+                if f.has(symbol)
+            )
+        )
+    if isinstance(expr, sp.Pow) and not expr.exp.has(symbol):
+        # the power rule by hand: SymPy's own is far slower on long sums (it asks
+        # about the base's sign for the log term that a constant exponent never has)
+        base, n = expr.args
+        return n * base ** (n - 1) * partial(base, symbol)
+    return sp.diff(expr, symbol)
 
 
 def exact(expr: sympy.Expr, point: dict[Any, Any]) -> sympy.Expr:
@@ -469,15 +494,15 @@ def _breakpoints(switches: list[Any], w: Any) -> list[float]:
 
 def symbolic_budget() -> time_limit:
     """The time SymPy may take for one command's symbolic work (parsing, derivatives,
-    code generation): GDCLI_TIME_LIMIT seconds, 2.5 by default, so that a hostile
+    code generation): GDCLI_TIME_LIMIT seconds, 3 by default, so that a hostile
     but small expression ends quickly (exit 4) instead of hanging."""
     import os
 
     try:
-        seconds = float(os.environ.get("GDCLI_TIME_LIMIT", "2.5"))
+        seconds = float(os.environ.get("GDCLI_TIME_LIMIT", "3"))
     except ValueError:
-        seconds = 2.5
-    return time_limit(seconds if seconds > 0 else 2.5)
+        seconds = 3.0
+    return time_limit(seconds if seconds > 0 else 3.0)
 
 
 class time_limit:

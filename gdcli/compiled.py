@@ -175,14 +175,19 @@ def _load(source: str, namespace: dict[str, Any]) -> dict[str, Callable[..., Any
 # generating the source
 
 
-def _outputs(loss: Any) -> tuple[list[Any], Any, list[Any]]:
-    """The loss's entries as the positional arguments x0, x1, ... and its gradient."""
+def _outputs(loss: Any, grads: list[Any] | None = None) -> tuple[list[Any], Any, list[Any]]:
+    """The loss's entries as the positional arguments x0, x1, ... and its gradient
+    (`grads`, the partials in the order of `loss.symbols()`, if already known)."""
     import sympy as sp
 
+    from gdcli.calculus import partial
+
     symbols = loss.symbols()
+    if grads is None:
+        grads = [partial(loss.expr, s) for s in symbols]
     args = [sp.Symbol(f"x{k}", real=True) for k in range(len(symbols))]
-    expr = loss.expr.xreplace(dict(zip(symbols, args, strict=True)))
-    return args, expr, [printable(sp.diff(expr, a)) for a in args]
+    rename = dict(zip(symbols, args, strict=True))
+    return args, loss.expr.xreplace(rename), [printable(g.xreplace(rename)) for g in grads]
 
 
 def _body(printer: Any, outputs: list[Any], indent: str) -> tuple[list[str], list[str]]:
@@ -194,12 +199,12 @@ def _body(printer: Any, outputs: list[Any], indent: str) -> tuple[list[str], lis
     return lines, [printer.doprint(r) for r in reduced]
 
 
-def build(loss: Any) -> Compiled:
+def build(loss: Any, grads: list[Any] | None = None) -> Compiled:
     """Generate the source for a parsed `Loss` (this is the part that needs SymPy)."""
     import sympy as sp
     from sympy.printing.pycode import PythonCodePrinter
 
-    args, expr, grads = _outputs(loss)
+    args, expr, grads = _outputs(loss, grads)
     printer = PythonCodePrinter({"fully_qualified_modules": False, "standard": "python3"})
 
     def body(outputs: list[Any], indent: str) -> tuple[list[str], list[str]]:

@@ -276,7 +276,7 @@ def _within(args: list[str], seconds: float) -> Result:
     ids=["exp-tower-5", "w**w-at-1e20", "max-32-args", "matmul-100x100"],
 )
 def test_process_accepted_input_ends_fast(args):
-    r = _within(args, 3.5)
+    r = _within(args, 5.0)  # the acceptance: under 5 s including start-up
     assert r.code in (0, 2, 3, 4)
     assert "Traceback" not in r.err
 

@@ -23,11 +23,10 @@ def grad(problem: Problem) -> Report:
     if len(flat_partials) <= EXACT_ENTRIES:
         value = calculus.value_at(loss.expr, point)
         values = [calculus.value_at(d, point) for d in flat_partials]
-    else:
-        from gdcli.descent import compile_loss_and_gradient
+    else:  # many entries: the compiled float evaluation, from the partials just found
+        from gdcli.compiled import build
 
-        value, values_f = compile_loss_and_gradient(loss)(problem.floats())
-        values = list(values_f)
+        value, values = build(loss, flat_partials).evaluate(problem.floats())
     labels = [label for n in names for label in loss.entry_names(n)]
     bad = [label for label, v in zip(labels, values, strict=True) if not math.isfinite(v)]
     if not math.isfinite(value) or bad:
