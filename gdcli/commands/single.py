@@ -105,13 +105,22 @@ def derive(
         notes.append(
             f"{scheme} quotients are compared with the one-sided slope they approach ({side})."
         )
-    if best is not None:
+    roundoff = (
+        "round-off: l(w+h) and l(w) agree in more and more digits, and their difference, "
+        "wrong by about 1e-16·|l|, is divided by h"
+    )
+    if best is not None and best is rows[0] and (best.abs_error or 0) < 1e-12:
+        notes.append(
+            f"best h = {best.h:.0e} (error {best.abs_error:.2e}): l is a straight line beside "
+            f"{name}, so the secant is the tangent for every h and there is no truncation "
+            f"error; the error only grows as h shrinks ({roundoff})."
+        )
+    elif best is not None:
+        central = ", h²·|l'''|/6 for central" if scheme == "central" else ""
         notes.append(
             f"best h = {best.h:.0e} (error {best.abs_error:.2e}). As h shrinks the error first "
-            "falls (truncation: the secant bends away from the tangent by about h·|l''|/2"
-            + (", h²·|l'''|/6 for central" if scheme == "central" else "")
-            + ") and then rises again (round-off: l(w+h) and l(w) agree in more and more "
-            "digits, and their difference, wrong by about 1e-16·|l|, is divided by h)."
+            f"falls (truncation: the secant bends away from the tangent by about h·|l''|/2"
+            f"{central}) and then rises again ({roundoff})."
         )
     quotient_table = Table(
         ["h", "quotient", "abs_error", "rel_error"],
