@@ -74,6 +74,15 @@ def _named_values(texts: Sequence[str], option: str, constants: Mapping[str, Any
     return values
 
 
+def declared_shapes(specs: Sequence[str]) -> dict[str, Shape]:
+    """`--shape W=2x3 --shape v=3` -> {"W": (2, 3), "v": (3,)}."""
+    return {
+        name: parse_shape(shape_text)
+        for spec in specs
+        for name, shape_text in parse_assignments(spec).items()
+    }
+
+
 def _is_assignment(text: str) -> bool:
     name, eq, _ = text.partition("=")
     return bool(eq) and name.strip().isidentifier()
@@ -93,10 +102,7 @@ def read_problem(
     from gdcli.expression import broadcast_to, free_names, parse_loss, parse_value, shape_of
 
     constants = _named_values(sets, "--set", {})
-    declared: dict[str, Shape] = {}
-    for spec in shapes:
-        for name, shape_text in parse_assignments(spec).items():
-            declared[name] = parse_shape(shape_text)
+    declared = declared_shapes(shapes)
 
     named: dict[str, Any] = {}
     bare: Any = None
@@ -188,10 +194,7 @@ def quick_inputs(
                 if quick_value(value_text) is None:
                     return None
                 constants[name] = value_text.strip()
-        declared = {}
-        for spec in shapes:
-            for name, shape_text in parse_assignments(spec).items():
-                declared[name] = parse_shape(shape_text)
+        declared = declared_shapes(shapes)
         named: dict[str, Any] = {}
         bare: Any = None
         start_text = DEFAULT_POINT if start is None else start

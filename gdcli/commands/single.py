@@ -24,6 +24,34 @@ def _sample(
     return xs, [f(x) for x in xs]
 
 
+def _loss_picture(
+    xs: list[float],
+    ys: list[float],
+    name: str,
+    point: tuple[float, float],
+    lines: list[tuple[str, float, float, float]],
+    title: str,
+    width: int,
+    height: int,
+    color: bool,
+) -> str:
+    """The course's picture: l(w), the current point, and straight lines through it."""
+    from gdcli.render.plots import loss_plot
+
+    return loss_plot(
+        xs,
+        ys,
+        point=point,
+        lines=lines,
+        title=title,
+        xlabel=name,
+        ylabel=f"l({name})",
+        width=width,
+        height=height,
+        color=color,
+    )
+
+
 def _explain_kink(name: str, at: Any, s: calculus.SlopeAt) -> str:
     left = "undefined" if s.left is None else f"{s.left:.10g}"
     right = "undefined" if s.right is None else f"{s.right:.10g}"
@@ -219,26 +247,13 @@ def slope(problem: Problem, name: str, h_value: Any, range_text: str | None) -> 
     ]
 
     def draw(width: int, height: int, color: bool) -> str:
-        from gdcli.render.plots import loss_plot
-
         lo, hi = _curve_range(w1f, range_text, hf)
-        f = calculus.compile_scalar(loss.expr, [w])
-        xs, ys = _sample(f, lo, hi)
+        xs, ys = _sample(calculus.compile_scalar(loss.expr, [w]), lo, hi)
         lines = [("secant", w1f, l1, secant)]
         if d is not None:
             lines.append(("tangent", w1f, l1, d))
-        return loss_plot(
-            xs,
-            ys,
-            point=(w1f, l1),
-            lines=lines,
-            title=f"l({name}) = {loss.text}: secant over h = {hf:g} and tangent at {name} = {w1}",
-            xlabel=name,
-            ylabel=f"l({name})",
-            width=width,
-            height=height,
-            color=color,
-        )
+        title = f"l({name}) = {loss.text}: secant over h = {hf:g} and tangent at {name} = {w1}"
+        return _loss_picture(xs, ys, name, (w1f, l1), lines, title, width, height, color)
 
     return Report(
         data=data,
@@ -287,21 +302,9 @@ def plot(problem: Problem, name: str, range_text: str | None) -> Report:
     ]
 
     def draw(width: int, height: int, color: bool) -> str:
-        from gdcli.render.plots import loss_plot
-
         lines = [] if s.slope is None else [("tangent", atf, s.loss, s.slope)]
-        return loss_plot(
-            xs,
-            ys,
-            point=(atf, s.loss),
-            lines=lines,
-            title=f"l({name}) = {loss.text}",
-            xlabel=name,
-            ylabel=f"l({name})",
-            width=width,
-            height=height,
-            color=color,
-        )
+        title = f"l({name}) = {loss.text}"
+        return _loss_picture(xs, ys, name, (atf, s.loss), lines, title, width, height, color)
 
     return Report(
         data=data,
