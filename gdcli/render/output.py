@@ -67,15 +67,22 @@ def exact_text(x: Cell) -> str:
     return str(x)
 
 
-def short_text(x: Cell) -> str:
-    """A value for a terminal table: eight significant digits (plain/csv/json keep all)."""
+def short_text(x: Cell, digits: int = 8) -> str:
+    """A value for a terminal table: `digits` significant digits (plain/csv/json keep
+    all of them)."""
     if x is None:
         return "—"
     if isinstance(x, bool):
         return "yes" if x else "no"
     if isinstance(x, float):
-        return f"{x:.8g}"
+        return f"{x:.{digits}g}"
     return str(x)
+
+
+def _digits(columns: int, width: int) -> int:
+    """As many significant digits as the terminal's width leaves each column (4 to 8):
+    a wide table gets shorter numbers rather than numbers cut off."""
+    return max(4, min(8, width // max(columns, 1) - 7))
 
 
 def strict(value: Any) -> Any:
@@ -155,9 +162,11 @@ def write_rich(tables: Sequence[Table], term: Terminal, out: TextIO) -> None:
     console = term.console(out)
     for table in tables:
         rich = RichTable(title=table.title or None, title_justify="left", header_style="bold")
+        digits = _digits(len(table.columns) + (table.highlight is not None), term.width)
         for k, name in enumerate(table.columns):
             numeric = not (k == 0 and not _numeric(name)) and name != "direction"
-            rich.add_column(name, justify="right" if numeric else "left", no_wrap=numeric)
+            # a number may wrap onto a second line, but is never cut short with "…"
+            rich.add_column(name, justify="right" if numeric else "left", overflow="fold")
         if table.highlight is not None:
             rich.add_column("")
         for k, row in enumerate(_elided(table.rows, table.head_tail)):
@@ -165,7 +174,7 @@ def write_rich(tables: Sequence[Table], term: Terminal, out: TextIO) -> None:
                 cells = ["⋮"] * (len(table.columns) - 1) + [f"({row} rows not shown)"]
                 rich.add_row(*cells, *([""] if table.highlight is not None else []), style="dim")
                 continue
-            cells = [short_text(c) for c in row]
+            cells = [short_text(c, digits) for c in row]
             if table.highlight is not None:
                 marked = k == table.highlight
                 cells.append(table.highlight_text if marked else "")
