@@ -117,7 +117,7 @@ def norm(values: Sequence[float]) -> float:
 
 
 def finite(values: Sequence[float]) -> bool:
-    return all(math.isfinite(v) for v in values)
+    return all(map(math.isfinite, values))
 
 
 class Outcome:
@@ -179,7 +179,8 @@ class Descent:
             flat = flatten(params)
             loss, grad = self.evaluate(flat) if finite(flat) else (math.nan, [math.nan] * len(flat))
             yield Step(k, params, loss, unflatten(grad, self.shapes), self._state())
-            reason = divergence(flat, loss, grad, limit)
+            healthy = math.isfinite(loss) and abs(loss) <= limit and finite(flat)
+            reason = "" if healthy and finite(grad) else divergence(flat, loss, grad, limit)
             if reason:
                 out.status, out.step, out.reason = "diverged", k, reason
                 return

@@ -114,7 +114,10 @@ def write_json(data: dict[str, Any], out: TextIO) -> None:
 
 
 def _compact(value: Any) -> str:
-    return json.dumps(strict(value), allow_nan=False, separators=(", ", ": "))
+    try:  # most records hold only finite numbers: no copy needed
+        return json.dumps(value, allow_nan=False, separators=(", ", ": "))
+    except (ValueError, TypeError):
+        return json.dumps(strict(value), allow_nan=False, separators=(", ", ": "))
 
 
 def write_csv(table: Table, out: TextIO) -> None:
