@@ -291,7 +291,7 @@ def plot_command(
     from gdcli import calculus
     from gdcli.commands import single as commands
 
-    out = Output(fmt, quiet, False, color)
+    out = Output(fmt, quiet, no_plot, color)
     text = read_expression(expr)
     with calculus.symbolic_budget():
         problem = read_problem(text, at, sets=sets or (), single=wrt or _guess(text))
@@ -398,7 +398,7 @@ def descend(
 @command(
     epilog="Examples:  gdcli grad '(x-1)**2 + 10*(y+2)**2' --at x=0,y=0  |  "
     "gdcli grad 'sum((W @ x - y)**2)' --set x=[1,2] --set y=[3,4] --at W=0 --shape W=2x2  |  "
-    "gdcli grad 'mean(tanh(W @ x) - y)**2' --set x=[1,-1,2] --set y=[0,1] "
+    "gdcli grad 'mean((tanh(W @ x) - y)**2)' --set x=[1,-1,2] --set y=[0,1] "
     "--at W=[[0.1,0.2,0.3],[0,0,0.5]] --format json"
 )
 def grad(
@@ -622,14 +622,7 @@ def error_line(message: str, hint: str | None = None) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = protect_negative(sys.argv[1:] if argv is None else list(argv))
-    try:
-        code = run(args)
-    except BrokenPipeError:
-        # the reader went away (`gdcli ... | head`): not an error of ours
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        code = 0
-    sys.exit(code)
+    sys.exit(run(args))
 
 
 def run(args: list[str]) -> int:

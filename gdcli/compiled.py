@@ -333,12 +333,14 @@ def verify(source: str, numpy: bool = False) -> None:
     for node in ast.walk(tree):
         if not isinstance(node, allowed):
             raise UnsafeSource(f"{type(node).__name__} is not allowed")
-        if isinstance(node, ast.Attribute):
-            owner = node.value
+        if isinstance(node, ast.Attribute):  # numpy.f or numpy.f.reduce, public names only
+            owner: ast.expr = node
+            while isinstance(owner, ast.Attribute):
+                if owner.attr.startswith("_"):
+                    raise UnsafeSource(f"attribute {owner.attr!r} is not allowed")
+                owner = owner.value
             if not (isinstance(owner, ast.Name) and owner.id in _NUMPY_MODULES):
                 raise UnsafeSource("attribute access is not allowed")
-            if node.attr.startswith("_"):
-                raise UnsafeSource(f"attribute {node.attr!r} is not allowed")
             continue
         if isinstance(node, ast.FunctionDef):
             if node.name not in FUNCTIONS or node.decorator_list or node.returns:

@@ -43,14 +43,6 @@ class Step:
         self.state = state
 
 
-def compile_loss_and_gradient(loss: Loss) -> Evaluator:
-    """One float function: flat entries -> (loss, flat gradient). Undefined or
-    complex values come back as nan, overflow as a signed inf."""
-    from gdcli.compiled import build
-
-    return build(loss).evaluate
-
-
 def fused_sgd(
     compiled: Any, start: Params, optimizer: Any, steps: int, tol: float
 ) -> tuple[tuple[str, int, str], list[float], float] | None:
@@ -207,7 +199,7 @@ def divergence(flat: Sequence[float], loss: float, grad: Sequence[float], limit:
 
 
 def compile_vectorised(loss: Loss) -> Callable[[list[Any]], tuple[Any, list[Any]]]:
-    """Like `compile_loss_and_gradient`, over arrays: one entry per run."""
+    """The loss and its gradient over arrays: one entry per run (a sweep)."""
     import numpy as np
 
     from gdcli.compiled import vectorised
@@ -258,6 +250,8 @@ def sweep(
 
     if steps < 1:
         raise BadInput(f"--steps must be at least 1 (got {steps})")
+    if not (math.isfinite(tol) and tol >= 0):
+        raise BadInput(f"--tol must be a finite number >= 0 (got {tol})")
     params = [np.asarray(p, dtype=float) for p in starts]
     n = params[0].shape[0]
     loss, grad = evaluate(params)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ast
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -594,9 +594,24 @@ def parse_loss(
     expr = value
     _check_defined(expr, source)
     variables = tuple(sorted(parser.symbols))
+    _check_entry_names(parser.symbols)
     used_shapes = {name: tuple(shapes.get(name, ())) if shapes else () for name in variables}
     entries = {name: tuple(_flat(parser.symbols[name])) for name in variables}
     return Loss(source, expr, variables, used_shapes, entries)
+
+
+def _check_entry_names(symbols: Mapping[str, Any]) -> None:
+    """A scalar weight named like an entry of a matrix (W_1_1 beside W) would be the
+    same symbol as W[1,1]."""
+    taken: dict[str, str] = {}
+    for name, value in symbols.items():
+        for entry in _flat(value):
+            owner = taken.setdefault(entry.name, name)
+            if owner != name:
+                array = name if _is_array(value) else owner
+                raise ParseError(
+                    f"{entry.name} is the name of an entry of {array}; choose another name"
+                )
 
 
 def _check_defined(expr: Any, text: str) -> None:
@@ -660,10 +675,6 @@ def broadcast_to(value: Any, shape: Shape, name: str) -> Any:
     raise ShapeError(
         f"{name} has shape {_shape_text(value)} but --shape says {'x'.join(map(str, shape))}"
     )
-
-
-def flat_values(values: Iterable[Any]) -> list[Any]:
-    return [x for v in values for x in _flat(v)]
 
 
 __all__ = [

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gdcli.errors import BadInput, GdcliError
-from gdcli.values import Shape, parse_assignments, parse_shape
+from gdcli.values import Shape, finite_float, parse_assignments, parse_shape
 
 if TYPE_CHECKING:
     from gdcli.compiled import Compiled
@@ -131,6 +131,11 @@ def read_problem(
         all_shapes.setdefault(names[0], shape_of(bare))
 
     loss = parse_loss(text, all_shapes, constants)
+    if not loss.variables:
+        raise BadInput(
+            f"{loss.text} has no weight to differentiate (no variable)",
+            hint="a weight is a name without a value (names given with --set are constants)",
+        )
     for name in list(named) + list(declared):
         if name not in loss.variables:
             known = ", ".join(loss.variables) or "none"
@@ -165,10 +170,10 @@ def _quick_shape(value: Any) -> Shape | None:
     return None if shape is None else (len(value), *shape)
 
 
-def _quick_flat(value: Any) -> list[float]:
+def _quick_flat(value: Any) -> list[Any]:
     if isinstance(value, list):
         return [x for v in value for x in _quick_flat(v)]
-    return [float(value)]
+    return [value]
 
 
 class QuickInputs(NamedTuple):
@@ -232,11 +237,11 @@ def quick_start(compiled: Compiled, quick: QuickInputs) -> list[Any] | None:
         if vshape != shape and vshape != ():
             return None
         if not shape:
-            start.append(float(value))
+            start.append(finite_float(value, f"the start of {name}"))
             continue
         import numpy as np
 
-        flat = _quick_flat(value)
+        flat = [finite_float(v, f"the start of {name}") for v in _quick_flat(value)]
         size = math.prod(shape)
         start.append(np.array(flat * size if len(flat) == 1 else flat, dtype=float).reshape(shape))
     return start
@@ -277,7 +282,8 @@ def start_values(problem: Problem) -> list[Any]:
         if problem.loss.shapes[name]:
             import numpy as np
 
-            out.append(np.array(value, dtype=float))
+            flat = [finite_float(v, f"the start of {name}") for v in value.flat]
+            out.append(np.array(flat, dtype=float).reshape(value.shape))
         else:
-            out.append(float(value))
+            out.append(finite_float(value, f"the start of {name}"))
     return out

@@ -34,6 +34,19 @@ def parse_quietly(source: str) -> ast.Expression:
         return ast.parse(source, mode="eval")
 
 
+def finite_float(value: Any, what: str) -> float:
+    """An exact value as a float; a value beyond the float range is bad input."""
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    except (TypeError, ValueError):
+        raise ParseError(f"{what} must be a number") from None
+    if not math.isfinite(number):
+        raise ParseError(f"{what} is beyond the range of a float (about ±1.8e308)")
+    return number
+
+
 def entry_labels(name: str, shape: Shape) -> list[str]:
     if not shape:
         return [name]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gdcli import calculus
-from gdcli.errors import GdcliError
+from gdcli.errors import BadInput, GdcliError
 from gdcli.expression import parse_loss
 from gdcli.points import Problem
 from gdcli.render.output import Report, Table
@@ -16,6 +16,13 @@ def check(problem: Problem, name: str, answer_text: str) -> tuple[Report, int]:
     except GdcliError as exc:
         exc.message = "ANSWER: " + exc.message
         raise
+    unknown = sorted(set(answer.variables) - set(loss.variables))
+    if unknown:
+        raise BadInput(
+            f"ANSWER uses {', '.join(unknown)}, which {'is' if len(unknown) == 1 else 'are'} "
+            f"not a variable of {loss.text}",
+            hint=f"the loss's variables: {', '.join(loss.variables)}",
+        )
     verdict = calculus.check_answer(loss, name, answer.expr)
     ce = verdict.counterexample
     data = {

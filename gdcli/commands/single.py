@@ -310,7 +310,10 @@ def plot(problem: Problem, name: str, range_text: str | None) -> Report:
         data=data,
         tables=[
             Table(
-                [name, "loss"], [[x, y] for x, y in zip(xs, ys, strict=True)], title="l(w) sampled"
+                [name, "loss"],
+                [[x, y] for x, y in zip(xs, ys, strict=True)],
+                title="l(w) sampled",
+                head_tail=10,
             )
         ],
         quiet=[s.loss, s.slope],

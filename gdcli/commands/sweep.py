@@ -11,6 +11,7 @@ from gdcli.errors import BadInput
 from gdcli.expression import parse_value
 from gdcli.points import Problem, plain_value
 from gdcli.render.output import Report, Table
+from gdcli.values import finite_float
 
 MAX_RUNS = 1_000_000
 
@@ -31,21 +32,25 @@ def parse_values(text: str, option: str, log: bool = False) -> list[float]:
         if not 1 <= n <= MAX_RUNS:
             raise BadInput(f"{option} {text}: N must be between 1 and {MAX_RUNS}")
         if n == 1:
-            return [float(a)]
+            return [finite_float(a, option)]
         if log:
             if not (a > 0 and b > 0):
                 raise BadInput(f"{option} {text}: --log needs positive ends")
-            la, lb = math.log(float(a)), math.log(float(b))
+            fa, fb = finite_float(a, option), finite_float(b, option)
+            la, lb = math.log(fa), math.log(fb)
             values = [math.exp(la + (lb - la) * k / (n - 1)) for k in range(n)]
-            values[0], values[-1] = float(a), float(b)
+            values[0], values[-1] = fa, fb
             return values
         # (a * (n-1-k) + b * k) / (n-1), exactly, then rounded once (int / int is)
         if isinstance(a, Fraction) and isinstance(b, Fraction):
             pa, pb = a.numerator * b.denominator, b.numerator * a.denominator
             q = a.denominator * b.denominator * (n - 1)
+            finite_float(a, option), finite_float(b, option)
             return [(pa * (n - 1 - k) + pb * k) / q for k in range(n)]
-        return [float((a * (n - 1 - k) + b * k) / (n - 1)) for k in range(n)]
-    values = [float(_exact(part)) for part in text.split(",") if part.strip()]
+        return [finite_float((a * (n - 1 - k) + b * k) / (n - 1), option) for k in range(n)]
+    if log:
+        raise BadInput("--log spaces a range A:B:N; it does not apply to a list")
+    values = [finite_float(_exact(part), option) for part in text.split(",") if part.strip()]
     if not values:
         raise BadInput(f"{option} needs at least one value")
     return values
