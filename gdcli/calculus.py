@@ -271,11 +271,12 @@ def _touches_zero(expr: Any, point: dict[Any, Any]) -> bool:
     try:
         with time_limit(EXACT_SECONDS):
             value = exact(expr, point)
-            if value == 0:
-                return True
+            if value.is_zero is not None:  # SymPy can tell (always, for rational points)
+                return bool(value.is_zero)
             if not getattr(value, "is_number", False):
                 return False
-            return bool(abs(sp.N(value, DIGITS)) < sp.Float("1e-25"))
+            # e.g. sin(pi/7)**2 + cos(pi/7)**2 - 1: zero to far more digits than a float
+            return bool(abs(sp.N(value, 50)) < sp.Float("1e-40"))
     except (ResourceLimit, TypeError, ValueError):
         return False
 
@@ -505,22 +506,33 @@ def symbolic_budget() -> time_limit:
     return time_limit(seconds if seconds > 0 else 3.0)
 
 
+class _Expired(BaseException):
+    """Raised by the alarm. A BaseException, so that no `except Exception` on the way
+    (SymPy has some) can swallow it; `time_limit` turns it into a ResourceLimit."""
+
+
 class time_limit:
     """Raise ResourceLimit when the block runs longer than `seconds`. Nests: an inner
-    limit never outlasts an outer one. Main thread only; elsewhere it does not limit."""
+    limit never outlasts an outer one. An alarm that lands where Python can only
+    ignore it (a finaliser) still ends the block, when it exits. Main thread only;
+    elsewhere it does not limit."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.armed = False
+        self.fired = False
 
     def _expired(self, signum: int, frame: Any) -> None:
-        raise ResourceLimit(
-            f"too slow: gave up after {self.budget:g} s",
-            hint="simplify the expression (or raise GDCLI_TIME_LIMIT)",
-        )
+        self.fired = True
+        raise _Expired
+
+    def _unraisable(self, info: Any) -> None:
+        if not isinstance(info.exc_value, _Expired):
+            self.previous_hook(info)
 
     def __enter__(self) -> time_limit:
         import signal
+        import sys
         import threading
         import time
 
@@ -530,20 +542,28 @@ class time_limit:
             return self
         self.outer, _ = signal.getitimer(signal.ITIMER_REAL)
         self.started = time.monotonic()
-        self.budget = min(self.seconds, self.outer) if self.outer > 0 else self.seconds
+        budget = min(self.seconds, self.outer) if self.outer > 0 else self.seconds
         self.previous = signal.signal(signal.SIGALRM, self._expired)
-        signal.setitimer(signal.ITIMER_REAL, self.budget)
+        self.previous_hook, sys.unraisablehook = sys.unraisablehook, self._unraisable
+        signal.setitimer(signal.ITIMER_REAL, budget)
         self.armed = True
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: Any, exc: object, traceback: object) -> None:
         if not self.armed:
             return
         import signal
+        import sys
         import time
 
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, self.previous)
+        sys.unraisablehook = self.previous_hook
+        elapsed = time.monotonic() - self.started
         if self.outer > 0:
-            left = self.outer - (time.monotonic() - self.started)
-            signal.setitimer(signal.ITIMER_REAL, max(left, 1e-3))
+            signal.setitimer(signal.ITIMER_REAL, max(self.outer - elapsed, 1e-3))
+        if self.fired or kind is _Expired:
+            raise ResourceLimit(
+                f"too slow: SymPy gave up after {elapsed:.1f} s",
+                hint="simplify the expression (or raise GDCLI_TIME_LIMIT)",
+            ) from None

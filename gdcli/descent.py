@@ -263,7 +263,9 @@ def sweep(
     limit = DIVERGENCE_FACTOR * np.maximum(1.0, np.abs(np.where(bad, 0.0, loss)))
     alternations = np.zeros(n, dtype=int)
     previous_delta = np.zeros(n)
-    watch_from = steps - OSCILLATION_STEPS  # oscillation only matters for runs still going
+    # oscillation only matters for runs still going at the end: watch the last updates
+    # (OSCILLATION_STEPS + 1 of them make OSCILLATION_STEPS comparisons of sign)
+    watch_from = steps - OSCILLATION_STEPS - 1
     with np.errstate(all="ignore"):
         for k in range(1, steps + 1):
             done = active & (_norm(grad) <= tol)

@@ -514,6 +514,15 @@ def _user_column(offset: int, carets: list[int]) -> int:
     return max(offset - shift + 1, 1)
 
 
+def _kind(op: ast.operator) -> str:
+    """+ and - chain together, and so do * and /."""
+    if isinstance(op, (ast.Add, ast.Sub)):
+        return "+"
+    if isinstance(op, (ast.Mult, ast.Div)):
+        return "*"
+    return type(op).__name__
+
+
 def _check_size(tree: ast.AST, text: str) -> None:
     """Count nodes and measure depth without recursion, before anything is built."""
     nodes = 0
@@ -525,7 +534,15 @@ def _check_size(tree: ast.AST, text: str) -> None:
             raise ResourceLimit(f"expression too large (more than {MAX_NODES} parts)")
         if depth > MAX_DEPTH:
             raise ResourceLimit(f"expression nested too deeply (more than {MAX_DEPTH} levels)")
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+        for child in ast.iter_child_nodes(node):
+            # a+b+c+... is a left-leaning chain: long (MAX_NODES limits it), not deep
+            chain = (
+                isinstance(node, ast.BinOp)
+                and isinstance(child, ast.BinOp)
+                and child is node.left
+                and _kind(child.op) == _kind(node.op)
+            )
+            stack.append((child, depth if chain else depth + 1))
 
 
 def _syntax_tree(text: str) -> tuple[ast.Expression, str, list[int]]:

@@ -319,9 +319,11 @@ def _stability_line(info: dict[str, Any] | None, optimizer: str, name: str) -> s
     if info is None:
         return "stability: l'' is not defined at the end point."
     if info["bound"] is None:
+        shape = "is straight" if info["second_derivative"] == 0 else "curves down"
         return (
-            f"stability: l''({name}) = {info['second_derivative']:.6g} <= 0 at the end point: "
-            "the loss curves down there, so no learning rate is too small to move on."
+            f"stability: l''({name}) = {info['second_derivative']:.6g} at the end point: the "
+            f"loss {shape} there, so its curvature sets no upper bound on lr (the bound "
+            "lr < 2 / l'' needs l'' > 0)."
         )
     verdict = "inside" if info["inside"] else "OUTSIDE"
     text = (
