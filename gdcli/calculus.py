@@ -387,6 +387,7 @@ class Verdict:
 
 CHECK_POINTS = 200
 CHECK_TOLERANCE = 1e-7
+EXACT_CHECKS = 5  # points where a numerically equal answer is checked exactly
 
 
 def check_answer(loss: Loss, name: str, answer: sympy.Expr, seconds: float = 1.0) -> Verdict:
@@ -408,23 +409,37 @@ def check_answer(loss: Loss, name: str, answer: sympy.Expr, seconds: float = 1.0
     f = compile_scalar(d, symbols)
     g = compile_scalar(answer, symbols)
     loss_at = compile_scalar(loss.expr, symbols)
-    checked = 0
+    checked: list[list[float]] = []
     for xs in _check_points(symbols, [d, answer]):
         a, b = f(*xs), g(*xs)
         if not (math.isfinite(a) and math.isfinite(b) and math.isfinite(loss_at(*xs))):
             continue  # no derivative to compare where the loss itself is undefined
-        checked += 1
+        checked.append(xs)
         if abs(a - b) > CHECK_TOLERANCE * max(1.0, abs(a), abs(b)):
-            point = {s.name: x for s, x in zip(symbols, xs, strict=True)}
-            return Verdict(d, False, "numeric", {"point": point, "expected": a, "got": b}, checked)
-        if checked >= CHECK_POINTS:
+            return _wrong(d, symbols, xs, a, b, len(checked))
+        if len(checked) >= CHECK_POINTS:
             break
-    if checked == 0:
+    if not checked:
         raise NumericalError(
             "cannot decide: the derivative and the answer are nowhere both defined "
             "at the points tried"
         )
-    return Verdict(d, True, "numeric", None, checked)
+    # Equal to float precision. Where SymPy could not show the difference is 0,
+    # look closer: exactly (30 digits) at a few of those points, so an answer off by
+    # a hair (2*w + 1e-8) is not taken for right.
+    if difference is not None:
+        for xs in checked[:EXACT_CHECKS]:
+            point = {s: sp.Rational(x) for s, x in zip(symbols, xs, strict=True)}
+            gap = value_at(difference, point)
+            scale = abs(value_at(d, point))
+            if math.isfinite(gap) and abs(gap) > 1e-20 * max(1.0, scale):
+                return _wrong(d, symbols, xs, value_at(d, point), value_at(answer, point), 0)
+    return Verdict(d, True, "numeric", None, len(checked))
+
+
+def _wrong(d: Any, symbols: list[Any], xs: list[float], a: float, b: float, n: int) -> Verdict:
+    point = {s.name: x for s, x in zip(symbols, xs, strict=True)}
+    return Verdict(d, False, "numeric", {"point": point, "expected": a, "got": b}, n)
 
 
 def _check_points(symbols: list[Any], exprs: list[Any]) -> Iterator[list[float]]:
