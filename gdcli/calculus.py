@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from gdcli.errors import BadInput, NumericalError, ResourceLimit
 from gdcli.expression import Loss
+from gdcli.values import show_value
 
 if TYPE_CHECKING:
     import sympy
@@ -258,6 +259,7 @@ class SlopeAt:
     left: float | None
     right: float | None
     convention: float | None  # what SymPy's derivative gives at the point itself
+    jump: tuple[float, float] | None = None  # (l just left, l just right) where l jumps
 
 
 def _touches_zero(expr: Any, point: dict[Any, Any]) -> bool:
@@ -310,6 +312,11 @@ def slope_at(loss: Loss, name: str, at: Any) -> SlopeAt:
         return SlopeAt(d, value, convention, True, convention, convention, convention)
     left = _one_sided(d, w, at, -1)
     right = _one_sided(d, w, at, +1)
+    # a jump of l itself (a step, an indicator): no slope on the side that jumps
+    beside = [value_at(loss.expr, {w: at + side * sp.Rational(KINK_STEPS[0])}) for side in (-1, 1)]
+    jumps = [math.isfinite(b) and abs(b - value) > 1e-9 * max(1.0, abs(value)) for b in beside]
+    left, right = (None if jumps[0] else left), (None if jumps[1] else right)
+    jump = (beside[0], beside[1]) if any(jumps) else None
     same = (
         left is not None
         and right is not None
@@ -318,7 +325,7 @@ def slope_at(loss: Loss, name: str, at: Any) -> SlopeAt:
     shown = convention if math.isfinite(convention) else None
     if same and shown is not None:
         return SlopeAt(d, value, shown, True, left, right, shown)
-    return SlopeAt(d, value, None, False, left, right, shown)
+    return SlopeAt(d, value, None, False, left, right, shown, jump)
 
 
 def _one_sided(d: Any, w: Any, at: Any, side: int) -> float | None:
@@ -335,11 +342,11 @@ def _one_sided(d: Any, w: Any, at: Any, side: int) -> float | None:
 def _not_finite(what: str, name: str, at: Any, value: float) -> NumericalError:
     if math.isinf(value):
         return NumericalError(
-            f"{what} overflows a float at {name} = {at}",
+            f"{what} overflows a float at {name} = {show_value(at)}",
             hint="its value is beyond ±1.8e308; try a point nearer 0",
         )
     return NumericalError(
-        f"{what} is not a real number at {name} = {at}",
+        f"{what} is not a real number at {name} = {show_value(at)}",
         hint="it is undefined there (a log or root of a negative, a division by zero?)",
     )
 
@@ -368,7 +375,7 @@ def secant_slope(loss: Loss, name: str, w1: Any, h: Any) -> tuple[float, float, 
     with time_limit(EXACT_SECONDS * 2):
         slope = to_float((exact(loss.expr, {w: w1 + h}) - exact(loss.expr, {w: w1})) / h)
     if slope is None:
-        raise NumericalError(f"the secant slope overflows a float at {name} = {w1}")
+        raise NumericalError(f"the secant slope overflows a float at {name} = {show_value(w1)}")
     return l1, l2, slope
 
 

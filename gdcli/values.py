@@ -34,6 +34,18 @@ def parse_quietly(source: str) -> ast.Expression:
         return ast.parse(source, mode="eval")
 
 
+def show_value(value: Any) -> str:
+    """An exact value for a message: as SymPy writes it (-2/3, pi/4), or in short
+    scientific form when that would be long (10**300 has 301 digits)."""
+    text = str(value)
+    if len(text) <= 24:
+        return text
+    try:
+        return f"{float(value):.6g}"
+    except (TypeError, ValueError, OverflowError):
+        return text[:21] + "..."
+
+
 def finite_float(value: Any, what: str) -> float:
     """An exact value as a float; a value beyond the float range is bad input."""
     try:

@@ -9,6 +9,7 @@ from gdcli import calculus
 from gdcli.errors import BadInput
 from gdcli.points import Problem, plain_value
 from gdcli.render.output import Report, Table
+from gdcli.values import show_value as _show
 
 CURVE_SAMPLES = 241
 
@@ -53,10 +54,17 @@ def _loss_picture(
 
 
 def _explain_kink(name: str, at: Any, s: calculus.SlopeAt) -> str:
-    left = "undefined" if s.left is None else f"{s.left:.10g}"
-    right = "undefined" if s.right is None else f"{s.right:.10g}"
+    if s.jump is not None:
+        before, after = s.jump
+        return (
+            f"not differentiable at {name} = {_show(at)}: l jumps there (from "
+            f"{before:.10g} just left to {after:.10g} just right, {s.loss:.10g} at the point), "
+            "so on the side of the jump the quotients grow like 1/h: no slope there."
+        )
+    left = "undefined or infinite" if s.left is None else f"{s.left:.10g}"
+    right = "undefined or infinite" if s.right is None else f"{s.right:.10g}"
     text = (
-        f"not differentiable at {name} = {at}: the slope from the left is {left}, "
+        f"not differentiable at {name} = {_show(at)}: the slope from the left is {left}, "
         f"from the right {right}."
     )
     if s.convention is not None:
@@ -65,6 +73,34 @@ def _explain_kink(name: str, at: Any, s: calculus.SlopeAt) -> str:
             "sign(0) = 0); descent uses that value as its subgradient."
         )
     return text
+
+
+def _explain_errors(
+    rows: list[calculus.QuotientRow], best: calculus.QuotientRow, scheme: str, name: str
+) -> str:
+    """The story of the error column, told from the numbers in it."""
+    errors = [r.abs_error for r in rows if r.abs_error is not None]
+    text = f"best h = {best.h:.0e} (error {best.abs_error:.2e})."
+    roundoff = (
+        "round-off: l(w+h) and l(w) agree in more and more digits, and their difference, "
+        "wrong by about 1e-16·|l|, is divided by h"
+    )
+    rises = errors[-1] > 10 * (best.abs_error or 0) and errors[-1] > 1e-13
+    if best is rows[0]:
+        exact = "a straight line" + (" or a parabola" if scheme == "central" else "")
+        text += (
+            f" Already the largest h is best: l near {name} is {exact}, for which the "
+            f"{scheme} quotient is exact, so there is no truncation error to shrink."
+        )
+        return text + (f" The error only grows as h shrinks ({roundoff})." if rises else "")
+    truncation = "h²·|l'''|/6" if scheme == "central" else "h·|l''|/2"
+    text += (
+        " As h shrinks the error first falls (truncation: the secant bends away from the "
+        f"tangent by about {truncation})"
+    )
+    if rises:
+        return text + f" and then rises again ({roundoff})."
+    return text + "; here round-off stays small down to the smallest h."
 
 
 def derive(
@@ -81,6 +117,8 @@ def derive(
     loss = problem.only(name).loss
     at = problem.point[name]
     s = calculus.slope_at(loss, name, at)
+    # the partial derivative itself (every other weight a symbol), evaluated at the point
+    derivative = calculus.derivative(problem.loss, name) if others else s.derivative
     hs = calculus.h_values(h_max, h_min)
     w = loss.entries[name][0]
     f = calculus.compile_scalar(loss.expr, [w])
@@ -92,7 +130,7 @@ def derive(
     data: dict[str, Any] = {
         "expression": loss.text,
         "variable": name,
-        "derivative": str(s.derivative),
+        "derivative": str(derivative),
         "at": float(at),
         "at_exact": str(at),
         "loss": s.loss,
@@ -112,12 +150,12 @@ def derive(
         data["point"] = {v: plain_value(val) for v, val in others.items()}
     summary = [
         ["l(" + name + ")", loss.text],
-        [f"dl/d{name}", str(s.derivative)],
+        [f"dl/d{name}", str(derivative)],
     ]
     if latex:
         import sympy as sp
 
-        data["latex"] = sp.latex(s.derivative)
+        data["latex"] = sp.latex(derivative)
         summary.append(["latex", data["latex"]])
     summary += [
         [name, str(at)],
@@ -129,27 +167,13 @@ def derive(
     notes = []
     if not s.differentiable:
         notes.append(_explain_kink(name, at, s))
-        side = {"forward": "right", "backward": "left", "central": "mean of both"}[scheme]
-        notes.append(
-            f"{scheme} quotients are compared with the one-sided slope they approach ({side})."
-        )
-    roundoff = (
-        "round-off: l(w+h) and l(w) agree in more and more digits, and their difference, "
-        "wrong by about 1e-16·|l|, is divided by h"
-    )
-    if best is not None and best is rows[0] and (best.abs_error or 0) < 1e-12:
-        notes.append(
-            f"best h = {best.h:.0e} (error {best.abs_error:.2e}): l is a straight line beside "
-            f"{name}, so the secant is the tangent for every h and there is no truncation "
-            f"error; the error only grows as h shrinks ({roundoff})."
-        )
-    elif best is not None:
-        central = ", h²·|l'''|/6 for central" if scheme == "central" else ""
-        notes.append(
-            f"best h = {best.h:.0e} (error {best.abs_error:.2e}). As h shrinks the error first "
-            f"falls (truncation: the secant bends away from the tangent by about h·|l''|/2"
-            f"{central}) and then rises again ({roundoff})."
-        )
+        if reference is not None:
+            side = {"forward": "right", "backward": "left", "central": "mean of both"}[scheme]
+            notes.append(
+                f"{scheme} quotients are compared with the one-sided slope they approach ({side})."
+            )
+    if best is not None:
+        notes.append(_explain_errors(rows, best, scheme, name))
     quotient_table = Table(
         ["h", "quotient", "abs_error", "rel_error"],
         [[r.h, r.quotient, r.abs_error, r.rel_error] for r in rows],
