@@ -40,7 +40,7 @@ def _sha256() -> Any:
     return hashlib.sha256
 
 
-FORMAT = 2  # bump when the generated source or the entry layout changes
+FORMAT = 3  # bump when the generated source or the entry layout changes
 
 MATH_NAMES = (
     "sin cos tan asin acos atan atan2 sinh cosh tanh asinh acosh atanh exp expm1 log log1p "
@@ -49,6 +49,9 @@ MATH_NAMES = (
 BUILTIN_NAMES = ("abs", "max", "min")
 HELPER_NAMES = ("_fsum", "_sqrt")
 FUNCTIONS = ("value_and_grad", "curvature", "sgd")
+# Both printers print sums in the same ("none": SymPy's own) order, so the float code of
+# descend and the NumPy code of sweep add in the same order and agree to the last bit.
+CSE_OUTPUTS = 200  # above this many outputs, common subexpressions are not searched
 
 
 class Compiled:
@@ -176,25 +179,36 @@ def _load(source: str, namespace: dict[str, Any]) -> dict[str, Callable[..., Any
 
 
 def _outputs(loss: Any, grads: list[Any] | None = None) -> tuple[list[Any], Any, list[Any]]:
-    """The loss's entries as the positional arguments x0, x1, ... and its gradient
-    (`grads`, the partials in the order of `loss.symbols()`, if already known)."""
-    import sympy as sp
-
-    from gdcli.calculus import partial
+    """The loss's entry symbols, the loss and its gradient (`grads`, the partials in
+    the order of `loss.symbols()`, if already known)."""
+    from gdcli.calculus import gradient
 
     symbols = loss.symbols()
     if grads is None:
-        grads = [partial(loss.expr, s) for s in symbols]
-    args = [sp.Symbol(f"x{k}", real=True) for k in range(len(symbols))]
-    rename = dict(zip(symbols, args, strict=True))
-    return args, loss.expr.xreplace(rename), [printable(g.xreplace(rename)) for g in grads]
+        grads = gradient(loss.expr, symbols)
+    return symbols, loss.expr, [printable(g) for g in grads]
+
+
+def _printer(base: type, symbols: list[Any], settings: dict[str, Any]) -> Any:
+    """A SymPy code printer that writes the k-th weight entry as `xk` (the generated
+    functions' arguments), whatever the user called it."""
+    names = {s: f"x{k}" for k, s in enumerate(symbols)}
+
+    class Renaming(base):
+        def _print_Symbol(self, expr: Any) -> str:
+            return names.get(expr) or str(super()._print_Symbol(expr))
+
+    return Renaming(settings)
 
 
 def _body(printer: Any, outputs: list[Any], indent: str) -> tuple[list[str], list[str]]:
     """Assignments of the common subexpressions, and the outputs' code."""
     import sympy as sp
 
-    temps, reduced = sp.cse(outputs, symbols=sp.numbered_symbols("_t"))
+    if len(outputs) > CSE_OUTPUTS:  # a big matrix: sharing found is rare, the search long
+        temps, reduced = [], list(outputs)
+    else:
+        temps, reduced = sp.cse(outputs, symbols=sp.numbered_symbols("_t"), order="none")
     lines = [f"{indent}{t} = {printer.doprint(v)}" for t, v in temps]
     return lines, [printer.doprint(r) for r in reduced]
 
@@ -205,12 +219,13 @@ def build(loss: Any, grads: list[Any] | None = None) -> Compiled:
     from sympy.printing.pycode import PythonCodePrinter
 
     args, expr, grads = _outputs(loss, grads)
-    printer = PythonCodePrinter({"fully_qualified_modules": False, "standard": "python3"})
+    printer = _printer(PythonCodePrinter, args, {"fully_qualified_modules": False, "order": "none"})
+    names = [f"x{k}" for k in range(len(args))]
 
     def body(outputs: list[Any], indent: str) -> tuple[list[str], list[str]]:
         return _body(printer, outputs, indent)
 
-    arglist = ", ".join(str(a) for a in args)
+    arglist = ", ".join(names)
     lines, (loss_code, *grad_codes) = body([expr, *grads], "    ")
     source = [f"def value_and_grad({arglist}):", *lines]
     source.append(
@@ -221,7 +236,7 @@ def build(loss: Any, grads: list[Any] | None = None) -> Compiled:
         lines, (second,) = body([printable(sp.diff(grads[0], args[0]))], "    ")
         source += ["", f"def curvature({arglist}):", *lines, f"    return {second}"]
     if scalar:
-        source += ["", *_sgd_loop(args, body, [expr, *grads])]
+        source += ["", *_sgd_loop(names, body, [expr, *grads])]
     text = "\n".join(source) + "\n"
     kink = bool(loss.expr.atoms(sp.Abs, sp.Max, sp.Min, sp.Heaviside, sp.sign, sp.Piecewise))
     return Compiled(
@@ -243,10 +258,11 @@ def vectorised(loss: Any) -> Callable[..., list[Any]]:
     from sympy.printing.numpy import NumPyPrinter
 
     args, expr, grads = _outputs(loss)
-    lines, codes = _body(NumPyPrinter({"fully_qualified_modules": True}), [expr, *grads], "    ")
+    printer = _printer(NumPyPrinter, args, {"fully_qualified_modules": True, "order": "none"})
+    lines, codes = _body(printer, [expr, *grads], "    ")
     source = "\n".join(
         [
-            f"def value_and_grad({', '.join(map(str, args))}):",
+            f"def value_and_grad({', '.join(f'x{k}' for k in range(len(args)))}):",
             *lines,
             f"    return [{', '.join(codes)}]",
         ]
@@ -261,15 +277,16 @@ def printable(expr: Any) -> Any:
     from the jump, and 0 is also the subgradient gdcli takes on it."""
     import sympy as sp
 
+    if not expr.has(sp.DiracDelta):
+        return expr
     return expr.replace(sp.DiracDelta, lambda *args: sp.S.Zero)
 
 
-def _sgd_loop(args: list[Any], body: Callable[..., Any], outputs: list[Any]) -> list[str]:
+def _sgd_loop(xs: list[str], body: Callable[..., Any], outputs: list[Any]) -> list[str]:
     """One loop of plain SGD (p = p - lr * (g + weight_decay * p)) with the stopping
     rules of `descent.Descent`, inlined. Returns (status, step, params, loss, grads);
     "error" when a value raised (the caller re-evaluates that point)."""
-    n = len(args)
-    xs = [str(a) for a in args]
+    n = len(xs)
     gs = [f"g{k}" for k in range(n)]
     lines, (loss_code, *grad_codes) = body(outputs, "        ")
     evaluate = [*lines, f"        loss = {loss_code}"]

@@ -36,6 +36,7 @@ def grad(problem: Problem) -> Report:
             hint="the loss is undefined or not differentiable there",
         )
 
+    texts = [str(d) for d in flat_partials]  # printing is slow for big W: once
     gradient: dict[str, Any] = {}
     partial_text: dict[str, Any] = {}
     k = 0
@@ -43,7 +44,7 @@ def grad(problem: Problem) -> Report:
         size = len(partials[n])
         shape = loss.shapes[n]
         gradient[n] = as_nested(values[k : k + size], shape)
-        partial_text[n] = as_nested([str(d) for d in partials[n]], shape)
+        partial_text[n] = as_nested(texts[k : k + size], shape)
         k += size
     at = {n: as_nested([float(v) for v in _flat(problem.point[n])], loss.shapes[n]) for n in names}
     data = {
@@ -57,7 +58,7 @@ def grad(problem: Problem) -> Report:
     }
     records = Table(
         ["variable", "partial", "value"],
-        [[label, str(d), v] for label, d, v in zip(labels, flat_partials, values, strict=True)],
+        [[label, text, v] for label, text, v in zip(labels, texts, values, strict=True)],
         title="partial derivatives (every other entry held constant)",
     )
     tables = [records]
