@@ -30,7 +30,7 @@ NONSMOOTH = ("Abs", "Max", "Min", "Heaviside", "sign", "Piecewise")
 SUBGRADIENT_NOTE = (
     "at a kink SymPy's derivative takes Heaviside(0) = 1/2 and sign(0) = 0, "
     "so d/dw max(0, w) at w = 0 is 1/2 and d/dw abs(w) at 0 is 0; "
-    "descent uses that value as its subgradient"
+    "descend and grad use that value as the subgradient"
 )
 
 

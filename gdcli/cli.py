@@ -627,26 +627,33 @@ def main(argv: list[str] | None = None) -> None:
 
 def run(args: list[str]) -> int:
     """Run one command; return its exit code. Errors are written here, once."""
+    from gdcli.render.output import PipeClosed
+
     debug = os.environ.get("GDCLI_DEBUG") == "1"
     try:
         result = build_app(_command_name(args))(args=args, prog_name=PROG, standalone_mode=False)
         return int(result) if isinstance(result, int) else 0
     except typer.Exit as exc:
         return int(exc.exit_code)
-    except typer.Abort:
-        error_line("aborted")
-        return 130
-    except KeyboardInterrupt:
+    except PipeClosed:
+        # what the reader took was all it wanted: end quietly, as `yes | head` does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except (typer.Abort, KeyboardInterrupt):
         error_line("interrupted")
         return 130
-    except GdcliError as exc:
+    except Exception as exc:
         if debug:
             raise
+        return _report(exc)
+
+
+def _report(exc: Exception) -> int:
+    """One line (and maybe a hint) on stderr for an error; its exit code."""
+    if isinstance(exc, GdcliError):
         error_line(exc.message, exc.hint)
         return int(exc.exit_code)
-    except typer.TyperException as exc:  # Click's usage errors
-        if debug:
-            raise
+    if isinstance(exc, typer.TyperException):  # Click's usage errors
         if type(exc).__name__ == "NoArgsIsHelpError":  # plain `gdcli`: the help, as it is
             sys.stderr.write(getattr(exc, "format_message", exc.__str__)() + "\n")
             return int(ExitCode.BAD_INPUT)
@@ -654,24 +661,17 @@ def run(args: list[str]) -> int:
         command = getattr(getattr(exc, "ctx", None), "command_path", PROG)
         error_line(" ".join(message.split()), f"see '{command} --help'")
         return int(getattr(exc, "exit_code", ExitCode.BAD_INPUT))
-    except BrokenPipeError:
-        raise
-    except RecursionError:
-        if debug:
-            raise
+    if isinstance(exc, RecursionError):
         error_line("expression too deeply nested to handle")
         return int(ExitCode.RESOURCE)
-    except MemoryError:
+    if isinstance(exc, MemoryError):
         error_line("out of memory: the expression or the run is too large")
         return int(ExitCode.RESOURCE)
-    except Exception as exc:  # a bug: one line, and a request for a report
-        if debug:
-            raise
-        error_line(
-            f"internal error ({type(exc).__name__}: {exc}); this is a bug in gdcli",
-            "please report it with the command you ran (GDCLI_DEBUG=1 shows the traceback)",
-        )
-        return int(ExitCode.INTERNAL)
+    error_line(  # a bug: one line, and a request for a report
+        f"internal error ({type(exc).__name__}: {exc}); this is a bug in gdcli",
+        "please report it with the command you ran (GDCLI_DEBUG=1 shows the traceback)",
+    )
+    return int(ExitCode.INTERNAL)
 
 
 app = build_app()  # the whole app, for shell completion and typer.testing.CliRunner

@@ -79,6 +79,10 @@ def grad(problem: Problem) -> Report:
         f"loss {value:.10g} at this point; the gradient's norm is {gnorm:.10g}. "
         "Gradient descent moves every weight against its own partial: W = W - lr * ∂l/∂W."
     ]
+    if calculus.kink_candidates(loss.expr, point):
+        notes.append(
+            "this point is on a kink: " + calculus.SUBGRADIENT_NOTE.removeprefix("at a kink ") + "."
+        )
     if any(loss.shapes[n] for n in names):
         notes.append(
             "entries are numbered from 1 (W[1,1] is the top-left); in the partials "

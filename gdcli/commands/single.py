@@ -70,7 +70,7 @@ def _explain_kink(name: str, at: Any, s: calculus.SlopeAt) -> str:
     if s.convention is not None:
         text += (
             f" SymPy's derivative gives {s.convention:.10g} there (Heaviside(0) = 1/2, "
-            "sign(0) = 0); descent uses that value as its subgradient."
+            "sign(0) = 0); descend and grad use that value as the subgradient."
         )
     return text
 

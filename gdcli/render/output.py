@@ -205,10 +205,16 @@ def emit(
     err = err or sys.stderr
     try:
         _write(report, fmt, term, quiet, plot, out, err)
-    finally:
         out.flush()
+    except BrokenPipeError:
+        raise PipeClosed from None
     if report.finish is not None:
         report.finish()
+
+
+class PipeClosed(Exception):
+    """The reader of stdout went away (`gdcli ... | head`): not an error of ours.
+    Not an OSError, so that Click does not turn it into exit 1 on the way out."""
 
 
 def _notes(report: Report) -> list[str]:
