@@ -152,11 +152,20 @@ def descend(
     if len(names) == 1 and scalar:
         data["stability"] = lambda: _stability(compiled, run, lr)
 
+    state_keys = _state_keys(descent) if show_state else []
+
     def csv_rows() -> Iterator[list[Any]]:
         for s in run:
-            yield [s.step, *_flat(s.params), s.loss, *_flat(s.grad)]
+            state = s.state or {}
+            extra = [
+                x
+                for k in state_keys
+                for x in (_flat(state[k]) if k in state else [None] * len(labels))
+            ]
+            yield [s.step, *_flat(s.params), s.loss, *_flat(s.grad), *extra]
 
     columns = ["step", *labels, "loss", *(f"grad_{label}" for label in labels)]
+    columns += [f"{k}_{label}" for k in state_keys for label in labels]
     records_table = Table(columns, csv_rows(), title="")
 
     tables = [records_table]
