@@ -7,6 +7,7 @@ the course's V-curve of error against h shows.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -173,6 +174,11 @@ def _is_finite(x: float | None) -> bool:
 def compile_scalar(expr: sympy.Expr, symbols: Sequence[sympy.Symbol]) -> Callable[..., float]:
     """A fast float function of the symbols (math module), returning nan where the
     expression is undefined or complex and inf where it overflows."""
+    return _compile_scalar(expr, tuple(symbols))
+
+
+@functools.lru_cache(maxsize=128)  # a command evaluates the same few expressions often
+def _compile_scalar(expr: sympy.Expr, symbols: tuple[sympy.Symbol, ...]) -> Callable[..., float]:
     import sympy as sp
 
     from gdcli.compiled import printable
