@@ -1,0 +1,161 @@
+"""Edge cases found in review: each asserts what an independent reference (a closed
+form, a hand-written loop, SymPy on the test's side) says."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import sympy
+from conftest import run_cli
+
+
+def one_error(r, code: int) -> None:
+    assert r.code == code, (r.code, r.err)
+    lines = r.err.strip().splitlines()
+    assert lines and lines[0].startswith("gdcli: error:")
+    assert all(line.startswith("hint:") for line in lines[1:])
+    assert "Traceback" not in r.err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["descend", "3"],
+        ["descend", "pi"],
+        ["sweep", "3"],
+        ["grad", "3"],
+        ["descend", "--set", "w=1"],
+        ["sweep", "--lr", "1e308*10"],
+        ["sweep", "--lr", "0.1:1e308*10:3"],
+        ["descend", "--start", "1e308*10"],
+        ["sweep", "--tol", "-1"],
+        ["sweep", "--tol", "nan"],
+        ["sweep", "--lr", "0.1,1", "--log"],
+        ["grad", "sum(W*W) + 10*W_1_1", "--at", "W=0,W_1_1=5", "--shape", "W=2x2"],
+        ["check", "w**2", "2*W"],
+        ["plot", "--range", "[1,2]:3"],
+    ],
+)
+def test_bad_input_is_exit_2(args):
+    one_error(run_cli(args), 2)
+
+
+def test_sweep_with_a_three_way_max_matches_descend():
+    text = "max(w, 2*w - 1, 0) + (w - 1)**2"
+    sweep = json.loads(run_cli(["sweep", text, "--lr", "0.1,0.2", "-f", "json"]).out)
+    for run in sweep["runs"]:
+        r = run_cli(["descend", text, "--lr", str(run["lr"]), "-f", "json"])
+        assert json.loads(r.out)["final"]["params"]["w"] == run["params"]["w"]
+
+
+def test_sweep_sees_the_two_cycle_at_lr_1():
+    """(w-3)**2 at lr 1 from 0: w = 0, 6, 0, 6, ... (closed form), an oscillation."""
+    r = run_cli(
+        ["sweep", "(w-3)**2", "--lr", "1,0.5", "--start", "0", "--steps", "100", "-f", "csv"]
+    )
+    rows = {row["lr"]: row for row in csv.DictReader(io.StringIO(r.out))}
+    assert rows["1.0"]["status"] == "max_steps" and rows["1.0"]["oscillating"] == "true"
+    assert float(rows["1.0"]["w"]) in (0.0, 6.0)
+    assert rows["0.5"]["oscillating"] == "false"
+
+
+@pytest.mark.parametrize("answer", ["2*w + 1e-8", "2.0000000001*w", "2*w*(1 + 1e-12)"])
+def test_check_is_not_fooled_by_a_hair(answer):
+    r = run_cli(["check", "w**2", answer, "-f", "json"])
+    assert r.code == 1
+    data = json.loads(r.out)
+    w = data["counterexample"]["point"]["w"]
+    assert data["counterexample"]["expected"] == pytest.approx(2 * w, rel=1e-15)
+    exact = sympy.sympify(answer).subs(sympy.Symbol("w"), sympy.Rational(w))
+    assert data["counterexample"]["got"] == pytest.approx(float(exact), rel=1e-15)
+
+
+def test_check_time_limit_is_an_exit_4_every_time():
+    env = {"GDCLI_TIME_LIMIT": "0.3"}
+    pieces = ", ".join(f"{k}*w+{k}" for k in range(9))
+    codes = {run_cli(["check", f"max({pieces})", "1", "-q"], env=env).code for _ in range(2)}
+    assert codes <= {0, 1, 4}
+    assert len(codes) == 1
+
+
+@pytest.mark.parametrize(
+    ("expr", "left", "right"),
+    [("(w > 0)", 0.0, None), ("Heaviside(w)", None, None), ("(w >= 0)*w", 0.0, 1.0)],
+)
+def test_a_jump_or_kink_is_not_differentiable(expr, left, right):
+    """A step jumps (no slope on its side); (w >= 0)*w only bends (slopes 0 and 1)."""
+    data = json.loads(run_cli(["derive", expr, "--at", "0", "-f", "json"]).out)
+    assert data["differentiable"] is False and data["slope"] is None
+    assert (data["left_slope"], data["right_slope"]) == (left, right)
+
+
+def test_partial_with_other_weights_keeps_them_as_symbols():
+    data = json.loads(
+        run_cli(["derive", "x**2*y", "--wrt", "x", "--at", "x=1,y=3", "-f", "json"]).out
+    )
+    x, y = sympy.symbols("x y")
+    assert sympy.simplify(sympy.sympify(data["derivative"]) - 2 * x * y) == 0
+    assert data["slope"] == 6.0
+
+
+def test_a_tiny_point_is_not_a_kink():
+    data = json.loads(run_cli(["derive", "abs(w)", "--at", "1e-30", "-f", "json"]).out)
+    assert data["differentiable"] is True and data["slope"] == 1.0
+
+
+def test_a_long_sum_is_not_deep():
+    text = "+".join(f"(w-{k})**2" for k in range(70))  # 70 levels as a tree, 1 as a sum
+    data = json.loads(run_cli(["derive", text, "--at", "2", "-f", "json"]).out)
+    assert data["slope"] == pytest.approx(sum(2 * (2 - k) for k in range(70)), rel=1e-14)
+
+
+def test_a_big_sum_of_entries_has_gradient_one():
+    r = run_cli(["grad", "sum(W)", "--at", "W=0", "--shape", "W=40x40", "-q"])
+    assert r.code == 0
+    assert [float(v) for v in r.out.split()] == [1.0] * 1600
+
+
+def test_grad_says_when_the_point_is_on_a_kink():
+    r = run_cli(["grad", "abs(x) + y**2", "--at", "x=0,y=1"])
+    assert r.code == 0 and "kink" in r.err
+    assert "kink" not in run_cli(["grad", "abs(x) + y**2", "--at", "x=1,y=1"]).err
+
+
+def test_show_state_columns_match_a_hand_written_momentum_loop():
+    r = run_cli(["descend", "--steps", "5", "--momentum", "0.9", "--show-state", "-f", "csv"])
+    rows = list(csv.DictReader(io.StringIO(r.out)))
+    w, buf = 1.0, None
+    for k, row in enumerate(rows):
+        assert float(row["w"]) == w
+        if k:
+            assert float(row["momentum_buffer_w"]) == buf
+        g = 2 * (w - 3)
+        buf = g if buf is None else 0.9 * buf + g
+        w = w - 0.1 * buf
+
+
+def test_plot_no_plot_prints_the_sampled_curve():
+    r = run_cli(["plot", "w**2", "--range", "0:1", "--no-plot"])
+    lines = r.out.strip().splitlines()
+    assert lines[0] == "w\tloss"
+    for line in lines[1:]:
+        x, y = map(float, line.split("\t"))
+        assert y == pytest.approx(x * x, abs=1e-15)
+
+
+@pytest.mark.slow
+def test_a_closed_pipe_ends_quietly():
+    env = dict(os.environ, GDCLI_NO_CACHE="1")
+    script = f'set -o pipefail; "{sys.executable}" -m gdcli descend --steps 200000 -f csv | head -1'
+    proc = subprocess.run(
+        ["bash", "-c", script], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "step,w,loss,grad_w"
+    assert proc.stderr == ""
