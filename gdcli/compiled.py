@@ -381,9 +381,11 @@ def verify(source: str, numpy: bool = False) -> None:
 # the cache
 
 
-def cache_dir() -> str:
+def cache_dir() -> str | None:
+    """$XDG_CACHE_HOME/gdcli, else ~/.cache/gdcli; None when neither is an absolute
+    path (no home directory: no cache, rather than one in the current directory)."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "gdcli")
+    return os.path.join(base, "gdcli") if os.path.isabs(base) else None
 
 
 def cache_enabled(no_cache: bool = False) -> bool:
@@ -414,6 +416,8 @@ def _private(path: str) -> bool:
 def load(key: str) -> Compiled | None:
     """The cached entry for `key`, or None when absent, foreign, corrupt or unsafe."""
     directory = cache_dir()
+    if directory is None:
+        return None
     path = os.path.join(directory, f"{key}.json")
     if not (_private(directory) and _private(path)):
         return None
@@ -430,6 +434,8 @@ def load(key: str) -> Compiled | None:
 def store(key: str, compiled: Compiled) -> None:
     """Write an entry atomically; a cache that cannot be written is silently skipped."""
     directory = cache_dir()
+    if directory is None:
+        return
     try:
         os.makedirs(directory, mode=0o700, exist_ok=True)
         if not _private(directory):
