@@ -382,9 +382,12 @@ def verify(source: str, numpy: bool = False) -> None:
 
 
 def cache_dir() -> str | None:
-    """$XDG_CACHE_HOME/gdcli, else ~/.cache/gdcli; None when neither is an absolute
-    path (no home directory: no cache, rather than one in the current directory)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    """$XDG_CACHE_HOME/gdcli, else ~/.cache/gdcli (a relative XDG_CACHE_HOME is ignored,
+    as the XDG spec says); None without a home directory: no cache, rather than one in
+    the current directory."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "gdcli") if os.path.isabs(base) else None
 
 
