@@ -64,9 +64,7 @@ def require_scalar(loss: Loss, name: str) -> sympy.Symbol:
 
 
 def derivative(loss: Loss, name: str) -> sympy.Expr:
-    import sympy as sp
-
-    return sp.diff(loss.expr, require_scalar(loss, name))
+    return partial(loss.expr, require_scalar(loss, name))
 
 
 def partials(loss: Loss) -> dict[str, list[sympy.Expr]]:
@@ -111,6 +109,20 @@ def partial(expr: sympy.Expr, symbol: sympy.Symbol) -> sympy.Expr:
                 sp.Mul(*factors[:k], partial(f, symbol), *factors[k + 1 :])
                 for k, f in enumerate(factors)
                 if f.has(symbol)
+            )
+        )
+    if isinstance(expr, (sp.Max, sp.Min)):
+        # the slope of the piece that wins: d max(a, b, ...) = a' * H(a - b) * ... + ...
+        # (for two pieces exactly SymPy's own; for more, SymPy nests Max inside its
+        # Heavisides, and the expression grows past any budget)
+        sign = 1 if isinstance(expr, sp.Max) else -1
+        pieces = expr.args
+        return sp.Add(
+            *(
+                partial(a, symbol)
+                * sp.Mul(*(sp.Heaviside(sign * (a - b)) for b in pieces if b is not a))
+                for a in pieces
+                if a.has(symbol)
             )
         )
     if isinstance(expr, sp.Pow) and not expr.exp.has(symbol):
@@ -324,7 +336,7 @@ def slope_at(loss: Loss, name: str, at: Any) -> SlopeAt:
     import sympy as sp
 
     w = require_scalar(loss, name)
-    d = sp.diff(loss.expr, w)
+    d = partial(loss.expr, w)
     if d.has(sp.nan):
         raise BadInput(f"the derivative of {loss.text} is undefined (SymPy gives nan)")
     point = {w: at}

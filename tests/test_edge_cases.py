@@ -159,3 +159,16 @@ def test_a_closed_pipe_ends_quietly():
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "step,w,loss,grad_w"
     assert proc.stderr == ""
+
+
+def test_a_many_piece_max_is_fast_and_right():
+    """max(k*w + k, k = 0..7): for w > -1 the piece 7w+7 wins (slope 7), else 0."""
+    pieces = ", ".join(f"{k}*w+{k}" for k in range(8))
+    for at, slope in (("0.5", 7.0), ("-3", 0.0)):
+        data = json.loads(run_cli(["derive", f"max({pieces})", "--at", at, "-f", "json"]).out)
+        assert data["slope"] == slope
+    assert run_cli(["check", f"max({pieces})", "7*Heaviside(w+1)", "-q"]).out == "correct\n"
+    r = run_cli(["descend", f"min({pieces}) + w**2", "--start", "2", "-q"])
+    assert r.code == 0  # min: the slope-0 piece wins for w > -1, so l = w**2 there
+    w, loss = map(float, r.out.split())
+    assert abs(w) < 1e-4 and loss == pytest.approx(w * w, abs=1e-12)
