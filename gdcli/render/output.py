@@ -18,6 +18,9 @@ from gdcli.render.terminal import Terminal
 
 Cell = Any  # float | int | str | None
 FORMATS = ("auto", "table", "plain", "csv", "json")
+# columns of words or formulas, aligned left in a terminal table (numbers go right)
+TEXT_COLUMNS = {"direction", "variable", "answer", "derivative", "partial", "status"}
+TEXT_COLUMNS |= {"equal", "oscillating", "expression", "start"}
 PlotFn = Callable[[int, int, bool], str]  # (width, height, color) -> the plot as text
 
 
@@ -167,7 +170,7 @@ def write_rich(tables: Sequence[Table], term: Terminal, out: TextIO) -> None:
         rich = RichTable(title=table.title or None, title_justify="left", header_style="bold")
         digits = _digits(len(table.columns) + (table.highlight is not None), term.width)
         for k, name in enumerate(table.columns):
-            numeric = not (k == 0 and not _numeric(name)) and name != "direction"
+            numeric = not (k == 0 and not _numeric(name)) and name not in TEXT_COLUMNS
             # a number may wrap onto a second line, but is never cut short with "…"
             rich.add_column(name, justify="right" if numeric else "left", overflow="fold")
         if table.highlight is not None:
