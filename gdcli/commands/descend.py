@@ -98,12 +98,11 @@ def descend(
     wide: bool,
     progress: Callable[[int], None] | None = None,
 ) -> Report:
-    loss = compiled
-    names = list(loss.variables)
-    shapes = [loss.shapes[n] for n in names]
+    names = list(compiled.variables)
+    shapes = [compiled.shapes[n] for n in names]
     scalar = all(not s for s in shapes)
-    labels = [label for n in names for label in entry_labels(n, loss.shapes[n])]
-    descent = Descent(loss.evaluate, start, shapes, optimizer, steps, tol, show_state)
+    labels = [label for n in names for label in entry_labels(n, compiled.shapes[n])]
+    descent = Descent(compiled.evaluate, start, shapes, optimizer, steps, tol, show_state)
     run = Run(descent, every, keep_history=wide, progress=progress)
     outcome = descent.outcome
     lr = optimizer.lr
@@ -136,7 +135,7 @@ def descend(
             yield record
 
     data: dict[str, Any] = {
-        "expression": loss.text,
+        "expression": compiled.text,
         "variables": names,
         "optimizer": optimizer.name,
         "lr": lr,
@@ -170,18 +169,18 @@ def descend(
 
     tables = [records_table]
     if wide:
-        tables = [_terminal_table(run, names, labels, scalar, show_state, steps)]
+        tables = [_terminal_table(run, names, labels, scalar, state_keys, steps)]
         if not scalar:
             tables += [
                 Table(
-                    [name, *[f"col {j + 1}" for j in range(_cols(loss.shapes[name]))]],
+                    [name, *[f"col {j + 1}" for j in range(_cols(compiled.shapes[name]))]],
                     _matrix_rows(run, names.index(name), which),
                     title=f"{name} at the {which} step",
                     records=False,
                 )
                 for which in ("first", "last")
                 for name in names
-                if loss.shapes[name]
+                if compiled.shapes[name]
             ]
 
     def quiet() -> list[Any]:
@@ -244,7 +243,7 @@ def _direction(name: str, g: float) -> str:
 
 
 def _terminal_table(
-    run: Run, names: list[str], labels: list[str], scalar: bool, show_state: bool, steps: int
+    run: Run, names: list[str], labels: list[str], scalar: bool, state_keys: list[str], steps: int
 ) -> Table:
     """The table a student reads: for one weight its update and the course's reason."""
     one = len(labels) == 1 and scalar
@@ -254,7 +253,7 @@ def _terminal_table(
             columns += [f"update Δ{labels[0]}", "direction"]
     else:
         columns = ["step", "loss", "|grad|"]
-    state_keys = _state_keys(run.descent) if show_state and scalar else []
+    state_keys = state_keys if scalar else []
     columns += [f"{k}[{n}]" for k in state_keys for n in names]
 
     def rows() -> Iterator[list[Any]]:
