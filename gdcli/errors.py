@@ -1,4 +1,9 @@
-"""Typed errors of the core and the exit codes they map to at the CLI edge."""
+"""Typed errors of the core and the exit codes they map to at the CLI edge.
+
+The core speaks in data: an error carries the name, the value, the parameter it is
+about, never a command-line flag. The CLI (`gdcli.cli.errors`) words each one for
+the user, with the flag that fixes it.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,8 @@ class ExitCode(IntEnum):
     NUMERICAL = 3  # diverged, non-finite or complex value
     RESOURCE = 4  # expression too large or too slow
     INTERNAL = 70  # a bug
+    IO = 74  # stdout or stdin unusable
+    INTERRUPTED = 130  # Ctrl-C
 
 
 class GdcliError(Exception):
@@ -45,6 +52,53 @@ class ShapeError(BadInput):
     """Arrays whose shapes do not fit together."""
 
 
+class BadValue(BadInput):
+    """A parameter's value is out of range. `parameter` is its name in the core
+    (`steps`, `tol`, `h_max`, `lr`, ...); `problem` says what is wrong, so that the
+    CLI can write `--steps must be at least 1 (got 0)`."""
+
+    def __init__(self, parameter: str, problem: str, hint: str | None = None) -> None:
+        super().__init__(f"{parameter} {problem}", hint)
+        self.parameter = parameter
+        self.problem = problem
+
+
+class Conflict(BadInput):
+    """Two parameters that cannot be given together (`steps` and `epochs`)."""
+
+    def __init__(self, first: str, second: str, why: str = "") -> None:
+        super().__init__(
+            f"{first} and {second} cannot be given together" + (f": {why}" if why else "")
+        )
+        self.first = first
+        self.second = second
+        self.why = why
+
+
+class MissingValue(BadInput):
+    """A name the loss uses has no value: it is neither a weight nor an input.
+    `point` is the parameter that gives weights their values (`at` or `start`)."""
+
+    def __init__(self, name: str, point: str = "at") -> None:
+        super().__init__(f"{name} has no value")
+        self.name = name
+        self.point = point
+
+
+class NameRole(BadInput):
+    """A name used in a role it cannot have: given as an input and a weight
+    (`kind="both"`), a value for a name the loss does not use (`"unused"`), a
+    shape for an input (`"shape_of_input"`), an array where a number is needed
+    (`"array"`), or a name defined twice (`"twice"`)."""
+
+    def __init__(self, name: str, kind: str, expression: str = "", detail: str = "") -> None:
+        super().__init__(f"{name}: {kind}" + (f" ({detail})" if detail else ""))
+        self.name = name
+        self.kind = kind
+        self.expression = expression
+        self.detail = detail
+
+
 class NumericalError(GdcliError):
     """A value became non-finite or complex."""
 
@@ -55,3 +109,17 @@ class ResourceLimit(GdcliError):
     """An expression too large, too deep or too slow to handle."""
 
     exit_code = ExitCode.RESOURCE
+
+
+class TooSlow(ResourceLimit):
+    """The time budget ran out after `seconds` of CPU time."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"too slow: gave up after {seconds:.1f} s of CPU time")
+        self.seconds = seconds
+
+
+class Interrupted(GdcliError):
+    """Ctrl-C: the run ends, what it computed is kept."""
+
+    exit_code = ExitCode.INTERRUPTED
