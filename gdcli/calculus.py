@@ -13,53 +13,32 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gdcli.errors import BadInput, NumericalError, ResourceLimit
-from gdcli.expression import Loss
-from gdcli.values import show_value
+from gdcli.budget import time_limit
+from gdcli.errors import BadInput, BadValue, NameRole, NumericalError, ResourceLimit
+from gdcli.limits import DIGITS, EXACT_SECONDS, MAX_H_VALUES
+from gdcli.parse.expression import Loss
+from gdcli.parse.options import show_value
 
 if TYPE_CHECKING:
     import sympy
 
 SCHEMES = ("forward", "backward", "central")
-DIGITS = 30  # working precision of exact evaluations
 KINK_STEPS = ("1e-40", "1e-30")  # how far beside a kink the one-sided slopes are evaluated
-EXACT_SECONDS = 1.0  # time for one exact evaluation before the float value is taken
 
 # The functions whose argument crossing zero makes a kink or a jump.
 NONSMOOTH = ("Abs", "Max", "Min", "Heaviside", "sign", "Piecewise")
 
-SUBGRADIENT_NOTE = (
-    "at a kink SymPy's derivative takes Heaviside(0) = 1/2 and sign(0) = 0, "
-    "so d/dw max(0, w) at w = 0 is 1/2 and d/dw abs(w) at 0 is 0; "
-    "descend and grad use that value as the subgradient"
-)
 
+def has_kink(expr: sympy.Expr) -> bool:
+    """Does the expression hold a function with a kink or a jump?"""
+    import sympy as sp
 
-def pick_variable(loss: Loss, wrt: str | None) -> str:
-    """`--wrt`, else `w` if present, else the only variable."""
-    if wrt is not None:
-        if wrt not in loss.variables:
-            known = ", ".join(loss.variables) or "none"
-            raise BadInput(f"{wrt} is not a variable of {loss.text} (variables: {known})")
-        return wrt
-    if "w" in loss.variables:
-        return "w"
-    if len(loss.variables) == 1:
-        return loss.variables[0]
-    if not loss.variables:
-        raise BadInput(f"{loss.text} has no variable to differentiate")
-    raise BadInput(
-        f"{loss.text} has several variables: {', '.join(loss.variables)}",
-        hint=f"choose one with --wrt {loss.variables[0]}",
-    )
+    return bool(expr.atoms(*(getattr(sp, n) for n in NONSMOOTH)))
 
 
 def require_scalar(loss: Loss, name: str) -> sympy.Symbol:
     if loss.shapes[name]:
-        raise BadInput(
-            f"{name} is an array; this command works on one number",
-            hint="use gdcli grad for vectors and matrices",
-        )
+        raise NameRole(name, "array", loss.text)
     return loss.entries[name][0]
 
 
@@ -189,11 +168,19 @@ def compile_scalar(expr: sympy.Expr, symbols: Sequence[sympy.Symbol]) -> Callabl
     return _compile_scalar(expr, tuple(symbols))
 
 
+def printable(expr: Any) -> Any:
+    """The derivative of a step (Heaviside, a comparison) is a DiracDelta: 0 away
+    from the jump, and 0 is also the subgradient gdcli takes on it."""
+    import sympy as sp
+
+    if not expr.has(sp.DiracDelta):
+        return expr
+    return expr.replace(sp.DiracDelta, lambda *args: sp.S.Zero)
+
+
 @functools.lru_cache(maxsize=128)  # a command evaluates the same few expressions often
 def _compile_scalar(expr: sympy.Expr, symbols: tuple[sympy.Symbol, ...]) -> Callable[..., float]:
     import sympy as sp
-
-    from gdcli.compiled import printable
 
     raw = sp.lambdify(list(symbols), printable(expr), modules="math", cse=True, dummify=True)
     return guarded(raw)
@@ -220,10 +207,11 @@ def guarded(raw: Callable[..., Any]) -> Callable[..., float]:
 
 def h_values(h_max: float, h_min: float) -> list[float]:
     """h_max, h_max/10, ... down to h_min (decimal powers printed exactly)."""
-    if not (math.isfinite(h_max) and math.isfinite(h_min)) or h_min <= 0 or h_max <= 0:
-        raise BadInput("--h-max and --h-min must be positive numbers")
+    for parameter, h in (("h_max", h_max), ("h_min", h_min)):
+        if not (math.isfinite(h) and h > 0):
+            raise BadValue(parameter, f"must be a positive number (got {h:g})")
     if h_min > h_max:
-        raise BadInput(f"--h-min {h_min:g} is larger than --h-max {h_max:g}")
+        raise BadValue("h_min", f"{h_min:g} is larger than h_max, {h_max:g}")
     top = math.log10(h_max)
     if abs(top - round(top)) < 1e-12:
         k0 = round(top)
@@ -235,8 +223,10 @@ def h_values(h_max: float, h_min: float) -> list[float]:
         while h >= h_min * (1 - 1e-12):
             hs.append(h)
             h /= 10
-    if len(hs) > 400:
-        raise BadInput("too many values of h: choose --h-max and --h-min closer together")
+    if len(hs) > MAX_H_VALUES:
+        raise BadValue(
+            "h_min", f"gives more than {MAX_H_VALUES} values of h: choose it closer to h_max"
+        )
     return hs
 
 
@@ -248,7 +238,7 @@ def quotient(f: Callable[[float], float], w: float, h: float, scheme: str) -> fl
         return (f(w) - f(w - h)) / h
     if scheme == "central":
         return (f(w + h) - f(w - h)) / (2 * h)
-    raise BadInput(f"unknown scheme {scheme!r}; choose forward, backward or central")
+    raise BadValue("scheme", f"{scheme!r} is not one of {', '.join(SCHEMES)}")
 
 
 @dataclass(frozen=True)
@@ -551,79 +541,3 @@ def _breakpoints(switches: list[Any], w: Any) -> list[float]:
     except (ResourceLimit, NotImplementedError, ValueError, TypeError):
         pass
     return sorted(roots)
-
-
-def symbolic_budget() -> time_limit:
-    """The time SymPy may take for one command's symbolic work (parsing, derivatives,
-    code generation): GDCLI_TIME_LIMIT seconds, 3 by default, so that a hostile
-    but small expression ends quickly (exit 4) instead of hanging."""
-    import os
-
-    try:
-        seconds = float(os.environ.get("GDCLI_TIME_LIMIT", "3"))
-    except ValueError:
-        seconds = 3.0
-    return time_limit(seconds if seconds > 0 else 3.0)
-
-
-class _Expired(BaseException):
-    """Raised by the alarm. A BaseException, so that no `except Exception` on the way
-    (SymPy has some) can swallow it; `time_limit` turns it into a ResourceLimit."""
-
-
-class time_limit:
-    """Raise ResourceLimit when the block runs longer than `seconds`. Nests: an inner
-    limit never outlasts an outer one. An alarm that lands where Python can only
-    ignore it (a finaliser) still ends the block, when it exits. Main thread only;
-    elsewhere it does not limit."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.armed = False
-        self.fired = False
-
-    def _expired(self, signum: int, frame: Any) -> None:
-        self.fired = True
-        raise _Expired
-
-    def _unraisable(self, info: Any) -> None:
-        if not isinstance(info.exc_value, _Expired):
-            self.previous_hook(info)
-
-    def __enter__(self) -> time_limit:
-        import signal
-        import sys
-        import threading
-        import time
-
-        if threading.current_thread() is not threading.main_thread() or not hasattr(
-            signal, "setitimer"
-        ):
-            return self
-        self.outer, _ = signal.getitimer(signal.ITIMER_REAL)
-        self.started = time.monotonic()
-        budget = min(self.seconds, self.outer) if self.outer > 0 else self.seconds
-        self.previous = signal.signal(signal.SIGALRM, self._expired)
-        self.previous_hook, sys.unraisablehook = sys.unraisablehook, self._unraisable
-        signal.setitimer(signal.ITIMER_REAL, budget)
-        self.armed = True
-        return self
-
-    def __exit__(self, kind: Any, exc: object, traceback: object) -> None:
-        if not self.armed:
-            return
-        import signal
-        import sys
-        import time
-
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, self.previous)
-        sys.unraisablehook = self.previous_hook
-        elapsed = time.monotonic() - self.started
-        if self.outer > 0:
-            signal.setitimer(signal.ITIMER_REAL, max(self.outer - elapsed, 1e-3))
-        if self.fired or kind is _Expired:
-            raise ResourceLimit(
-                f"too slow: SymPy gave up after {elapsed:.1f} s",
-                hint="simplify the expression (or raise GDCLI_TIME_LIMIT)",
-            ) from None

@@ -52,10 +52,24 @@ class ShapeError(BadInput):
     """Arrays whose shapes do not fit together."""
 
 
+class ShapeMismatch(ShapeError):
+    """A value whose shape is not the one its name has: `declared` is `()` when the
+    loss uses the name as a number."""
+
+    def __init__(self, name: str, value_shape: tuple[int, ...], declared: tuple[int, ...]) -> None:
+        def text(shape: tuple[int, ...]) -> str:
+            return "x".join(map(str, shape)) if shape else "a number"
+
+        super().__init__(f"{name} has shape {text(value_shape)} but is declared {text(declared)}")
+        self.name = name
+        self.value_shape = value_shape
+        self.declared = declared
+
+
 class BadValue(BadInput):
     """A parameter's value is out of range. `parameter` is its name in the core
     (`steps`, `tol`, `h_max`, `lr`, ...); `problem` says what is wrong, so that the
-    CLI can write `--steps must be at least 1 (got 0)`."""
+    CLI can write the flag before it: "must be at least 1 (got 0)"."""
 
     def __init__(self, parameter: str, problem: str, hint: str | None = None) -> None:
         super().__init__(f"{parameter} {problem}", hint)
@@ -103,6 +117,15 @@ class NumericalError(GdcliError):
     """A value became non-finite or complex."""
 
     exit_code = ExitCode.NUMERICAL
+
+
+class Diverged(NumericalError):
+    """A descent diverged at `step` (everything before it has been written)."""
+
+    def __init__(self, step: int, reason: str) -> None:
+        super().__init__(f"diverged at step {step}: {reason}")
+        self.step = step
+        self.reason = reason
 
 
 class ResourceLimit(GdcliError):

@@ -16,11 +16,11 @@ from __future__ import annotations
 import inspect
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from numbers import Real
-from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias, cast
 
-from gdcli.errors import BadInput
+from gdcli.errors import BadInput, BadValue
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -41,6 +41,8 @@ __all__ = [
     "RMSprop",
     "V",
     "make_optimizer",
+    "optimizer_factory",
+    "options_of",
 ]
 
 
@@ -99,30 +101,30 @@ def _copy(x: V) -> V:
 
 def _number(option: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, Real):
-        raise BadInput(f"{option} must be a number, not {value!r}")
+        raise BadValue(option, f"must be a number, not {value!r}")
     number = float(value)
     if not math.isfinite(number):
-        raise BadInput(f"invalid {option} value: {number} (must be finite)")
+        raise BadValue(option, f"must be finite (got {number})")
     return number
 
 
 def _non_negative(option: str, value: object) -> float:
     number = _number(option, value)
     if number < 0:
-        raise BadInput(f"invalid {option} value: {number} (must be >= 0)")
+        raise BadValue(option, f"must be >= 0 (got {number})")
     return number
 
 
 def _beta(option: str, value: object) -> float:
     number = _number(option, value)
     if not 0 <= number < 1:
-        raise BadInput(f"invalid {option} value: {number} (must be in [0, 1))")
+        raise BadValue(option, f"must be in [0, 1) (got {number})")
     return number
 
 
 def _flag(option: str, value: object) -> bool:
     if not isinstance(value, bool):
-        raise BadInput(f"{option} must be true or false, not {value!r}")
+        raise BadValue(option, f"must be true or false, not {value!r}")
     return value
 
 
@@ -131,11 +133,11 @@ def _learning_rate(lr: object) -> V:
     if numpy is not None and isinstance(lr, numpy.ndarray):
         rates = lr.astype(numpy.float64)  # a copy, so the caller may reuse its array
         if not numpy.all(numpy.isfinite(rates)):
-            raise BadInput("invalid learning rate: every lr must be finite")
+            raise BadValue("lr", "must be finite for every run")
         if numpy.any(rates < 0):
-            raise BadInput(f"invalid learning rate: {rates.min()} (must be >= 0)")
-        return rates
-    return _non_negative("learning rate", lr)
+            raise BadValue("lr", f"must be >= 0 (got {rates.min()})")
+        return cast("NDArray[Any]", rates)
+    return _non_negative("lr", lr)
 
 
 # --- the update rules --------------------------------------------------------------------------
@@ -217,7 +219,7 @@ class SGD(Optimizer):
         self.weight_decay = _non_negative("weight_decay", weight_decay)
         self.nesterov = _flag("nesterov", nesterov)
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
-            raise BadInput("Nesterov momentum requires a momentum and zero dampening")
+            raise BadValue("nesterov", "requires a momentum > 0 and zero dampening")
 
     def _update(self, i: int, p: V, g: V) -> V:
         if self.weight_decay != 0:
@@ -412,8 +414,8 @@ def make_optimizer(name: str, lr: V = DEFAULT_LR, **hyper: float | bool) -> Opti
     """Build optimizer `name` with torch's option names; BadInput on any unusable input."""
     key = name.strip().lower()
     if key not in OPTIMIZERS:
-        raise BadInput(
-            f"unknown optimizer {name!r}", hint=f"choose one of: {', '.join(OPTIMIZERS)}"
+        raise BadValue(
+            "optimizer", f"{name!r} is unknown", hint=f"choose one of: {', '.join(OPTIMIZERS)}"
         )
     options = [option for option in DEFAULTS[key] if option != "lr"]
     for option in hyper:
@@ -423,3 +425,16 @@ def make_optimizer(name: str, lr: V = DEFAULT_LR, **hyper: float | bool) -> Opti
                 hint=f"{key} takes: lr, {', '.join(options)}",
             )
     return OPTIMIZERS[key](lr, **hyper)
+
+
+def optimizer_factory(
+    name: str, lr: V = DEFAULT_LR, **hyper: float | bool
+) -> Callable[[], Optimizer]:
+    """A maker of fresh optimizers (each run owns its state), checked once now."""
+    make_optimizer(name, lr, **hyper)
+    return lambda: make_optimizer(name, lr, **hyper)
+
+
+def options_of(name: str) -> list[str]:
+    """The options an optimizer takes besides lr (torch's names)."""
+    return [option for option in DEFAULTS[name] if option != "lr"]

@@ -11,9 +11,12 @@ import sys
 import pytest
 from conftest import run_cli
 
-from gdcli import compiled
-from gdcli.compiled import Compiled, UnsafeSource, verify
-from gdcli.expression import parse_loss
+from gdcli.compile import cache as compiled
+from gdcli.compile.cache import Cache
+from gdcli.compile.codegen import build
+from gdcli.compile.runtime import Compiled
+from gdcli.compile.verify import UnsafeSource, verify
+from gdcli.parse.expression import parse_loss
 
 
 @pytest.fixture
@@ -112,11 +115,11 @@ def test_wrong_numbers_in_a_private_entry_cannot_run_code(cache_home):
     (entry,) = cache_home.glob("*.json")
     data = json.loads(entry.read_text())
     key = entry.stem
-    loaded = compiled.load(key)
+    loaded = Cache(str(cache_home)).load(key)
     assert loaded is not None and loaded.evaluate([1.0]) == (4.0, [-4.0])
     data["key"] = "another key"
     entry.write_text(json.dumps(data))
-    assert compiled.load(key) is None
+    assert Cache(str(cache_home)).load(key) is None
 
 
 def test_no_cache_switches(cache_home):
@@ -148,7 +151,8 @@ def test_a_warm_call_does_not_import_sympy(tmp_path):
 def test_fused_loop_equals_the_step_by_step_loop(text, lr):
     """--quiet runs plain SGD in one generated loop; the general loop (json) is the
     reference, step for step and bit for bit."""
-    base = ["descend", text, "--lr", str(lr), "--steps", "300", "--start", "0.7"]
+    start = "x=0.7,y=0.7" if "y" in text else "0.7"
+    base = ["descend", text, "--lr", str(lr), "--steps", "300", "--start", start]
     quiet = run_cli([*base, "-q"])
     full = run_cli([*base, "-f", "json"])
     assert quiet.code == full.code
@@ -164,7 +168,7 @@ def test_generated_source_matches_sympy():
     import sympy as sp
 
     loss = parse_loss("exp(w) * sin(w) + w**3 / 7")
-    c = compiled.build(loss)
+    c = build(loss)
     assert isinstance(c, Compiled)
     w = loss.entries["w"][0]
     for x in (-1.3, 0.2, 2.5):

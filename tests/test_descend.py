@@ -694,13 +694,19 @@ def test_start_named_values(run):
         assert close(rec["params"]["y"], -2 - 3 * 0.8**k)
 
 
-def test_start_one_named_the_other_default(run):
-    d = descend_json(run, "(x-1)**2 + (y+2)**2", "--start", "x=3", "--steps", "1")
-    assert d["start"] == {"x": 3.0, "y": 1.0}
+def test_a_weight_without_a_value_is_named(run):
+    """A name with no value is neither a weight nor an input: say how to give it one."""
+    r = descend(run, "(x-1)**2 + (y+2)**2", "--start", "x=3", "--steps", "1")
+    assert r.code == 2 and r.out == ""
+    assert r.err.splitlines() == [
+        "gdcli: error: y has no value: give it with --set y=… (an input) or --start y=… (a weight)"
+    ]
 
 
-def test_start_bare_value_for_every_variable(run):
-    d = descend_json(run, "x**2 + 3*y**2 + x*y", "--start", "0.5", "--steps", "1")
+def test_a_bare_start_belongs_to_one_weight_only(run):
+    r = descend(run, "x**2 + 3*y**2 + x*y", "--start", "0.5", "--steps", "1")
+    assert r.code == 2 and "x has no value" in r.err
+    d = descend_json(run, "x**2 + 3*y**2 + x*y", "--start", "x=0.5,y=0.5", "--steps", "1")
     assert d["start"] == {"x": 0.5, "y": 0.5}
 
 
@@ -729,7 +735,7 @@ def test_start_equals_form_with_leading_minus(run):
 
 
 def test_start_leading_minus_for_two_variables(run):
-    d = descend_json(run, "x**2 + y**2", "--start", "-1", "--steps", "1")
+    d = descend_json(run, "x**2 + y**2", "--start", "x=-1,y=-1", "--steps", "1")
     assert d["start"] == {"x": -1.0, "y": -1.0}
     assert d["steps"][1]["params"] == {"x": -0.8, "y": -0.8}
 

@@ -14,7 +14,7 @@ import sympy
 from sympy import Abs, Integer, Rational, pi, tanh
 
 from gdcli.errors import ExitCode, GdcliError, ParseError, ResourceLimit, ShapeError
-from gdcli.expression import parse_loss, parse_value
+from gdcli.parse.expression import parse_loss, parse_value
 
 w = sympy.Symbol("w", real=True)
 x = sympy.Symbol("x", real=True)

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gdcli.errors import GdcliError
-from gdcli.expression import Loss, parse_loss, parse_value
+from gdcli.parse.expression import Loss, parse_loss, parse_value
 
 PWNED = Path("/tmp/pwned_gdcli")
 GUARD_SECONDS = 2.0  # robustness guard, not a benchmark

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gdcli.render import plots
 from gdcli.render.plots import (
     NOTHING_FINITE,
     Series,
@@ -25,6 +24,7 @@ from gdcli.render.plots import (
     path_plot_2d,
     split_finite,
 )
+from gdcli.reports.figures import clip_line
 
 W, H = 60, 16
 NAN, INF = float("nan"), float("inf")
@@ -222,16 +222,16 @@ def test_split_finite_accepts_numpy_and_rejects_mismatch() -> None:
 
 def test_clip_line_stays_in_box() -> None:
     # a steep tangent through (1, 1) with slope 100, box x in [-2, 2], y in [0, 4]
-    seg = plots._clip_line(1.0, 1.0, 100.0, (-2.0, 2.0), (0.0, 4.0))
+    seg = clip_line(1.0, 1.0, 100.0, (-2.0, 2.0), (0.0, 4.0))
     assert seg is not None
     (xa, xb), (ya, yb) = seg
     assert -2.0 <= xa < xb <= 2.0
     assert ya == pytest.approx(0.0) and yb == pytest.approx(4.0)
     assert ya == pytest.approx(1.0 + 100.0 * (xa - 1.0))
     # a flat line crosses the full width; a line that misses the box is dropped
-    assert plots._clip_line(0.0, 2.0, 0.0, (-2.0, 2.0), (0.0, 4.0)) == ([-2.0, 2.0], [2.0, 2.0])
-    assert plots._clip_line(0.0, 9.0, 0.0, (-2.0, 2.0), (0.0, 4.0)) is None
-    assert plots._clip_line(0.0, 100.0, 1.0, (-2.0, 2.0), (0.0, 4.0)) is None
+    assert clip_line(0.0, 2.0, 0.0, (-2.0, 2.0), (0.0, 4.0)) == ([-2.0, 2.0], [2.0, 2.0])
+    assert clip_line(0.0, 9.0, 0.0, (-2.0, 2.0), (0.0, 4.0)) is None
+    assert clip_line(0.0, 100.0, 1.0, (-2.0, 2.0), (0.0, 4.0)) is None
 
 
 def test_steep_tangent_does_not_flatten_curve() -> None:

@@ -43,7 +43,8 @@ def test_console_example(command, code):
 
 
 def test_every_command_has_examples_in_the_readme():
-    from gdcli.cli import COMMANDS
+    import gdcli.cli.commands  # noqa: F401  (registers the commands)
+    from gdcli.cli.app import COMMANDS
 
     for name in COMMANDS:
         assert f"### `gdcli {name}`" in TEXT

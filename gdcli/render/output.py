@@ -1,9 +1,9 @@
 """One report per command, written in the format asked for.
 
-A command builds a `Report` (the JSON document, its tables, the quiet line,
-notes and plots); `emit` writes it as a Rich table, plain text, CSV, JSON or a
-quiet line. Data goes to stdout; notes for people go to stderr when stdout is
-data (plain, csv), and beside the tables on a terminal.
+`emit` writes a `Report` as a Rich table, plain text, CSV, JSON or a quiet line.
+Data goes to stdout; notes for people go to stderr when stdout is data (plain,
+csv), and beside the tables on a terminal. Every writer reads the report in its
+order: the head, the rows, then the tail, notes and figures.
 """
 
 from __future__ import annotations
@@ -11,52 +11,17 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, NamedTuple, TextIO
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, TextIO
 
+from gdcli.errors import Interrupted
 from gdcli.render.terminal import Terminal
+from gdcli.reports.base import Cell, Report, Table
 
-Cell = Any  # float | int | str | None
 FORMATS = ("auto", "table", "plain", "csv", "json")
 # columns of words or formulas, aligned left in a terminal table (numbers go right)
 TEXT_COLUMNS = {"direction", "variable", "answer", "derivative", "partial", "status"}
-TEXT_COLUMNS |= {"equal", "oscillating", "expression", "start"}
-PlotFn = Callable[[int, int, bool], str]  # (width, height, color) -> the plot as text
-
-
-class Table(NamedTuple):
-    columns: list[str]
-    rows: Iterable[Sequence[Cell]]
-    title: str = ""
-    records: bool = True  # the table csv writes (one per report)
-    highlight: int | None = None  # row index marked in a terminal table
-    highlight_text: str = ""
-    head_tail: int | None = None  # on a terminal show only this many first and last rows
-
-
-class Report:
-    """What a command shows. For a streamed run (descend) `data` may hold iterators
-    and callables, `quiet` and `notes` may be callables: they are read as they are
-    written, after the rows, so nothing waits for the whole run in memory. `finish`
-    runs last and may raise (a diverged run: everything is written first)."""
-
-    def __init__(
-        self,
-        data: dict[str, Any],
-        tables: list[Table],
-        quiet: list[Cell] | Callable[[], list[Cell]],
-        notes: list[str] | Callable[[], list[str]] = (),  # type: ignore[assignment]
-        plots: Sequence[PlotFn] = (),
-        plot_is_data: bool = False,  # `gdcli plot`: the picture is the output, also plain
-        finish: Callable[[], None] | None = None,
-    ) -> None:
-        self.data = data
-        self.tables = tables
-        self.quiet = quiet
-        self.notes = notes
-        self.plots = plots
-        self.plot_is_data = plot_is_data
-        self.finish = finish
+TEXT_COLUMNS |= {"equal", "oscillating", "expression", "start", "formula", "quantity"}
 
 
 def exact_text(x: Cell) -> str:
@@ -99,21 +64,46 @@ def strict(value: Any) -> Any:
     return value
 
 
-def write_json(data: dict[str, Any], out: TextIO) -> None:
-    """One strict JSON document. Top-level keys one per line; a list (or a stream of
-    records) one item per line, so a long run is written as it is computed."""
+def write_json(report: Report, out: TextIO) -> None:
+    """One strict JSON document: the head's keys, the streamed rows (one per line,
+    written as they are computed), then the tail's keys. Ctrl-C during the rows
+    ends the list; the tail then says so and the document stays complete."""
     out.write("{")
-    for k, (key, value) in enumerate(data.items()):
-        value = value() if callable(value) else value
-        out.write(("," if k else "") + "\n  " + json.dumps(key) + ": ")
-        if isinstance(value, (list, Iterator)) and not isinstance(value, (str, bytes)):
-            out.write("[")
-            for i, item in enumerate(value):
-                out.write(("," if i else "") + "\n    " + _compact(item))
+    first = True
+
+    def key(name: str) -> None:
+        nonlocal first
+        out.write(("" if first else ",") + "\n  " + json.dumps(name) + ": ")
+        first = False
+
+    def items(data: dict[str, Any]) -> None:
+        for name, value in data.items():
+            key(name)
+            if isinstance(value, list):
+                rows(value)
+            else:
+                out.write(_compact(value))
+
+    def rows(values: Iterable[Any]) -> None:
+        out.write("[")
+        for i, item in enumerate(values):
+            out.write(("," if i else "") + "\n    " + _compact(item))
+        out.write("\n  ]")
+
+    items(report.head)
+    interrupted = False
+    if report.rows_key is not None:
+        key(report.rows_key)
+        try:
+            rows(report.records)
+        except KeyboardInterrupt:
             out.write("\n  ]")
-        else:
-            out.write(_compact(value))
+            report.interrupt()
+            interrupted = True
+    items(report.tail())
     out.write("\n}\n")
+    if interrupted:
+        raise Interrupted("interrupted")
 
 
 def _compact(value: Any) -> str:
@@ -170,7 +160,8 @@ def write_rich(tables: Sequence[Table], term: Terminal, out: TextIO) -> None:
         rich = RichTable(title=table.title or None, title_justify="left", header_style="bold")
         digits = _digits(len(table.columns) + (table.highlight is not None), term.width)
         for k, name in enumerate(table.columns):
-            numeric = not (k == 0 and not _numeric(name)) and name not in TEXT_COLUMNS
+            text = name in TEXT_COLUMNS or name in table.text_columns
+            numeric = not (k == 0 and not _numeric(name)) and not text
             # a number may wrap onto a second line, but is never cut short with "…"
             rich.add_column(name, justify="right" if numeric else "left", overflow="fold")
         if table.highlight is not None:
@@ -211,8 +202,7 @@ def emit(
         out.flush()
     except BrokenPipeError:
         raise PipeClosed from None
-    if report.finish is not None:
-        report.finish()
+    report.finish()
 
 
 class PipeClosed(Exception):
@@ -220,41 +210,38 @@ class PipeClosed(Exception):
     Not an OSError, so that Click does not turn it into exit 1 on the way out."""
 
 
-def _notes(report: Report) -> list[str]:
-    return report.notes() if callable(report.notes) else report.notes
-
-
 def _write(
     report: Report, fmt: str, term: Terminal, quiet: bool, plot: bool, out: TextIO, err: TextIO
 ) -> None:
+    from gdcli.render.plots import draw
+
     if quiet:
-        values = report.quiet() if callable(report.quiet) else report.quiet
-        out.write(" ".join(exact_text(v) for v in values) + "\n")
+        out.write(" ".join(exact_text(v) for v in report.quiet()) + "\n")
         return
     fmt = resolve_format(fmt, term)
-    if report.plot_is_data and fmt in ("table", "plain"):
+    if report.figure_is_data and fmt in ("table", "plain"):
         color = term.color and fmt == "table"
-        for draw in report.plots:
-            out.write(draw(min(term.width, 100), 24, color) + "\n")
+        for figure in report.figures():
+            out.write(draw(figure, min(term.width, 100), 24, color) + "\n")
         note_stream = out if fmt == "table" else err
-        for note in _notes(report):
+        for note in report.notes():
             note_stream.write(note + "\n")
     elif fmt == "json":
-        write_json(report.data, out)
+        write_json(report, out)
     elif fmt == "csv":
         write_csv(next(t for t in report.tables if t.records), out)
     elif fmt == "plain":
         write_plain(report.tables, out)
-        for note in _notes(report):
+        for note in report.notes():
             err.write(note + "\n")
     else:
         write_rich(report.tables, term, out)
         console = term.console(out)
-        for note in _notes(report):
+        for note in report.notes():
             console.print(note)
         if plot:
-            for draw in report.plots:
-                out.write(draw(min(term.width, 100), 22, term.color) + "\n")
+            for figure in report.figures():
+                out.write(draw(figure, min(term.width, 100), 22, term.color) + "\n")
 
 
 def resolve_format(fmt: str, term: Terminal) -> str:

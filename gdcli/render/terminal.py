@@ -1,11 +1,15 @@
-"""Terminal state in one injectable object: is stdout a terminal, may we colour it."""
+"""Terminal state in one injectable object: is stdout a terminal, may we colour it,
+how wide is it. The CLI detects it (it reads the environment) and passes it on."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
-from typing import NamedTuple, TextIO
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, NamedTuple, TextIO
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 class Terminal(NamedTuple):
@@ -14,21 +18,23 @@ class Terminal(NamedTuple):
     width: int
 
     @classmethod
-    def detect(cls, stream: TextIO | None = None, force_color: bool = False) -> Terminal:
-        stream = stream or sys.stdout
+    def detect(
+        cls, stream: TextIO, environ: Mapping[str, str], force_color: bool = False
+    ) -> Terminal:
+        """What `stream` is, under the NO_COLOR, TERM=dumb and COLUMNS of `environ`."""
         try:
             is_tty = stream.isatty()
         except (AttributeError, ValueError):
             is_tty = False
-        dumb = os.environ.get("TERM") == "dumb"
-        no_color = "NO_COLOR" in os.environ and not force_color
+        dumb = environ.get("TERM") == "dumb"
+        no_color = "NO_COLOR" in environ and not force_color
         color = force_color or (is_tty and not dumb and not no_color)
         width = shutil.get_terminal_size((100, 24)).columns
-        if os.environ.get("COLUMNS", "").isdigit():
-            width = int(os.environ["COLUMNS"])
+        if environ.get("COLUMNS", "").isdigit():
+            width = int(environ["COLUMNS"])
         return cls(is_tty=is_tty, color=color, width=max(40, width))
 
-    def console(self, stream: TextIO | None = None):  # -> rich.console.Console
+    def console(self, stream: TextIO | None = None) -> Console:
         from rich.console import Console
 
         return Console(

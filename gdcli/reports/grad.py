@@ -7,11 +7,11 @@ from typing import Any
 
 from gdcli import calculus
 from gdcli.errors import NumericalError
-from gdcli.expression import as_nested
-from gdcli.points import Problem
-from gdcli.render.output import Report, Table
-
-EXACT_ENTRIES = 64  # up to this many entries the gradient is evaluated exactly (30 digits)
+from gdcli.limits import EXACT_ENTRIES
+from gdcli.params import entries, nested
+from gdcli.problem import Problem
+from gdcli.reports.base import Report, Table, constant
+from gdcli.reports.words import SUBGRADIENT, roles_note
 
 
 def grad(problem: Problem) -> Report:
@@ -24,7 +24,7 @@ def grad(problem: Problem) -> Report:
         value = calculus.value_at(loss.expr, point)
         values = [calculus.value_at(d, point) for d in flat_partials]
     else:  # many entries: the compiled float evaluation, from the partials just found
-        from gdcli.compiled import build
+        from gdcli.compile.codegen import build
 
         value, values = build(loss, flat_partials).evaluate(problem.floats())
     labels = [label for n in names for label in loss.entry_names(n)]
@@ -43,10 +43,10 @@ def grad(problem: Problem) -> Report:
     for n in names:
         size = len(partials[n])
         shape = loss.shapes[n]
-        gradient[n] = as_nested(values[k : k + size], shape)
-        partial_text[n] = as_nested(texts[k : k + size], shape)
+        gradient[n] = nested(values[k : k + size], shape)
+        partial_text[n] = nested(texts[k : k + size], shape)
         k += size
-    at = {n: as_nested([float(v) for v in _flat(problem.point[n])], loss.shapes[n]) for n in names}
+    at = {n: nested([float(v) for v in entries(problem.point[n])], loss.shapes[n]) for n in names}
     data = {
         "expression": loss.text,
         "variables": names,
@@ -75,21 +75,19 @@ def grad(problem: Problem) -> Report:
                 )
             )
     gnorm = sum(v * v for v in values) ** 0.5
-    notes = [
+    notes = []
+    roles = roles_note(names, list(problem.inputs), problem.chosen)
+    if roles:
+        notes.append(roles)
+    notes += [
         f"loss {value:.10g} at this point; the gradient's norm is {gnorm:.10g}. "
         "Gradient descent moves every weight against its own partial: W = W - lr * ∂l/∂W."
     ]
     if calculus.kink_candidates(loss.expr, point):
-        notes.append(
-            "this point is on a kink: " + calculus.SUBGRADIENT_NOTE.removeprefix("at a kink ") + "."
-        )
+        notes.append("this point is on a kink: " + SUBGRADIENT.removeprefix("at a kink ") + ".")
     if any(loss.shapes[n] for n in names):
         notes.append(
             "entries are numbered from 1 (W[1,1] is the top-left); in the partials "
             "W[i,j] is written W_i_j."
         )
-    return Report(data=data, tables=tables, quiet=values, notes=notes)
-
-
-def _flat(value: Any) -> list[Any]:
-    return list(value.flat) if hasattr(value, "flat") else [value]
+    return Report(data, tables, constant(values), notes=constant(notes))

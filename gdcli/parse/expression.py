@@ -18,26 +18,23 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from gdcli.errors import ParseError, ResourceLimit, ShapeError
-from gdcli.values import (
-    FORBIDDEN_CHARACTERS,
+from gdcli.errors import ParseError, ResourceLimit, ShapeError, ShapeMismatch
+from gdcli.limits import (
+    MAX_ARGUMENTS,
     MAX_BITS,
-    MAX_DEPTH,
     MAX_ENTRIES,
-    MAX_LENGTH,
-    MAX_NODES,
     MAX_PRODUCT_TERMS,
     MAX_SYMBOLIC_EXPONENT,
-    Shape,
-    _quote,
-    as_nested,
-    entry_labels,
-    normalise,
-    parse_assignments,
-    parse_quietly,
-    parse_shape,
-    quick_value,
 )
+from gdcli.params import Shape, entries, entry_labels, shape_text
+from gdcli.parse.syntax import (
+    FORBIDDEN_NODES,
+    OPERATOR_NAMES,
+    Syntax,
+    decimal_literal,
+    syntax_tree,
+)
+from gdcli.parse.syntax import quote as _quote
 
 if TYPE_CHECKING:
     import sympy
@@ -64,6 +61,9 @@ class Loss:
         """Display names of a weight's entries: `w`, or `W[1,2]` (1-based)."""
         return entry_labels(name, self.shapes[name])
 
+    def uses(self, name: str) -> bool:
+        return name in self.variables
+
 
 # ---------------------------------------------------------------------------
 # functions a user may call, by bare name
@@ -87,7 +87,7 @@ def _functions() -> dict[str, tuple[int, int, Callable[..., Any]]]:
     def extreme(f: Callable[..., Any]) -> Callable[..., Any]:
         def build(*args: Any) -> Any:
             if len(args) == 1:  # max(v): the largest entry of an array
-                return f(*_flat(args[0]))
+                return f(*entries(args[0]))
             return _broadcast(f, *args)
 
         return build
@@ -113,27 +113,27 @@ def _functions() -> dict[str, tuple[int, int, Callable[..., Any]]]:
         "sigmoid": (1, 1, unary(lambda x: 1 / (1 + sp.exp(-x)))),
         "relu": (1, 1, unary(lambda x: sp.Max(0, x))),
         "softplus": (1, 1, unary(lambda x: sp.log(1 + sp.exp(x)))),
-        "max": (1, 32, extreme(sp.Max)),
-        "min": (1, 32, extreme(sp.Min)),
-        "sum": (1, 1, lambda a: sp.Add(*_flat(a))),
-        "mean": (1, 1, lambda a: sp.Add(*_flat(a)) / len(_flat(a))),
+        "max": (1, MAX_ARGUMENTS, extreme(sp.Max)),
+        "min": (1, MAX_ARGUMENTS, extreme(sp.Min)),
+        "sum": (1, 1, lambda a: sp.Add(*entries(a))),
+        "mean": (1, 1, lambda a: sp.Add(*entries(a)) / len(entries(a))),
         "dot": (2, 2, lambda a, b: _matmul(a, b)),
         "transpose": (1, 1, _transpose),
+        "outer": (2, 2, _outer),
+        "softmax": (1, 1, _softmax),
+        "logsumexp": (1, 1, lambda a: sp.log(sp.Add(*(sp.exp(x) for x in entries(a))))),
     }
 
 
+# the names above, without building the table (for hints); a test keeps them equal
 FUNCTION_NAMES = (
     "sin cos tan asin acos atan sinh cosh tanh exp log ln sqrt abs sign Heaviside heaviside "
-    "sigmoid relu softplus max min sum mean dot transpose"
+    "sigmoid relu softplus max min sum mean dot transpose outer softmax logsumexp"
 ).split()
 
 
 def _is_array(a: Any) -> bool:
     return hasattr(a, "shape") and hasattr(a, "dtype")
-
-
-def _flat(a: Any) -> list[Any]:
-    return list(a.flat) if _is_array(a) else [a]
 
 
 def _elementwise(f: Callable[[Any], Any], a: Any) -> Any:
@@ -167,10 +167,31 @@ def _transpose(a: Any) -> Any:
     return a.T if _is_array(a) else a
 
 
-def _shape_text(a: Any) -> str:
+def _outer(a: Any, b: Any) -> Any:
+    """outer(a, b)[i, j] = a[i] * b[j], for vectors."""
+    if not (_is_array(a) and _is_array(b) and a.ndim == 1 and b.ndim == 1):
+        raise ShapeError(f"outer takes two vectors, got {_shape_text(a)} and {_shape_text(b)}")
+    import numpy as np
+
+    out = np.empty((a.shape[0], b.shape[0]), dtype=object)
+    for i in range(a.shape[0]):
+        for j in range(b.shape[0]):
+            out[i, j] = a[i] * b[j]
+    return out
+
+
+def _softmax(a: Any) -> Any:
+    """exp(a) / sum(exp(a)), over the entries of a vector."""
+    import sympy as sp
+
     if not _is_array(a):
-        return "a number"
-    return "x".join(str(n) for n in a.shape) if a.ndim else "a number"
+        return sp.S.One
+    total = sp.Add(*(sp.exp(x) for x in a.flat))
+    return _elementwise(lambda x: sp.exp(x) / total, a)
+
+
+def _shape_text(a: Any) -> str:
+    return shape_text(tuple(a.shape)) if _is_array(a) else "a number"
 
 
 def _matmul(a: Any, b: Any) -> Any:
@@ -215,48 +236,9 @@ def _matmul(a: Any, b: Any) -> Any:
 # the parser
 
 
-_IMPLICIT = r"(?<![\w.])(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)\s*([A-Za-z_(][\w]*)"
-
-_FORBIDDEN = {
-    ast.Attribute: "attribute access",
-    ast.Subscript: "indexing",
-    ast.Lambda: "lambda",
-    ast.ListComp: "a comprehension",
-    ast.SetComp: "a comprehension",
-    ast.DictComp: "a comprehension",
-    ast.GeneratorExp: "a generator",
-    ast.Dict: "a dict",
-    ast.Set: "a set",
-    ast.Tuple: "a tuple",
-    ast.JoinedStr: "a string",
-    ast.FormattedValue: "a string",
-    ast.BoolOp: "and/or",
-    ast.IfExp: "if/else",
-    ast.NamedExpr: "assignment",
-    ast.Starred: "unpacking",
-    ast.Slice: "a slice",
-    ast.Await: "await",
-    ast.Yield: "yield",
-    ast.YieldFrom: "yield",
-}
-
-_OPERATOR_NAMES = {
-    ast.Mod: "%",
-    ast.FloorDiv: "//",
-    ast.LShift: "<<",
-    ast.RShift: ">>",
-    ast.BitOr: "|",
-    ast.BitAnd: "&",
-    ast.BitXor: "^",
-    ast.Not: "not",
-    ast.Invert: "~",
-}
-
-
 @dataclass
 class _Parser:
-    text: str  # normalised text
-    caret_offsets: list[int]  # positions (in the original text) of each `^`
+    syntax: Syntax
     shapes: Mapping[str, Shape]
     constants: Mapping[str, Any]
     allow_variables: bool
@@ -264,10 +246,10 @@ class _Parser:
     symbols: dict[str, Any] = field(default_factory=dict)
 
     def column(self, node: ast.AST) -> int:
-        return _user_column(getattr(node, "col_offset", 0), self.caret_offsets)
+        return self.syntax.column(node)
 
     def fail(self, message: str, node: ast.AST, hint: str | None = None) -> ParseError:
-        return ParseError(message, self.text, self.column(node), hint)
+        return ParseError(message, self.syntax.source, self.column(node), hint)
 
     def build(self, node: ast.AST) -> Any:
         if isinstance(node, ast.Expression):
@@ -283,7 +265,7 @@ class _Parser:
             if isinstance(node.op, ast.UAdd):
                 return operand
             raise self.fail(
-                f"operator {_OPERATOR_NAMES.get(type(node.op), '?')!r} is not supported", node
+                f"operator {OPERATOR_NAMES.get(type(node.op), '?')!r} is not supported", node
             )
         if isinstance(node, ast.BinOp):
             return self.binop(node)
@@ -293,7 +275,7 @@ class _Parser:
             return self.compare(node)
         if isinstance(node, ast.List):
             return self.array(node)
-        what = _FORBIDDEN.get(type(node), type(node).__name__)
+        what = FORBIDDEN_NODES.get(type(node), type(node).__name__)
         raise self.fail(f"{what} is not allowed", node)
 
     def number(self, node: ast.Constant) -> Any:
@@ -311,17 +293,14 @@ class _Parser:
                 raise ResourceLimit(f"number too large at column {self.column(node)}")
             return sp.Integer(value)
         # a float literal: keep exactly what was typed (0.1 is 1/10, not a binary fraction)
-        source = ast.get_source_segment(self.text, node) or repr(value)
-        from decimal import Decimal, InvalidOperation
-
+        source = self.syntax.segment(node) or repr(value)
         try:
-            dec = Decimal(source.replace("_", ""))
-        except InvalidOperation:
-            dec = Decimal(repr(value))
-        if dec != 0 and abs(dec.adjusted()) > 330:  # beyond the float range
-            raise ResourceLimit(f"number out of range at column {self.column(node)}: {source}")
-        p, q = dec.as_integer_ratio()
-        return sp.Rational(p, q)
+            exact = decimal_literal(source)
+        except ValueError:
+            raise ResourceLimit(
+                f"number out of range at column {self.column(node)}: {source}"
+            ) from None
+        return sp.Rational(exact.numerator, exact.denominator)
 
     def name(self, node: ast.Name) -> Any:
         import sympy as sp
@@ -369,7 +348,7 @@ class _Parser:
             return self.arith(lambda a, b: a * b, left, right)
         if isinstance(op, ast.Div):
             return self.arith(lambda a, b: a / b, left, right)
-        symbol = _OPERATOR_NAMES.get(type(op), type(op).__name__)
+        symbol = OPERATOR_NAMES.get(type(op), type(op).__name__)
         raise self.fail(f"operator {symbol!r} is not supported", node)
 
     def arith(self, f: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
@@ -386,8 +365,8 @@ class _Parser:
         """Refuse, before SymPy computes it, a power whose exact value would be huge."""
         import sympy as sp
 
-        for b in _flat(base):
-            for x in _flat(exponent):
+        for b in entries(base):
+            for x in entries(exponent):
                 if not isinstance(x, sp.Rational):
                     continue
                 if isinstance(b, sp.Rational):
@@ -410,7 +389,7 @@ class _Parser:
         func = node.func
         if not isinstance(func, ast.Name):
             if isinstance(func, ast.Constant):
-                typed = ast.get_source_segment(self.text, func) or "2"
+                typed = self.syntax.segment(func) or "2"
                 raise self.fail(
                     "a number cannot be called", node, hint=f"did you mean {typed}*(...)?"
                 )
@@ -476,7 +455,7 @@ def _bits(a: Any) -> int:
     import sympy as sp
 
     total = 0
-    for x in _flat(a):
+    for x in entries(a):
         if isinstance(x, sp.Rational):
             total = max(total, int(x.p).bit_length() + int(x.q).bit_length())
     return total
@@ -507,77 +486,6 @@ def make_symbols(name: str, shape: Shape) -> Any:
     return out
 
 
-def _user_column(offset: int, carets: list[int]) -> int:
-    """1-based column in the text as typed, from a 0-based offset in the normalised
-    text (where each `^` became the two characters `**`)."""
-    shift = sum(1 for k, c in enumerate(carets) if c + k < offset)
-    return max(offset - shift + 1, 1)
-
-
-def _kind(op: ast.operator) -> str:
-    """+ and - chain together, and so do * and /."""
-    if isinstance(op, (ast.Add, ast.Sub)):
-        return "+"
-    if isinstance(op, (ast.Mult, ast.Div)):
-        return "*"
-    return type(op).__name__
-
-
-def _check_size(tree: ast.AST, text: str) -> None:
-    """Count nodes and measure depth without recursion, before anything is built."""
-    nodes = 0
-    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
-    while stack:
-        node, depth = stack.pop()
-        nodes += 1
-        if nodes > MAX_NODES:
-            raise ResourceLimit(f"expression too large (more than {MAX_NODES} parts)")
-        if depth > MAX_DEPTH:
-            raise ResourceLimit(f"expression nested too deeply (more than {MAX_DEPTH} levels)")
-        for child in ast.iter_child_nodes(node):
-            # a+b+c+... is a left-leaning chain: long (MAX_NODES limits it), not deep
-            chain = (
-                isinstance(node, ast.BinOp)
-                and isinstance(child, ast.BinOp)
-                and child is node.left
-                and _kind(child.op) == _kind(node.op)
-            )
-            stack.append((child, depth if chain else depth + 1))
-
-
-def _syntax_tree(text: str) -> tuple[ast.Expression, str, list[int]]:
-    if len(text) > MAX_LENGTH:
-        raise ResourceLimit(f"expression too long ({len(text)} characters, at most {MAX_LENGTH})")
-    stripped = text.strip()
-    if not stripped:
-        raise ParseError("empty expression")
-    for k, ch in enumerate(stripped):
-        if ch in FORBIDDEN_CHARACTERS:
-            raise ParseError(f"{FORBIDDEN_CHARACTERS[ch]} is not allowed", stripped, k + 1)
-    carets = [i for i, ch in enumerate(stripped) if ch == "^"]
-    source = stripped.replace("^", "**")
-    try:
-        tree = parse_quietly(source)
-    except SyntaxError as exc:
-        offset = exc.offset or 0
-        at_end = not offset or offset > len(source) or (exc.msg or "").startswith("unexpected EOF")
-        column = len(stripped) if at_end else _user_column(offset - 1, carets)
-        hint = None
-        import re
-
-        match = re.search(_IMPLICIT, stripped)
-        if match:
-            hint = f"did you mean {match.group(1)}*{match.group(2)}?"
-        reason = (exc.msg or "invalid syntax").split(" (")[0]
-        raise ParseError(
-            f"cannot parse {_quote(stripped)}: {reason}", stripped, column, hint
-        ) from None
-    except (ValueError, MemoryError, RecursionError) as exc:
-        raise ParseError(f"cannot parse the expression: {exc}") from None
-    _check_size(tree, source)
-    return tree, source, carets
-
-
 def parse_loss(
     text: str,
     shapes: Mapping[str, Shape] | None = None,
@@ -587,16 +495,16 @@ def parse_loss(
     `constants` names with fixed values (numbers or arrays of SymPy numbers)."""
     import sympy as sp
 
-    tree, source, carets = _syntax_tree(text)
+    syntax = syntax_tree(text)
+    source = syntax.source
     parser = _Parser(
-        text=source,
-        caret_offsets=carets,
+        syntax=syntax,
         shapes=shapes or {},
         constants=constants or {},
         allow_variables=True,
         functions=_functions(),
     )
-    value = parser.build(tree)
+    value = parser.build(syntax.tree)
     if _is_array(value):
         if value.ndim == 0:
             value = value.item()
@@ -613,8 +521,8 @@ def parse_loss(
     variables = tuple(sorted(parser.symbols))
     _check_entry_names(parser.symbols)
     used_shapes = {name: tuple(shapes.get(name, ())) if shapes else () for name in variables}
-    entries = {name: tuple(_flat(parser.symbols[name])) for name in variables}
-    return Loss(source, expr, variables, used_shapes, entries)
+    symbols = {name: tuple(entries(parser.symbols[name])) for name in variables}
+    return Loss(source, expr, variables, used_shapes, symbols)
 
 
 def _check_entry_names(symbols: Mapping[str, Any]) -> None:
@@ -622,7 +530,7 @@ def _check_entry_names(symbols: Mapping[str, Any]) -> None:
     same symbol as W[1,1]."""
     taken: dict[str, str] = {}
     for name, value in symbols.items():
-        for entry in _flat(value):
+        for entry in entries(value):
             owner = taken.setdefault(entry.name, name)
             if owner != name:
                 array = name if _is_array(value) else owner
@@ -638,33 +546,22 @@ def _check_defined(expr: Any, text: str) -> None:
         raise ParseError(f"{_quote(text)} is undefined (a division by zero?)")
 
 
-def free_names(text: str) -> set[str]:
-    """Names a text uses that are neither functions nor pi/e (without building anything)."""
-    tree, _, _ = _syntax_tree(text)
-    called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
-    return {
-        n.id
-        for n in ast.walk(tree)
-        if isinstance(n, ast.Name) and id(n) not in called and n.id not in ("pi", "e")
-    }
-
-
 def parse_value(text: str, constants: Mapping[str, Any] | None = None) -> Any:
     """Parse a constant value: a number (`-2/3`, `pi/4`) or a nested list (a vector
     or matrix). Returns a SymPy number or a NumPy object array of them, exact."""
     import sympy as sp
 
-    tree, source, carets = _syntax_tree(text)
+    syntax = syntax_tree(text)
+    source = syntax.source
     parser = _Parser(
-        text=source,
-        caret_offsets=carets,
+        syntax=syntax,
         shapes={},
         constants=constants or {},
         allow_variables=False,
         functions=_functions(),
     )
-    value = parser.build(tree)
-    for x in _flat(value):
+    value = parser.build(syntax.tree)
+    for x in entries(value):
         if not isinstance(x, sp.Basic) or x.free_symbols:
             raise ParseError(f"{_quote(source)} is not a number")
         if x.has(sp.zoo, sp.nan, sp.oo, -sp.oo) or not x.is_real:
@@ -680,29 +577,8 @@ def broadcast_to(value: Any, shape: Shape, name: str) -> Any:
     """A weight's value in its shape: a number fills the shape; an array must match it."""
     if shape_of(value) == tuple(shape):
         return value
-    if not shape:
-        raise ShapeError(
-            f"{name} is a number in this loss, but its value has shape {_shape_text(value)}",
-            hint=f"declare its shape with --shape {name}={_shape_text(value)}",
-        )
-    if not _is_array(value):
+    if shape and not _is_array(value):
         import numpy as np
 
         return np.full(shape, value, dtype=object)
-    raise ShapeError(
-        f"{name} has shape {_shape_text(value)} but --shape says {'x'.join(map(str, shape))}"
-    )
-
-
-__all__ = [
-    "Loss",
-    "Shape",
-    "as_nested",
-    "entry_labels",
-    "normalise",
-    "parse_assignments",
-    "parse_loss",
-    "parse_shape",
-    "parse_value",
-    "quick_value",
-]
+    raise ShapeMismatch(name, shape_of(value), tuple(shape))

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Generator, Iterator
+from typing import Any
 
-from gdcli.descent import Descent, Step, fused_sgd, norm, unflatten
-from gdcli.errors import NumericalError
-from gdcli.render.output import Report, Table
-from gdcli.values import entry_labels
-
-if TYPE_CHECKING:
-    from gdcli.compiled import Compiled
+from gdcli.compile.runtime import Compiled
+from gdcli.descent import Descent, Outcome, Step
+from gdcli.errors import Diverged
+from gdcli.limits import PLOT_POINTS
+from gdcli.optimizers import Optimizer
+from gdcli.params import entry_labels, flatten, json_value, unflatten
+from gdcli.reports.base import Report, Table
+from gdcli.reports.figures import Figure, curve_figure, path_figure_1d, path_figure_2d
+from gdcli.reports.words import subgradient_note
+from gdcli.stopping import CONVERGED, DIVERGED, INTERRUPTED, StopRule, norm
 
 HEAD_TAIL = 10  # a terminal table longer than 3x this shows the first and last rows
-PLOT_POINTS = 4000  # at most this many steps are kept for the plots
 PROGRESS_EVERY = 4096  # steps between two updates of a progress bar
 
 
@@ -37,7 +39,9 @@ class History:
 
 
 class Run:
-    """One pass over a descent, remembering what the report needs afterwards."""
+    """One pass over a descent, sampled every `every` steps (the start and the last
+    step always). Its outcome, first and last step exist once the pass has ended:
+    asking earlier is an error, never a stale answer."""
 
     def __init__(
         self,
@@ -51,47 +55,67 @@ class Run:
         self.history = History() if keep_history else None
         self.progress = progress
         self.first: Step | None = None
-        self.last: Step | None = None
+        self._last: Step | None = None
+        self._outcome: Outcome | None = None
+        self._started = False
+
+    @property
+    def outcome(self) -> Outcome:
+        if self._outcome is None:
+            raise RuntimeError("the run has not ended yet")
+        return self._outcome
+
+    @property
+    def last(self) -> Step:
+        if self._outcome is None or self._last is None:
+            raise RuntimeError("the run has not ended yet")
+        return self._last
+
+    def end(self, outcome: Outcome, last: Step) -> None:
+        """End the run without iterating (the fused loop computed it)."""
+        self._outcome, self._last = outcome, last
+
+    def interrupt(self) -> None:
+        """Ctrl-C: the run ends at the last step it computed."""
+        if self._outcome is None and self._last is not None:
+            self._outcome = Outcome(INTERRUPTED, self._last.step, "interrupted (Ctrl-C)")
 
     def __iter__(self) -> Iterator[Step]:
-        """The steps, sampled every `every` (the start and the last step always)."""
+        if self._started:
+            raise RuntimeError("a run is one pass: it cannot be read twice")
+        self._started = True
+        steps: Generator[Step, None, Outcome] = self.descent.run()
         pending: Step | None = None
-        for s in self.descent:
-            self.last = s
+        while True:
+            try:
+                s = next(steps)
+            except StopIteration as stop:
+                outcome: Outcome = stop.value
+                break
+            self._last = s
             if self.first is None:
                 self.first = s
             if self.progress is not None and s.step % PROGRESS_EVERY == 0:
                 self.progress(s.step)
             if self.history is not None:
-                self.history.add(s.step, s.loss, _flat(s.params))
+                self.history.add(s.step, s.loss, flatten(s.params))
             if s.step % self.every == 0:
                 pending = None
                 yield s
             else:
                 pending = s
         if self.progress is not None:
-            self.progress(self.descent.steps)  # the end: let the bar go
+            self.progress(self.descent.rule.steps)  # the end: let the bar go
         if pending is not None:
             yield pending
-
-
-def _flat(params: list[Any]) -> list[float]:
-    out: list[float] = []
-    for p in params:
-        out.extend([p] if isinstance(p, float) else (float(v) for v in p.ravel()))
-    return out
-
-
-def _json_value(p: Any) -> Any:
-    return p if isinstance(p, float) else p.tolist()
+        self._outcome = outcome
 
 
 def descend(
     compiled: Compiled,
     start: list[Any],
-    optimizer: Any,
-    steps: int,
-    tol: float,
+    optimizer: Callable[[], Optimizer],
+    rule: StopRule,
     every: int,
     show_state: bool,
     logy: bool,
@@ -102,56 +126,52 @@ def descend(
     shapes = [compiled.shapes[n] for n in names]
     scalar = all(not s for s in shapes)
     labels = [label for n in names for label in entry_labels(n, compiled.shapes[n])]
-    descent = Descent(compiled.evaluate, start, shapes, optimizer, steps, tol, show_state)
+    descent = Descent(compiled.evaluate, start, shapes, optimizer, rule, show_state)
     run = Run(descent, every, keep_history=wide, progress=progress)
-    outcome = descent.outcome
-    lr = optimizer.lr
+    sample = optimizer()
+    lr = sample.lr
 
-    def status() -> str:
-        return outcome.status
-
-    def final() -> dict[str, Any]:
-        last = run.last
-        assert last is not None
-        return {
-            "step": last.step,
-            "params": {n: _json_value(p) for n, p in zip(names, last.params, strict=True)},
-            "loss": last.loss,
+    def record(s: Step) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "step": s.step,
+            "params": {n: json_value(p) for n, p in zip(names, s.params, strict=True)},
+            "loss": s.loss,
+            "grad": {n: json_value(g) for n, g in zip(names, s.grad, strict=True)},
         }
-
-    def records() -> Iterator[dict[str, Any]]:
-        for s in run:
-            record = {
-                "step": s.step,
-                "params": {n: _json_value(p) for n, p in zip(names, s.params, strict=True)},
-                "loss": s.loss,
-                "grad": {n: _json_value(g) for n, g in zip(names, s.grad, strict=True)},
+        if s.state is not None:
+            out["state"] = {
+                k: {n: json_value(v) for n, v in zip(names, vs, strict=True)}
+                for k, vs in s.state.items()
             }
-            if s.state is not None:
-                record["state"] = {
-                    k: {n: _json_value(v) for n, v in zip(names, vs, strict=True)}
-                    for k, vs in s.state.items()
-                }
-            yield record
+        return out
 
-    data: dict[str, Any] = {
+    head: dict[str, Any] = {
         "expression": compiled.text,
         "variables": names,
-        "optimizer": optimizer.name,
+        "optimizer": sample.name,
         "lr": lr,
-        "hyper": optimizer.hyperparameters(),
-        "tol": tol,
-        "start": {n: _json_value(p) for n, p in zip(names, start, strict=True)},
-        "steps": records(),
-        "status": status,
-        "final": final,
-        "diverged_at": lambda: outcome.step if outcome.status == "diverged" else None,
-        "reason": lambda: outcome.reason or None,
+        "hyper": sample.hyperparameters(),
+        "tol": rule.tol,
+        "start": {n: json_value(p) for n, p in zip(names, start, strict=True)},
     }
-    if len(names) == 1 and scalar:
-        data["stability"] = lambda: _stability(compiled, run, lr)
 
-    state_keys = _state_keys(descent) if show_state else []
+    def tail() -> dict[str, Any]:
+        outcome, last = run.outcome, run.last
+        out: dict[str, Any] = {
+            "status": outcome.status,
+            "final": {
+                "step": last.step,
+                "params": {n: json_value(p) for n, p in zip(names, last.params, strict=True)},
+                "loss": last.loss,
+            },
+            "diverged_at": outcome.step if outcome.status == DIVERGED else None,
+            "reason": outcome.reason or None,
+        }
+        if len(names) == 1 and scalar:
+            out["stability"] = _stability(compiled, run, lr)
+        return out
+
+    state_keys = _state_keys(sample, start) if show_state else []
 
     def csv_rows() -> Iterator[list[Any]]:
         for s in run:
@@ -159,17 +179,15 @@ def descend(
             extra = [
                 x
                 for k in state_keys
-                for x in (_flat(state[k]) if k in state else [None] * len(labels))
+                for x in (flatten(state[k]) if k in state else [None] * len(labels))
             ]
-            yield [s.step, *_flat(s.params), s.loss, *_flat(s.grad), *extra]
+            yield [s.step, *flatten(s.params), s.loss, *flatten(s.grad), *extra]
 
     columns = ["step", *labels, "loss", *(f"grad_{label}" for label in labels)]
     columns += [f"{k}_{label}" for k in state_keys for label in labels]
-    records_table = Table(columns, csv_rows(), title="")
-
-    tables = [records_table]
+    tables = [Table(columns, csv_rows(), title="")]
     if wide:
-        tables = [_terminal_table(run, names, labels, scalar, state_keys, steps)]
+        tables = [_terminal_table(run, names, labels, scalar, state_keys, rule.steps)]
         if not scalar:
             tables += [
                 Table(
@@ -184,40 +202,50 @@ def descend(
             ]
 
     def quiet() -> list[Any]:
-        fused = fused_sgd(compiled, start, optimizer, steps, tol)
+        fused = compiled.fused_sgd(start, optimizer(), rule)
         if fused is not None:
-            outcome.status, outcome.step, outcome.reason = fused[0]
-            params, value = fused[1], fused[2]
-            run.last = Step(outcome.step, unflatten(params, shapes), value, [])
-            return [*params, value]
+            run.end(
+                fused.outcome,
+                Step(fused.outcome.step, unflatten(fused.params, shapes), fused.loss, []),
+            )
+            return [*fused.params, fused.loss]
         for _ in run:
             pass
-        assert run.last is not None
-        return [*_flat(run.last.params), run.last.loss]
+        return [*flatten(run.last.params), run.last.loss]
 
     def notes() -> list[str]:
-        out = [_status_line(outcome, run, names)]
+        out = [_status_line(run.outcome, run.last, names)]
         if len(names) == 1 and scalar:
-            out.append(_stability_line(_stability(compiled, run, lr), optimizer.name, names[0]))
+            out.append(_stability_line(_stability(compiled, run, lr), sample.name, names[0]))
         if compiled.has_kink:
-            from gdcli.calculus import SUBGRADIENT_NOTE
-
-            out.append(SUBGRADIENT_NOTE + ".")
+            out.append(subgradient_note())
         return out
 
     def finish() -> None:
-        if outcome.status == "diverged":
-            raise NumericalError(
-                f"diverged at step {outcome.step}: {outcome.reason}",
-                hint="try a smaller --lr",
-            )
+        outcome = run.outcome
+        if outcome.status == DIVERGED:
+            raise Diverged(outcome.step, outcome.reason)
 
-    plots = [lambda w, h, c: _loss_plot(run, logy, w, h, c)]
-    if len(labels) == 1:
-        plots.append(lambda w, h, c: _path_plot_1d(compiled, run, w, h, c))
-    elif len(labels) == 2:
-        plots.append(lambda w, h, c: _path_plot_2d(run, labels, w, h, c))
-    return Report(data=data, tables=tables, quiet=quiet, notes=notes, plots=plots, finish=finish)
+    def figures() -> list[Figure]:
+        out = [_loss_figure(run, logy)]
+        if len(labels) == 1:
+            out.append(_path_figure_1d(compiled, run))
+        elif len(labels) == 2:
+            out.append(_path_figure_2d(run, labels))
+        return out
+
+    return Report(
+        head,
+        tables,
+        quiet,
+        rows_key="steps",
+        records=(record(s) for s in run),
+        tail=tail,
+        notes=notes,
+        figures=figures,
+        finish=finish,
+        interrupt=run.interrupt,
+    )
 
 
 def _cols(shape: tuple[int, ...]) -> int:
@@ -259,7 +287,7 @@ def _terminal_table(
     def rows() -> Iterator[list[Any]]:
         previous: list[float] | None = None
         for s in run:
-            flat, grad = _flat(s.params), _flat(s.grad)
+            flat, grad = flatten(s.params), flatten(s.grad)
             if scalar:
                 row: list[Any] = [s.step, *flat, s.loss, *grad]
                 if one:
@@ -280,36 +308,34 @@ def _terminal_table(
     return Table(columns, rows(), head_tail=HEAD_TAIL if long else None)
 
 
-def _state_keys(descent: Descent) -> list[str]:
-    """The optimizer's state keys (they exist only after a first update: try one on a copy)."""
-    import copy
-
-    probe = copy.deepcopy(descent.optimizer)
-    probe.step(descent.start, [0.0 * p for p in descent.start])
-    return list(probe.state())
+def _state_keys(optimizer: Optimizer, start: list[Any]) -> list[str]:
+    """The optimizer's state keys (they exist only after a first update: try one on a
+    fresh optimizer of the same kind)."""
+    optimizer.step(start, [0.0 * p for p in start])
+    return list(optimizer.state())
 
 
-def _status_line(outcome: Any, run: Run, names: list[str]) -> str:
-    last = run.last
-    assert last is not None
+def _status_line(outcome: Outcome, last: Step, names: list[str]) -> str:
     where = ", ".join(
         f"{n} = {p:.10g}" if isinstance(p, float) else f"{n} (see table)"
         for n, p in zip(names, last.params, strict=True)
     )
-    if outcome.status == "converged":
+    if outcome.status == CONVERGED:
         return (
             f"converged after {outcome.step} steps: the gradient's norm is <= tol; "
             f"{where}, loss {last.loss:.10g}."
         )
-    if outcome.status == "diverged":
+    if outcome.status == DIVERGED:
         return f"diverged at step {outcome.step}: {outcome.reason}."
+    if outcome.status == INTERRUPTED:
+        return f"interrupted after {outcome.step} steps: {where}, loss {last.loss:.10g}."
     return f"stopped after {outcome.step} steps (max_steps): {where}, loss {last.loss:.10g}."
 
 
 def _stability(compiled: Compiled, run: Run, lr: Any) -> dict[str, Any] | None:
     """The local bound lr < 2 / l''(w) at the end point (for plain gradient descent)."""
     last = run.last
-    if last is None or not math.isfinite(last.params[0]):
+    if not math.isfinite(last.params[0]):
         return None
     curvature = compiled.curvature(last.params[0])
     if curvature is None:
@@ -344,11 +370,9 @@ def _stability_line(info: dict[str, Any] | None, optimizer: str, name: str) -> s
     return text
 
 
-def _loss_plot(run: Run, logy: bool, width: int, height: int, color: bool) -> str:
-    from gdcli.render.plots import curve_plot
-
+def _loss_figure(run: Run, logy: bool) -> Figure:
     points = run.history.points if run.history else []
-    return curve_plot(
+    return curve_figure(
         [p[0] for p in points],
         [p[1] for p in points],
         label="loss",
@@ -356,25 +380,18 @@ def _loss_plot(run: Run, logy: bool, width: int, height: int, color: bool) -> st
         title="loss against step" + (" (log scale)" if logy else ""),
         xlabel="step",
         ylabel="loss",
-        width=width,
-        height=height,
-        color=color,
     )
 
 
-def _path_plot_1d(compiled: Compiled, run: Run, width: int, height: int, color: bool) -> str:
-    from gdcli.render.plots import path_plot_1d
-
+def _path_figure_1d(compiled: Compiled, run: Run) -> Figure:
     points = run.history.points if run.history else []
-    ws = [p[2][0] for p in points if math.isfinite(p[2][0])]
-    if not ws:
-        return ""
+    ws = [p[2][0] for p in points if math.isfinite(p[2][0])] or [run.last.params[0]]
     lo, hi = min(ws), max(ws)
     pad = max(0.5, 0.15 * (hi - lo))
     lo, hi = lo - pad, hi + pad
     xs = [lo + (hi - lo) * k / 200 for k in range(201)]
     name = compiled.variables[0]
-    return path_plot_1d(
+    return path_figure_1d(
         xs,
         [compiled.evaluate([x])[0] for x in xs],
         [p[2][0] for p in points],
@@ -382,23 +399,15 @@ def _path_plot_1d(compiled: Compiled, run: Run, width: int, height: int, color: 
         title=f"the path on l({name}) = {compiled.text}",
         xlabel=name,
         ylabel=f"l({name})",
-        width=width,
-        height=height,
-        color=color,
     )
 
 
-def _path_plot_2d(run: Run, labels: list[str], width: int, height: int, color: bool) -> str:
-    from gdcli.render.plots import path_plot_2d
-
+def _path_figure_2d(run: Run, labels: list[str]) -> Figure:
     points = run.history.points if run.history else []
-    return path_plot_2d(
+    return path_figure_2d(
         [p[2][0] for p in points],
         [p[2][1] for p in points],
         title=f"the path in the ({labels[0]}, {labels[1]}) plane",
         xlabel=labels[0],
         ylabel=labels[1],
-        width=width,
-        height=height,
-        color=color,
     )

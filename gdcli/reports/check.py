@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from gdcli import calculus
 from gdcli.errors import BadInput, GdcliError
-from gdcli.expression import parse_loss
-from gdcli.points import Problem
-from gdcli.render.output import Report, Table
+from gdcli.parse.expression import parse_loss
+from gdcli.problem import Problem, to_sympy
+from gdcli.reports.base import Report, Table, constant
 
 
 def check(problem: Problem, name: str, answer_text: str) -> tuple[Report, int]:
     loss = problem.loss
     try:
-        answer = parse_loss(answer_text, loss.shapes, problem.constants)
+        constants = {n: to_sympy(v) for n, v in problem.inputs.items()}
+        answer = parse_loss(answer_text, loss.shapes, constants)
     except GdcliError as exc:
         exc.message = "ANSWER: " + exc.message
         raise
@@ -51,9 +52,9 @@ def check(problem: Problem, name: str, answer_text: str) -> tuple[Report, int]:
     columns = ["expression", "variable", "answer", "derivative", "equal"]
     table = Table(columns, [[data[c] for c in columns]], title="")
     report = Report(
-        data=data,
-        tables=[table],
-        quiet=["correct" if verdict.equal else "wrong"],
-        notes=[note],
+        data,
+        [table],
+        constant(["correct" if verdict.equal else "wrong"]),
+        notes=constant([note]),
     )
     return report, 0 if verdict.equal else 1

@@ -1,0 +1,157 @@
+"""The gdcli command line: options in, exit code out.
+
+`main` runs one command and turns every error into one line on stderr (plus an
+optional hint) and its exit code; a traceback only ever means a bug (and only
+with GDCLI_DEBUG=1).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+
+from gdcli.errors import ExitCode, GdcliError
+
+_OPTION = re.compile(r"^--?[A-Za-z][\w-]*(=.*)?$")
+_SHORT_FLAGS = {"-q", "-h", "-f", "-o"}
+
+
+def protect_negative(args: list[str]) -> list[str]:
+    """An expression or value that starts with a minus sign works as typed:
+    Click would take `-w**2 + 1` or `-2/3` for an option, so such arguments get a
+    leading space (every parser of ours strips it)."""
+    out = []
+    for arg in args:
+        looks_like_option = arg in ("-", "--") or (
+            _OPTION.match(arg) is not None and (arg.startswith("--") or arg in _SHORT_FLAGS)
+        )
+        out.append(arg if not arg.startswith("-") or looks_like_option else " " + arg)
+    return out
+
+
+def error_line(message: str, hint: str | None = None) -> None:
+    from gdcli.cli.app import PROG
+
+    try:
+        sys.stderr.write(f"{PROG}: error: {message}\n")
+        if hint:
+            sys.stderr.write(f"hint: {hint}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass  # nowhere left to say it
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        code = run(protect_negative(sys.argv[1:] if argv is None else list(argv)))
+        code = _flush(code)
+    except KeyboardInterrupt:
+        error_line("interrupted")
+        code = int(ExitCode.INTERRUPTED)
+    sys.exit(code)
+
+
+def _flush(code: int) -> int:
+    """Flush stdout now, so that a full disk or a closed stream is an error we word
+    (exit 74), not a complaint of the interpreter at exit."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+    except (OSError, ValueError) as exc:
+        _silence_stdout()
+        error_line(f"cannot write the output: {_os_reason(exc)}")
+        return int(ExitCode.IO)
+    return code
+
+
+def _silence_stdout() -> None:
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _os_reason(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
+def _command_name(args: list[str]) -> str | None:
+    """The command a call runs, if plain to see (shell completion needs them all)."""
+    from gdcli.cli import env
+    from gdcli.cli.app import COMMANDS
+
+    if env.completing():
+        return None
+    first = next((a for a in args if not a.startswith("-")), None)
+    return first if first in COMMANDS else None
+
+
+def run(args: list[str]) -> int:
+    """Run one command; return its exit code. Errors are written here, once."""
+    import typer
+
+    from gdcli.cli import (
+        commands,  # noqa: F401  (registers the commands)
+        env,
+    )
+    from gdcli.cli.app import PROG, build_app
+    from gdcli.render.output import PipeClosed
+
+    try:
+        app = build_app(_command_name(args))
+        result = app(args=args, prog_name=PROG, standalone_mode=False)
+        return int(result) if isinstance(result, int) else 0
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except PipeClosed:
+        # what the reader took was all it wanted: end quietly, as `yes | head` does
+        _silence_stdout()
+        return 0
+    except (typer.Abort, KeyboardInterrupt):
+        error_line("interrupted")
+        return int(ExitCode.INTERRUPTED)
+    except Exception as exc:
+        if env.debug():
+            raise
+        return report(exc)
+
+
+def report(exc: BaseException) -> int:
+    """One line (and maybe a hint) on stderr for an error; its exit code."""
+    import typer
+
+    from gdcli.cli.app import PROG
+    from gdcli.cli.words import words
+
+    if isinstance(exc, GdcliError):
+        message, hint = words(exc)
+        error_line(message, hint)
+        return int(exc.exit_code)
+    if isinstance(exc, typer.TyperException):  # Click's usage errors
+        if type(exc).__name__ == "NoArgsIsHelpError":  # plain `gdcli`: the help, as it is
+            sys.stderr.write(getattr(exc, "format_message", exc.__str__)() + "\n")
+            return int(ExitCode.BAD_INPUT)
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        command = getattr(getattr(exc, "ctx", None), "command_path", PROG)
+        error_line(" ".join(message.split()), f"see '{command} --help'")
+        return int(getattr(exc, "exit_code", ExitCode.BAD_INPUT))
+    if isinstance(exc, RecursionError):
+        error_line("expression too deeply nested to handle")
+        return int(ExitCode.RESOURCE)
+    if isinstance(exc, MemoryError):
+        error_line("out of memory: the expression or the run is too large")
+        return int(ExitCode.RESOURCE)
+    if isinstance(exc, BrokenPipeError):
+        _silence_stdout()
+        return 0
+    if isinstance(exc, OSError) and exc.errno is not None:
+        _silence_stdout()
+        error_line(f"input/output error: {_os_reason(exc)}")
+        return int(ExitCode.IO)
+    error_line(  # a bug: one line, and a request for a report
+        f"internal error ({type(exc).__name__}: {exc}); this is a bug in gdcli",
+        "please report it with the command you ran (GDCLI_DEBUG=1 shows the traceback)",
+    )
+    return int(ExitCode.INTERNAL)

@@ -1,0 +1,397 @@
+"""The commands: options in, a report built by `gdcli.reports`, written by `Output`.
+No maths here. Heavy modules are imported inside the commands that need them, so
+`gdcli --help` starts fast."""
+
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
+
+from gdcli.cli import env
+from gdcli.cli.app import command
+from gdcli.cli.options import (
+    AtOpt,
+    ExprArg,
+    Output,
+    Scheme,
+    SetOpt,
+    ShapeOpt,
+    StartOpt,
+    StepsOpt,
+    TolOpt,
+    WrtOpt,
+    choice,
+    optimizer_options,
+    output_options,
+)
+
+LONG_RUN = 50_000  # steps from which a run on a terminal shows a progress bar
+
+
+def read_expression(expr: str | None) -> str:
+    """The loss's text: the argument, stdin for `-`, else $GDCLI_LOSS or the default."""
+    if expr is None:
+        from gdcli.problem import DEFAULT_LOSS
+
+        return env.default_loss() or DEFAULT_LOSS
+    if expr.strip() == "-":
+        from gdcli.errors import BadInput, ParseError
+
+        try:
+            text = sys.stdin.read()
+        except UnicodeDecodeError:
+            raise BadInput("stdin is not text (UTF-8)") from None
+        except (OSError, ValueError):
+            raise BadInput("cannot read the expression from stdin") from None
+        if not text.strip():
+            raise ParseError("no expression on stdin")
+        return text
+    return expr
+
+
+def _range(text: str | None) -> tuple[float, float] | None:
+    if text is None:
+        return None
+    from gdcli.parse.options import parse_range
+
+    return parse_range(text, "range")
+
+
+def _one_weight(
+    expr: str | None,
+    at: str | None,
+    wrt: str | None,
+    sets: list[str] | None,
+    shapes: list[str] | None,
+    every_name_a_weight: bool = False,
+) -> tuple[Any, str]:
+    """The problem of a command about one weight, and that weight's name."""
+    from gdcli.problem import read_problem
+
+    problem = read_problem(
+        read_expression(expr),
+        at,
+        sets=sets or (),
+        shapes=shapes or (),
+        wrt=wrt,
+        every_name_a_weight=every_name_a_weight,
+    )
+    return problem, problem.variable(wrt)
+
+
+@command(
+    epilog="Examples:  gdcli derive 'max(0, 3*w+2)' --at=-2/3  |  gdcli derive 'sin(w)' "
+    "--scheme central --plot  |  gdcli derive '1 - tanh(w)^2' --latex  |  "
+    "gdcli derive '(w*x - y)**2' --set x=2 --set y=1  |  echo 'w**3' | gdcli derive - --quiet"
+)
+@output_options()
+def derive(
+    out: Output,
+    expr: ExprArg = None,
+    wrt: WrtOpt = None,
+    at: AtOpt = None,
+    scheme: Annotated[
+        Scheme, typer.Option(case_sensitive=False, help="The difference quotient.")
+    ] = Scheme.forward,
+    h_max: Annotated[float, typer.Option("--h-max", help="Largest h.")] = 1e-1,
+    h_min: Annotated[float, typer.Option("--h-min", help="Smallest h.")] = 1e-12,
+    latex: Annotated[
+        bool, typer.Option("--latex", help="Also show the derivative in LaTeX.")
+    ] = False,
+    plot: Annotated[
+        bool, typer.Option("--plot", help="Plot the error against h (log-log).")
+    ] = False,
+    sets: SetOpt = None,
+    shapes: ShapeOpt = None,
+) -> None:
+    """The derivative dl/dw, symbolic, and difference quotients at shrinking h.
+
+    (l(w+h) - l(w)) / h tends to the derivative as h -> 0: the table shows it,
+    with the error of each h, the best h, and where round-off takes over.
+    At a kink both one-sided slopes are shown.
+    """
+    from gdcli.budget import time_limit
+    from gdcli.reports.derive import derive as build
+
+    out.plot = out.plot and plot
+    with time_limit(env.time_limit()):
+        problem, name = _one_weight(expr, at, wrt, sets, shapes)
+        report = build(problem, name, choice(scheme), h_max, h_min, latex)
+    out.emit(report)
+
+
+@command(
+    epilog="Examples:  gdcli slope --h 1e-3  |  gdcli slope 'w**3' --at 2 --h 0.5  |  "
+    "gdcli slope 'abs(w)' --at 0 --h -0.1 --format json"
+)
+@output_options()
+def slope(
+    out: Output,
+    expr: ExprArg = None,
+    h: Annotated[
+        str, typer.Option("--h", help="The step between the two points (may be negative, not 0).")
+    ] = "1e-3",
+    at: AtOpt = None,
+    wrt: WrtOpt = None,
+    range_: Annotated[
+        str | None, typer.Option("--range", help="x-range of the plot, A:B.", show_default=False)
+    ] = None,
+    sets: SetOpt = None,
+) -> None:
+    """The two-point slope (l(w+h) - l(w)) / h beside the derivative at w.
+
+    The secant through (w, l(w)) and (w+h, l(w+h)) becomes the tangent as h -> 0.
+    """
+    from gdcli.budget import time_limit
+    from gdcli.problem import read_value
+    from gdcli.reports.slope import slope as build
+
+    with time_limit(env.time_limit()):
+        problem, name = _one_weight(expr, at, wrt, sets, None)
+        report = build(problem, name, read_value(h), _range(range_))
+    out.emit(report)
+
+
+@command(
+    name="plot",
+    epilog="Examples:  gdcli plot  |  gdcli plot 'max(0, 3*w+2)' --at 0.5 --range -2:2  |  "
+    "gdcli plot 'log(w)' --range 0:4 > curve.txt",
+)
+@output_options(no_plot_help="Print the sampled curve as a table instead.")
+def plot_command(
+    out: Output,
+    expr: ExprArg = None,
+    at: AtOpt = None,
+    wrt: WrtOpt = None,
+    range_: Annotated[
+        str | None,
+        typer.Option("--range", help="x-range A:B (default: 3 either side).", show_default=False),
+    ] = None,
+    sets: SetOpt = None,
+) -> None:
+    """Draw the loss l(w), the current point and its tangent (its slope)."""
+    from gdcli.budget import time_limit
+    from gdcli.reports.plot import plot as build
+
+    with time_limit(env.time_limit()):
+        problem, name = _one_weight(expr, at, wrt, sets, None)
+        report = build(problem, name, _range(range_))
+    report.figure_is_data = out.plot
+    out.emit(report)
+
+
+@command(
+    epilog="Examples:  gdcli descend --lr 0.1 --steps 50  |  "
+    "gdcli descend 'max(0, 3*w+2)' --start 1  |  "
+    "gdcli descend '(x-1)**2 + 10*(y+2)**2' --start x=0,y=0 --optimizer adam --lr 0.3  |  "
+    "gdcli descend 'sum((W @ x - y)**2)' --set x=[1,2] --set y=[3,4] --start W=0 --shape W=2x2  |  "
+    "gdcli descend --lr 1.5 --format csv > run.csv"
+)
+@output_options()
+@optimizer_options
+def descend(
+    out: Output,
+    optimizer: tuple[str, dict[str, Any]],
+    expr: ExprArg = None,
+    start: StartOpt = None,
+    lr: Annotated[float, typer.Option("--lr", help="The learning rate.")] = 0.1,
+    steps: StepsOpt = 50,
+    tol: TolOpt = 1e-8,
+    every: Annotated[int, typer.Option("--every", help="Show every K-th step.")] = 1,
+    show_state: Annotated[
+        bool, typer.Option("--show-state", help="Show the optimizer's state (buffers, m, v).")
+    ] = False,
+    logy: Annotated[bool, typer.Option("--logy", help="Log scale for the loss plot.")] = False,
+    no_cache: Annotated[
+        bool,
+        typer.Option(
+            "--no-cache",
+            help="Do not read or write the compiled-expression cache (also GDCLI_NO_CACHE=1).",
+        ),
+    ] = False,
+    sets: SetOpt = None,
+    shapes: ShapeOpt = None,
+) -> None:
+    """Run the update rule w = w - lr * dl/dw and show every step.
+
+    The slope's sign decides the direction: slope > 0, so w decreases; slope < 0,
+    so w increases. Other update rules (momentum, Adam, RMSprop, Adagrad) follow
+    torch.optim, with torch's option names and defaults (except --lr, 0.1).
+    """
+    from gdcli.compile.cache import Cache
+    from gdcli.compile.load import load_or_build
+    from gdcli.errors import BadValue
+    from gdcli.optimizers import optimizer_factory
+    from gdcli.reports.descend import descend as build
+    from gdcli.stopping import StopRule
+
+    if every < 1:
+        raise BadValue("every", f"must be at least 1 (got {every})")
+    rule = StopRule(steps, tol)
+    name, hyper = optimizer
+    make = optimizer_factory(name, lr, **hyper)
+    cache = Cache(env.cache_dir(no_cache))
+    compiled, start_values = load_or_build(
+        read_expression(expr), start, sets or (), shapes or (), cache, env.time_limit()
+    )
+    wide = out.wide
+    report = build(
+        compiled,
+        start_values,
+        make,
+        rule,
+        every,
+        show_state,
+        logy,
+        wide,
+        progress=_progress_bar(steps) if wide else None,
+    )
+    out.emit(report)
+
+
+@command(
+    epilog="Examples:  gdcli grad '(x-1)**2 + 10*(y+2)**2' --at x=0,y=0  |  "
+    "gdcli grad 'sum((W @ x - y)**2)' --set x=[1,2] --set y=[3,4] --at W=0 --shape W=2x2  |  "
+    "gdcli grad 'mean((tanh(W @ x) - y)**2)' --set x=[1,-1,2] --set y=[0,1] "
+    "--at W=[[0.1,0.2,0.3],[0,0,0.5]] --format json"
+)
+@output_options()
+def grad(
+    out: Output,
+    expr: ExprArg = None,
+    at: AtOpt = None,
+    sets: SetOpt = None,
+    shapes: ShapeOpt = None,
+) -> None:
+    """Partial derivatives and the gradient of many weights, matrices included.
+
+    For a matrix W, each partial dl/dW[i,j] treats every other entry as a constant;
+    together they form the gradient, a matrix of the same shape as W (entries are
+    numbered from 1).
+    """
+    from gdcli.budget import time_limit
+    from gdcli.problem import read_problem
+    from gdcli.reports.grad import grad as build
+
+    text = read_expression(expr)
+    with time_limit(env.time_limit()):
+        report = build(read_problem(text, at, sets=sets or (), shapes=shapes or ()))
+    out.emit(report)
+
+
+@command(
+    epilog="Examples:  gdcli check 'w**2' '2*w'  |  gdcli check 'max(0, 3*w+2)' "
+    "'(3*w+2 > 0)*3'  |  gdcli check 'sin(w)**2' '2*sin(w)' --quiet || echo try again"
+)
+@output_options()
+def check(
+    out: Output,
+    expr: Annotated[str, typer.Argument(help="The loss ('-' reads it from stdin).")],
+    answer: Annotated[str, typer.Argument(help="Your derivative, e.g. '2*(w - 3)'.")],
+    wrt: WrtOpt = None,
+    sets: SetOpt = None,
+) -> int:
+    """Is ANSWER the derivative of EXPR? Exit 0 if right, 1 if wrong (with a
+    counterexample: a point, the expected value and yours), 2 if either does not parse.
+
+    Decided by SymPy where it can simplify the difference to 0, otherwise at many
+    random points. ANSWER may use Heaviside, sign and comparisons as indicators:
+    (3*w + 2 > 0)*3.
+    """
+    from gdcli.budget import time_limit
+    from gdcli.reports.check import check as build
+
+    out.plot = False
+    with time_limit(env.time_limit()):
+        problem, name = _one_weight(expr, None, wrt, sets, None, every_name_a_weight=True)
+        report, code = build(problem, name, answer)
+    out.emit(report)
+    return code
+
+
+@command(
+    epilog="Examples:  gdcli sweep --lr 0.05:1.95:39 --start 0 --steps 3000  |  "
+    "gdcli sweep 'w**4 - 3*w**2 + w' --lr 1e-3:1:50 --log --start -2:2:5  |  "
+    "gdcli sweep --lr 0.01,0.1,1 --optimizer adam --format json  |  "
+    "gdcli sweep --lr 0.1:3:30 --quiet   # the best lr"
+)
+@output_options()
+@optimizer_options
+def sweep(
+    out: Output,
+    optimizer: tuple[str, dict[str, Any]],
+    expr: ExprArg = None,
+    lr: Annotated[
+        str,
+        typer.Option(
+            "--lr", help="Learning rates: A:B:N (N values, A and B included) or a list 0.01,0.1,1."
+        ),
+    ] = "0.01:1:10",
+    log: Annotated[bool, typer.Option("--log", help="Space A:B:N logarithmically.")] = False,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--start",
+            "--at",
+            help="Where every run starts (as for descend); for one weight also a list "
+            "of starts: -2,0,2 or A:B:N.",
+            show_default=False,
+        ),
+    ] = None,
+    steps: StepsOpt = 50,
+    tol: TolOpt = 1e-8,
+    sets: SetOpt = None,
+    shapes: ShapeOpt = None,
+) -> None:
+    """Many learning rates (and starts) at once: the outcome of each run.
+
+    Every run follows the rules of descend (converged, max_steps, diverged), so a
+    run equals `gdcli descend` with the same settings. Find where training stays
+    stable: for l = (w - 3)**2 plain gradient descent diverges above lr = 2 / l'' = 1.
+    """
+    from gdcli.budget import time_limit
+    from gdcli.parse.options import is_grid, parse_grid
+    from gdcli.problem import read_problem
+    from gdcli.reports.sweep import sweep as build
+    from gdcli.stopping import StopRule
+
+    rule = StopRule(steps, tol)
+    name, hyper = optimizer
+    lrs = parse_grid(lr, "lr", log)
+    starts = None
+    point = start
+    if start is not None and is_grid(start):
+        starts, point = parse_grid(start, "start"), None
+    seconds = env.time_limit()
+    with time_limit(seconds):
+        problem = read_problem(
+            read_expression(expr),
+            point,
+            sets=sets or (),
+            shapes=shapes or (),
+            point_parameter="start",
+        )
+    out.emit(build(problem, lrs, starts, name, hyper, rule, seconds))
+
+
+def _progress_bar(steps: int) -> Callable[[int], None] | None:
+    """A progress bar on stderr for a long run on a terminal (None otherwise)."""
+    if steps < LONG_RUN or not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+    from rich.progress import Progress
+
+    bar = Progress(console=Console(stderr=True), transient=True)
+    task = bar.add_task("descending", total=steps)
+    bar.start()
+
+    def update(step: int) -> None:
+        bar.update(task, completed=step)
+        if step >= steps:
+            bar.stop()
+
+    import atexit
+
+    atexit.register(bar.stop)
+    return update

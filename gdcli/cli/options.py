@@ -1,0 +1,263 @@
+"""Options shared by several commands, declared once.
+
+`output_options` adds `--format --quiet --no-plot --color` to a command and hands
+it an `Output`; `optimizer_options` adds `--optimizer` and every update rule's
+options, built from the optimizers' own defaults (a new optimizer touches
+`gdcli/optimizers.py` only). Choices are enums: Typer lists them in `--help`,
+validates them and completes them in the shell.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import sys
+from collections.abc import Callable
+from enum import Enum
+from typing import Annotated, Any
+
+import typer
+
+from gdcli.optimizers import DEFAULTS
+
+
+class Format(str, Enum):
+    auto = "auto"
+    table = "table"
+    plain = "plain"
+    csv = "csv"
+    json = "json"
+
+
+class Scheme(str, Enum):
+    forward = "forward"
+    backward = "backward"
+    central = "central"
+
+
+OptimizerName = Enum(  # type: ignore[misc]
+    "OptimizerName", {name: name for name in DEFAULTS}, type=str
+)
+
+
+def choice(value: Any) -> str:
+    """The text of a choice (an enum member or, called directly, a plain string)."""
+    return str(value.value if isinstance(value, Enum) else value)
+
+
+ExprArg = Annotated[
+    str | None,
+    typer.Argument(
+        metavar="[EXPR]",
+        help="The loss, e.g. '(w - 3)**2' ('^' is power too); '-' reads it from stdin. "
+        "Default: $GDCLI_LOSS or (w - 3)**2.",
+        show_default=False,
+    ),
+]
+_POINT_HELP = (
+    "The point (the weights' values): 1.5, -2/3, pi/4; x=1,y=-2 for several weights; "
+    "W=[[1,2],[3,4]] for a matrix. Default: w (or the loss's only name) = 1."
+)
+AtOpt = Annotated[str | None, typer.Option("--at", "--start", help=_POINT_HELP, show_default=False)]
+StartOpt = Annotated[
+    str | None,
+    typer.Option("--start", "--at", help="Where to start. " + _POINT_HELP, show_default=False),
+]
+WrtOpt = Annotated[
+    str | None,
+    typer.Option("--wrt", help="The weight (default: w, or the only weight).", show_default=False),
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="An input, fixed while the weights move: NAME=VALUE (number, [vector], [[matrix]]).",
+    ),
+]
+ShapeOpt = Annotated[
+    list[str] | None,
+    typer.Option("--shape", help="A weight's shape: NAME=RxC (W=2x3) or NAME=N (v=3)."),
+]
+StepsOpt = Annotated[int, typer.Option("--steps", help="The most updates to make.")]
+TolOpt = Annotated[
+    float, typer.Option("--tol", help="Stop (converged) when the gradient's norm <= tol.")
+]
+
+
+# ---------------------------------------------------------------------------
+# output options
+
+
+class Output:
+    """The output options every command shares, and the terminal they write to."""
+
+    def __init__(self, fmt: str, quiet: bool, no_plot: bool, color: bool) -> None:
+        from gdcli.cli.env import environ
+        from gdcli.render.terminal import Terminal
+
+        # --color asks for what a terminal gets: the coloured table (plain stays data)
+        self.fmt = "table" if color and fmt == "auto" else fmt
+        self.quiet = quiet
+        self.plot = not no_plot
+        self.term = Terminal.detect(sys.stdout, environ(), force_color=color)
+
+    @property
+    def wide(self) -> bool:
+        """Will a person read a table on a terminal (not a script reading data)?"""
+        if self.quiet:
+            return False
+        return self.fmt == "table" or (self.fmt == "auto" and self.term.is_tty)
+
+    def emit(self, report: Any) -> None:
+        from gdcli.render.output import emit
+
+        emit(report, self.fmt, self.term, quiet=self.quiet, plot=self.plot)
+
+
+def _with_parameters(
+    function: Callable[..., Any],
+    extra: list[inspect.Parameter],
+    call: Callable[[Callable[..., Any], dict[str, Any]], Any],
+) -> Callable[..., Any]:
+    """`function` with `extra` keyword parameters in its signature (Typer reads the
+    signature); `call(function, kwargs)` receives every argument and calls it."""
+    signature = inspect.signature(function, eval_str=True)
+    names = {p.name for p in extra}
+    kept = [p for p in signature.parameters.values() if p.name not in ("out", "optimizer")]
+    kept = [p for p in kept if p.name not in names]
+
+    @functools.wraps(function)
+    def wrapper(**kwargs: Any) -> Any:
+        return call(function, kwargs)
+
+    parameters = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in kept] + extra
+    wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
+    del wrapper.__wrapped__
+    return wrapper
+
+
+def _keyword(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
+    )
+
+
+def output_options(
+    no_plot_help: str = "Leave out the plot.",
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Add the output options; the command receives them as `out: Output`."""
+    extra = [
+        _keyword(
+            "fmt",
+            Annotated[
+                Format,
+                typer.Option(
+                    "--format",
+                    "-f",
+                    case_sensitive=False,
+                    help="auto: a table and a plot on a terminal, plain text in a pipe.",
+                ),
+            ],
+            Format.auto,
+        ),
+        _keyword(
+            "quiet",
+            Annotated[
+                bool,
+                typer.Option("--quiet", "-q", help="Print one line of bare values (for scripts)."),
+            ],
+            False,
+        ),
+        _keyword("no_plot", Annotated[bool, typer.Option("--no-plot", help=no_plot_help)], False),
+        _keyword(
+            "color",
+            Annotated[
+                bool, typer.Option("--color", help="Colour even when stdout is not a terminal.")
+            ],
+            False,
+        ),
+    ]
+
+    def call(function: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+        out = Output(
+            choice(kwargs.pop("fmt")),
+            kwargs.pop("quiet"),
+            kwargs.pop("no_plot"),
+            kwargs.pop("color"),
+        )
+        return function(out=out, **kwargs)
+
+    return lambda function: _with_parameters(function, extra, call)
+
+
+# ---------------------------------------------------------------------------
+# optimizer options, from the optimizers' own defaults
+
+
+def _optimizer_help(option: str) -> str:
+    """Which update rules take an option, and their defaults: `sgd, rmsprop (default 0)`,
+    `... (default 0; adamw 0.01)` where one rule differs."""
+    from collections import Counter
+
+    takers = {name: d[option] for name, d in DEFAULTS.items() if option in d}
+    if all(isinstance(v, bool) for v in takers.values()):
+        return ", ".join(takers) + "."
+    common = Counter(takers.values()).most_common(1)[0][0]
+    others = [f"{name} {value:g}" for name, value in takers.items() if value != common]
+    return f"{', '.join(takers)} (default {'; '.join([f'{common:g}', *others])})."
+
+
+def optimizer_option_names() -> list[str]:
+    """Every update rule's options besides lr, in the order the rules list them."""
+    names: list[str] = []
+    for defaults in DEFAULTS.values():
+        names += [n for n in defaults if n != "lr" and n not in names]
+    return names
+
+
+def optimizer_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Add `--optimizer` and every update rule's options (torch's names); the command
+    receives `optimizer=(name, hyper)`, hyper holding only the options given."""
+    extra = [
+        _keyword(
+            "optimizer_name",
+            Annotated[
+                OptimizerName,
+                typer.Option("--optimizer", "-o", case_sensitive=False, help="The update rule."),
+            ],
+            OptimizerName("sgd"),
+        )
+    ]
+    for option in optimizer_option_names():
+        flag = "--" + option.replace("_", "-")
+        default = next(d[option] for d in DEFAULTS.values() if option in d)
+        kind: Any = bool if isinstance(default, bool) else float
+        info = typer.Option(flag, help=_optimizer_help(option), show_default=False)
+        extra.append(_keyword(option, Annotated[kind | None, info], None))
+
+    def call(function: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+        name = choice(kwargs.pop("optimizer_name"))
+        hyper = {k: kwargs.pop(k) for k in optimizer_option_names() if kwargs.get(k) is not None}
+        for k in optimizer_option_names():
+            kwargs.pop(k, None)
+        return function(optimizer=(name, hyper), **kwargs)
+
+    return _with_parameters(function, extra, call)
+
+
+__all__ = [
+    "AtOpt",
+    "ExprArg",
+    "Format",
+    "Output",
+    "Scheme",
+    "SetOpt",
+    "ShapeOpt",
+    "StartOpt",
+    "StepsOpt",
+    "TolOpt",
+    "WrtOpt",
+    "optimizer_options",
+    "output_options",
+]

@@ -1,0 +1,122 @@
+"""A compiled loss and its start, from the cache where possible.
+
+A repeated call reads its option values with the quick reader (plain decimals, no
+SymPy); when the cache has the entry, SymPy is never imported. Anything unusual
+takes the full path, which reads and checks everything, and stores the entry.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+from gdcli.budget import time_limit
+from gdcli.compile.cache import Cache, cache_key
+from gdcli.compile.codegen import build
+from gdcli.compile.runtime import Compiled
+from gdcli.errors import GdcliError
+from gdcli.params import Params, Shape
+from gdcli.parse.options import finite_float, is_assignment, parse_assignments, parse_shapes
+from gdcli.parse.quick import quick_entries, quick_shape, quick_value
+from gdcli.parse.syntax import normalise
+from gdcli.problem import DEFAULT_WEIGHT, read_problem
+
+
+class Quick(NamedTuple):
+    """Option texts read without SymPy: a cache key and the start's exact values."""
+
+    key: str
+    named: dict[str, Any]
+    bare: Any
+
+
+def _quick(
+    text: str, start: str | None, sets: Sequence[str], shapes: Sequence[str]
+) -> Quick | None:
+    """None whenever anything is unusual: the full path then reads the inputs and
+    reports any error; this path only ever serves inputs that path accepts."""
+    try:
+        inputs: dict[str, str] = {}
+        for spec in sets:
+            for name, value_text in parse_assignments(spec).items():
+                if quick_value(value_text) is None or name in inputs:
+                    return None
+                inputs[name] = value_text.strip()
+        declared = parse_shapes(list(shapes))
+        named: dict[str, Any] = {}
+        bare: Any = None
+        if start is not None and is_assignment(start):
+            for name, value_text in parse_assignments(start).items():
+                named[name] = quick_value(value_text)
+                if named[name] is None or name in inputs:
+                    return None
+        elif start is not None:
+            bare = quick_value(start)
+            if bare is None or isinstance(bare, list):
+                return None
+    except GdcliError:
+        return None
+    all_shapes = dict(declared)
+    for name, value in named.items():
+        shape = quick_shape(value)
+        if shape is None:
+            return None
+        if shape and name not in declared:
+            all_shapes[name] = shape
+    roles = {"weights": sorted(named), "bare": bare is not None}
+    key = cache_key(normalise(text) + "\0" + repr(roles), all_shapes, inputs)
+    return Quick(key, named, bare)
+
+
+def _quick_start(compiled: Compiled, quick: Quick) -> Params | None:
+    """The start, per weight, as the full path gives it (None when in doubt)."""
+    if set(quick.named) - set(compiled.variables):
+        return None
+    if quick.named and len(quick.named) != len(compiled.variables):
+        return None
+    if not quick.named and quick.bare is not None and len(compiled.variables) != 1:
+        return None
+    start: Params = []
+    for name in compiled.variables:
+        shape: Shape = compiled.shapes[name]
+        value = quick.named.get(name, quick.bare if quick.bare is not None else 1)
+        vshape = quick_shape(value)
+        if vshape != shape and vshape != ():
+            return None
+        if not shape:
+            start.append(finite_float(value, "start"))
+            continue
+        import numpy as np
+
+        flat = [finite_float(v, "start") for v in quick_entries(value)]
+        size = math.prod(shape)
+        start.append(np.array(flat * size if len(flat) == 1 else flat, dtype=float).reshape(shape))
+    return start
+
+
+def load_or_build(
+    text: str,
+    start: str | None,
+    sets: Sequence[str],
+    shapes: Sequence[str],
+    cache: Cache,
+    seconds: float,
+) -> tuple[Compiled, Params]:
+    """The compiled loss and the start. `seconds` of CPU time for the symbolic work."""
+    quick = _quick(text, start, sets, shapes) if cache.directory is not None else None
+    if quick is not None:
+        hit = cache.load(quick.key)
+        if hit is not None:
+            values = _quick_start(hit, quick)
+            if values is not None:
+                return hit, values
+    with time_limit(seconds):
+        problem = read_problem(text, start, sets=sets, shapes=shapes, point_parameter="start")
+        built = build(problem.loss)
+    if quick is not None:
+        cache.store(quick.key, built)
+    return built, problem.start()
+
+
+__all__ = ["DEFAULT_WEIGHT", "load_or_build"]

@@ -1,0 +1,123 @@
+"""Generated source is verified before it runs, from the cache or fresh.
+
+`verify` walks its syntax tree with an allow-list (arithmetic, comparisons,
+conditionals, loops of our own shape, calls of a fixed set of math functions, our
+own function and variable names), so a tampered cache entry can at most compute
+wrong numbers. `load` then builds the functions straight from their code objects:
+nothing at a module's top level ever runs.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from collections.abc import Callable
+from typing import Any
+
+MATH_NAMES = (
+    "sin cos tan asin acos atan atan2 sinh cosh tanh asinh acosh atanh exp expm1 log log1p "
+    "log2 log10 sqrt copysign pi e"
+).split()
+BUILTIN_NAMES = ("abs", "max", "min")
+HELPER_NAMES = ("_fsum", "_sqrt")
+FUNCTIONS = ("value_and_grad", "curvature", "sgd")
+MAX_SOURCE = 5_000_000  # characters of one generated source
+
+_NODES = (
+    ast.Module, ast.FunctionDef, ast.arguments, ast.arg, ast.Assign, ast.Return, ast.While,
+    ast.If, ast.Expr, ast.Name, ast.Load, ast.Store, ast.Constant, ast.Tuple, ast.BinOp,
+    ast.UnaryOp, ast.BoolOp, ast.Compare, ast.IfExp, ast.Call, ast.Add, ast.Sub, ast.Mult,
+    ast.Div, ast.Pow, ast.USub, ast.UAdd, ast.Not, ast.And, ast.Or, ast.Eq, ast.NotEq,
+    ast.Lt, ast.LtE, ast.Gt, ast.GtE,
+)  # fmt: skip
+_CALLABLE = set(MATH_NAMES) | set(BUILTIN_NAMES) | set(HELPER_NAMES)
+_NUMPY_NODES = (ast.Attribute, ast.List, ast.keyword)
+_NUMPY_MODULES = ("numpy", "functools")
+
+
+class UnsafeSource(ValueError):
+    """Source that is not of the shape gdcli generates."""
+
+
+def verify(source: str, numpy: bool = False) -> None:
+    """Refuse any source that is not arithmetic over our names (see module docstring).
+    With `numpy`, also the NumPy printer's `numpy.f(...)`, lists and keywords."""
+    allowed = _NODES + _NUMPY_NODES if numpy else _NODES
+    if len(source) > MAX_SOURCE:
+        raise UnsafeSource("generated source too large")
+    try:
+        tree = ast.parse(source, mode="exec")
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        raise UnsafeSource(f"not Python: {exc}") from None
+    for node in ast.walk(tree):
+        if not isinstance(node, allowed):
+            raise UnsafeSource(f"{type(node).__name__} is not allowed")
+        if isinstance(node, ast.Attribute):  # numpy.f or numpy.f.reduce, public names only
+            owner: ast.expr = node
+            while isinstance(owner, ast.Attribute):
+                if owner.attr.startswith("_"):
+                    raise UnsafeSource(f"attribute {owner.attr!r} is not allowed")
+                owner = owner.value
+            if not (isinstance(owner, ast.Name) and owner.id in _NUMPY_MODULES):
+                raise UnsafeSource("attribute access is not allowed")
+            continue
+        if isinstance(node, ast.FunctionDef):
+            if node.name not in FUNCTIONS or node.decorator_list or node.returns:
+                raise UnsafeSource(f"function {node.name!r} is not allowed")
+        elif isinstance(node, ast.Name) and node.id.startswith("__"):
+            raise UnsafeSource(f"name {node.id!r} is not allowed")
+        elif isinstance(node, ast.Call):
+            func = node.func
+            if numpy and isinstance(func, ast.Attribute):
+                continue  # numpy.f(...): the attribute itself is checked above
+            if not isinstance(func, ast.Name) or func.id not in _CALLABLE or node.keywords:
+                raise UnsafeSource("call of something other than a math function")
+        elif isinstance(node, ast.Constant) and not isinstance(node.value, (int, float, str)):
+            raise UnsafeSource("constant of an unexpected type")
+    for statement in tree.body:
+        if not isinstance(statement, ast.FunctionDef):
+            raise UnsafeSource("only function definitions at the top level")
+
+
+def helpers() -> dict[str, Any]:
+    return {"abs": abs, "max": max, "min": min, "_fsum": math.fsum, "_sqrt": math.sqrt}
+
+
+def math_namespace() -> dict[str, Any]:
+    namespace: dict[str, Any] = {name: getattr(math, name) for name in MATH_NAMES}
+    namespace.update(helpers())
+    return namespace
+
+
+_NUMPY = {
+    "asin": "arcsin",
+    "acos": "arccos",
+    "atan": "arctan",
+    "atan2": "arctan2",
+    "asinh": "arcsinh",
+    "acosh": "arccosh",
+    "atanh": "arctanh",
+}
+
+
+def numpy_namespace() -> dict[str, Any]:
+    """The math names over NumPy float64 (which gives ±inf where math raises)."""
+    import numpy as np
+
+    namespace: dict[str, Any] = {name: getattr(np, _NUMPY.get(name, name)) for name in MATH_NAMES}
+    namespace.update(helpers())
+    return namespace
+
+
+def load(source: str, namespace: dict[str, Any]) -> dict[str, Callable[..., Any]]:
+    """The functions a VERIFIED source defines, made straight from their code objects
+    (nothing at the module level runs: `verify` allows only function definitions)."""
+    import types
+
+    scope: dict[str, Any] = {"__builtins__": {}, **namespace}
+    code = compile(source, "<gdcli generated>", "exec")
+    return {
+        const.co_name: types.FunctionType(const, scope)
+        for const in code.co_consts
+        if isinstance(const, types.CodeType) and const.co_name in FUNCTIONS
+    }

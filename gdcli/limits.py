@@ -1,0 +1,32 @@
+"""Every bound gdcli enforces, in one place (the README's "Limits" lists them)."""
+
+from __future__ import annotations
+
+# --- expressions and values (parse) ---------------------------------------------------
+MAX_LENGTH = 2000  # characters of one expression or value
+MAX_NODES = 600  # syntax-tree nodes
+MAX_DEPTH = 60  # nesting of the syntax tree
+MAX_BITS = 1400  # size of any exact number (numerator or denominator), about 420 digits
+MAX_DECIMAL_EXPONENT = 330  # |exponent| of a decimal literal: beyond it a float is 0 or inf
+MAX_ENTRIES = 10_000  # entries of one array
+MAX_PRODUCT_TERMS = 20_000  # multiplications in one symbolic matrix product
+MAX_SYMBOLIC_EXPONENT = 10_000  # |p|, |q| of a constant exponent on an expression of weights
+MAX_ARGUMENTS = 32  # arguments of max(...) / min(...)
+
+# --- time ------------------------------------------------------------------------------
+DEFAULT_TIME_LIMIT = 3.0  # CPU seconds of symbolic work per command
+EXACT_SECONDS = 1.0  # CPU seconds for one exact evaluation before the float value is taken
+
+# --- derivatives and quotients ---------------------------------------------------------
+DIGITS = 30  # working precision of exact evaluations
+MAX_H_VALUES = 400  # rows of a difference-quotient table
+
+# --- descent ---------------------------------------------------------------------------
+DIVERGENCE_FACTOR = 1e12  # |loss| > 1e12 * max(1, |loss at the start|) counts as diverged
+MAX_RUNS = 1_000_000  # runs of one sweep (learning rates x starts)
+OSCILLATION_STEPS = 20  # a run oscillates when its update changed sign this many times in a row
+
+# --- output ----------------------------------------------------------------------------
+PLOT_POINTS = 4000  # steps kept for the plots of a long run (thinned evenly beyond)
+EXACT_ENTRIES = 64  # up to this many entries grad evaluates every partial exactly
+CURVE_SAMPLES = 241  # points of a sampled loss curve

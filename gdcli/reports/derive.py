@@ -1,0 +1,143 @@
+"""derive: the derivative dl/dw, symbolic, and difference quotients at shrinking h."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gdcli import calculus
+from gdcli.problem import Problem, plain
+from gdcli.reports.base import Report, Table, constant
+from gdcli.reports.figures import Figure, curve_figure
+from gdcli.reports.words import kink_note, roles_note
+
+
+def _explain_errors(
+    rows: list[calculus.QuotientRow], best: calculus.QuotientRow, scheme: str, name: str
+) -> str:
+    """The story of the error column, told from the numbers in it."""
+    errors = [r.abs_error for r in rows if r.abs_error is not None]
+    text = f"best h = {best.h:.0e} (error {best.abs_error:.2e})."
+    roundoff = (
+        "round-off: l(w+h) and l(w) agree in more and more digits, and their difference, "
+        "wrong by about 1e-16·|l|, is divided by h"
+    )
+    rises = errors[-1] > 10 * (best.abs_error or 0) and errors[-1] > 1e-13
+    if best is rows[0]:
+        exact = "a straight line" + (" or a parabola" if scheme == "central" else "")
+        text += (
+            f" Already the largest h is best: l near {name} is {exact}, for which the "
+            f"{scheme} quotient is exact, so there is no truncation error to shrink."
+        )
+        return text + (f" The error only grows as h shrinks ({roundoff})." if rises else "")
+    truncation = "h²·|l'''|/6" if scheme == "central" else "h·|l''|/2"
+    text += (
+        " As h shrinks the error first falls (truncation: the secant bends away from the "
+        f"tangent by about {truncation})"
+    )
+    if rises:
+        return text + f" and then rises again ({roundoff})."
+    return text + "; here round-off stays small down to the smallest h."
+
+
+def derive(
+    problem: Problem,
+    name: str,
+    scheme: str,
+    h_max: float,
+    h_min: float,
+    latex: bool,
+) -> Report:
+    others = {v: problem.point[v] for v in problem.weights if v != name}
+    loss = problem.only(name).loss
+    at = problem.at(name)
+    s = calculus.slope_at(loss, name, at)
+    # the partial derivative itself (every other weight a symbol), evaluated at the point
+    derivative = calculus.derivative(problem.loss, name) if others else s.derivative
+    hs = calculus.h_values(h_max, h_min)
+    w = loss.entries[name][0]
+    f = calculus.compile_scalar(loss.expr, [w])
+    reference = calculus.scheme_reference(s, scheme)
+    rows = calculus.difference_quotients(f, float(at), reference, hs, scheme)
+    best = calculus.best_row(rows)
+    best_index = rows.index(best) if best is not None else None
+
+    data: dict[str, Any] = {
+        "expression": loss.text,
+        "variable": name,
+        "derivative": str(derivative),
+        "at": float(at),
+        "at_exact": str(at),
+        "loss": s.loss,
+        "slope": s.slope,
+        "differentiable": s.differentiable,
+        "left_slope": s.left,
+        "right_slope": s.right,
+        "scheme": scheme,
+        "reference": reference,
+        "rows": [
+            {"h": r.h, "quotient": r.quotient, "abs_error": r.abs_error, "rel_error": r.rel_error}
+            for r in rows
+        ],
+        "best_h": best.h if best else None,
+    }
+    if others:
+        data["point"] = {v: plain(val) for v, val in others.items()}
+    if problem.inputs:
+        data["inputs"] = {v: plain(val) for v, val in problem.inputs.items()}
+    summary: list[list[Any]] = [
+        ["l(" + name + ")", loss.text],
+        [f"dl/d{name}", str(derivative)],
+    ]
+    if latex:
+        import sympy as sp
+
+        data["latex"] = sp.latex(derivative)
+        summary.append(["latex", data["latex"]])
+    summary += [
+        [name, str(at)],
+        [f"l({name})", s.loss],
+        ["slope", s.slope if s.differentiable else "does not exist"],
+    ]
+    if not s.differentiable:
+        summary += [["left slope", s.left], ["right slope", s.right]]
+    notes = []
+    roles = roles_note(list(problem.weights), list(problem.inputs), problem.chosen)
+    if roles:
+        notes.append(roles)
+    if not s.differentiable:
+        notes.append(kink_note(name, at, s))
+        if reference is not None:
+            side = {"forward": "right", "backward": "left", "central": "mean of both"}[scheme]
+            notes.append(
+                f"{scheme} quotients are compared with the one-sided slope they approach ({side})."
+            )
+    if best is not None:
+        notes.append(_explain_errors(rows, best, scheme, name))
+    quotient_table = Table(
+        ["h", "quotient", "abs_error", "rel_error"],
+        [[r.h, r.quotient, r.abs_error, r.rel_error] for r in rows],
+        title=f"{scheme} difference quotients",
+        highlight=best_index,
+        highlight_text="◀ best h",
+    )
+    figures: list[Figure] = []
+    if rows:
+        figures.append(
+            curve_figure(
+                [r.h for r in rows],
+                [r.abs_error for r in rows],
+                label="|quotient - slope|",
+                logx=True,
+                logy=True,
+                title="error against h (log-log): the V of truncation and round-off",
+                xlabel="h",
+                ylabel="error",
+            )
+        )
+    return Report(
+        data,
+        [Table(["quantity", "value"], summary, records=False), quotient_table],
+        constant([s.slope]),
+        notes=constant(notes),
+        figures=constant(figures),
+    )

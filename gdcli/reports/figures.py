@@ -1,0 +1,194 @@
+"""Pictures as data: series of points with their axes, built from the numbers a
+report has. `render.plots` draws them; nothing here imports a plotting library.
+
+Non-finite values (nan, inf, complex, None, ...) never reach a plot: such points
+are dropped and a line is split into separate segments at the gaps.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
+
+# |values| beyond this are treated like infinities: axis scaling overflows (and
+# plotext crashes) when the data span is not a finite float.
+MAX_ABS = 1e300
+
+Segment = tuple[list[float], list[float]]
+Values = Iterable[Any]  # any iterable of numbers; junk entries are dropped
+
+
+class Series(NamedTuple):
+    """One data series: `kind` is "line" (joined points) or "points" (scatter).
+    `marker` is a plotext marker name or a single character; None picks a default."""
+
+    label: str
+    xs: Values
+    ys: Values
+    kind: str = "line"
+    marker: str | None = None
+
+
+class Figure(NamedTuple):
+    series: list[Series]
+    title: str = ""
+    xlabel: str = ""
+    ylabel: str = ""
+    logx: bool = False
+    logy: bool = False
+
+
+def finite(value: Any, positive: bool = False) -> float | None:
+    """`value` as a float if it is a finite real number (and > 0 if `positive`)."""
+    if value is None or isinstance(value, (str, bytes)):
+        return None
+    if isinstance(value, numbers.Complex) and not isinstance(value, numbers.Real):
+        return None  # complex (also numpy complex): never silently take the real part
+    try:
+        f = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if not math.isfinite(f) or abs(f) > MAX_ABS or (positive and f <= 0.0):
+        return None
+    return f
+
+
+def split_finite(
+    xs: Values, ys: Values, *, logx: bool = False, logy: bool = False
+) -> list[Segment]:
+    """Split the points (xs[i], ys[i]) into runs of consecutive plottable points.
+
+    A point is plottable when both coordinates are finite real numbers (and
+    positive on a log axis). Each unplottable point ends the current run, so a
+    curve with a gap or a pole becomes several segments. Empty runs are omitted.
+    """
+    xs, ys = list(xs), list(ys)
+    if len(xs) != len(ys):
+        raise ValueError(f"xs and ys differ in length ({len(xs)} != {len(ys)})")
+    segments: list[Segment] = []
+    seg_x: list[float] = []
+    seg_y: list[float] = []
+    for x, y in zip(xs, ys, strict=True):
+        fx, fy = finite(x, logx), finite(y, logy)
+        if fx is None or fy is None:
+            if seg_x:
+                segments.append((seg_x, seg_y))
+                seg_x, seg_y = [], []
+        else:
+            seg_x.append(fx)
+            seg_y.append(fy)
+    if seg_x:
+        segments.append((seg_x, seg_y))
+    return segments
+
+
+def clip_line(
+    x0: float, y0: float, slope: float, x_range: tuple[float, float], y_range: tuple[float, float]
+) -> Segment | None:
+    """The part of the line through (x0, y0) with `slope` inside the box, or None."""
+    (xlo, xhi), (ylo, yhi) = x_range, y_range
+    if slope != 0.0:
+        # x where the line crosses y = ylo and y = yhi
+        xa, xb = x0 + (ylo - y0) / slope, x0 + (yhi - y0) / slope
+        xlo, xhi = max(xlo, min(xa, xb)), min(xhi, max(xa, xb))
+    elif not ylo <= y0 <= yhi:
+        return None
+    if not (math.isfinite(xlo) and math.isfinite(xhi)) or xlo > xhi:
+        return None
+    xs = [xlo, xhi]
+    ys = [min(max(y0 + slope * (x - x0), ylo), yhi) for x in xs]  # clamp rounding error
+    return xs, ys
+
+
+def loss_figure(
+    xs: Values,
+    ys: Values,
+    *,
+    point: tuple[float, float] | None = None,
+    lines: Sequence[tuple[str, float, float, float]] = (),
+    title: str = "",
+    xlabel: str = "w",
+    ylabel: str = "l(w)",
+    curve_label: str = "l(w)",
+    point_label: str = "w",
+) -> Figure:
+    """The loss curve ys over xs, the current `point` (w, l(w)) and straight lines.
+
+    Each entry of `lines` is (label, x0, y0, slope): the line through (x0, y0) with
+    that slope (a tangent or a secant). It spans the curve's x-range but is clipped
+    to the curve's y-range padded by 20% on each side, so a steep line does not
+    flatten the curve. Lines with non-finite parameters, or that miss that box,
+    are left out.
+    """
+    xs, ys = list(xs), list(ys)  # read twice: no one-shot iterators
+    series = [Series(curve_label, xs, ys)]
+    segments = split_finite(xs, ys)
+    if segments:
+        all_x = [x for seg_x, _ in segments for x in seg_x]
+        all_y = [y for _, seg_y in segments for y in seg_y]
+        y_lo, y_hi = min(all_y), max(all_y)
+        pad = 0.2 * (y_hi - y_lo) if y_hi > y_lo else max(1.0, abs(y_hi)) * 0.2
+        box_y = (y_lo - pad, y_hi + pad)
+        for label, x0, y0, slope in lines:
+            fx, fy, fm = finite(x0), finite(y0), finite(slope)
+            if fx is None or fy is None or fm is None:
+                continue
+            clipped = clip_line(fx, fy, fm, (min(all_x), max(all_x)), box_y)
+            if clipped is not None:
+                series.append(Series(label, *clipped))
+    if point is not None:
+        series.append(Series(point_label, [point[0]], [point[1]], kind="points", marker="o"))
+    return Figure(series, title, xlabel, ylabel)
+
+
+def _path_series(path_x: Values, path_y: Values, kind: str, marker: str | None) -> list[Series]:
+    """The path as a series, plus markers on its first and last plottable points."""
+    path_x, path_y = list(path_x), list(path_y)  # read twice below: no one-shot iterators
+    series = [Series("path", path_x, path_y, kind=kind, marker=marker)]
+    segments = split_finite(path_x, path_y)
+    if segments:
+        (first_x, first_y), (last_x, last_y) = segments[0], segments[-1]
+        series.append(Series("start", first_x[:1], first_y[:1], kind="points", marker="S"))
+        if len(segments) > 1 or len(first_x) > 1:
+            series.append(Series("end", last_x[-1:], last_y[-1:], kind="points", marker="E"))
+    return series
+
+
+def path_figure_1d(
+    xs: Values,
+    ys: Values,
+    path_w: Values,
+    path_l: Values,
+    *,
+    title: str = "",
+    xlabel: str = "w",
+    ylabel: str = "l(w)",
+) -> Figure:
+    """The loss curve with the descent path's points (w_k, l(w_k)) marked on it."""
+    series = [Series("l(w)", xs, ys), *_path_series(path_w, path_l, "points", "o")]
+    return Figure(series, title, xlabel, ylabel)
+
+
+def path_figure_2d(
+    path_x: Values, path_y: Values, *, title: str = "", xlabel: str = "x", ylabel: str = "y"
+) -> Figure:
+    """The path of two parameters in the plane: iterates joined by a line, start/end marked."""
+    return Figure(_path_series(path_x, path_y, "line", None), title, xlabel, ylabel)
+
+
+def curve_figure(
+    steps: Values,
+    values: Values,
+    *,
+    label: str = "",
+    logx: bool = False,
+    logy: bool = False,
+    title: str = "",
+    xlabel: str = "step",
+    ylabel: str = "",
+) -> Figure:
+    """One curve, e.g. loss against step, or error against h with logx=logy=True
+    (where zero errors are dropped)."""
+    return Figure([Series(label, steps, values)], title, xlabel, ylabel, logx, logy)

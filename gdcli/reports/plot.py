@@ -1,0 +1,78 @@
+"""plot: the loss l(w), the current point and its tangent (its slope)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from gdcli import calculus
+from gdcli.limits import CURVE_SAMPLES
+from gdcli.problem import Problem
+from gdcli.reports.base import Report, Table, constant
+from gdcli.reports.figures import loss_figure
+from gdcli.reports.slope import curve_range
+from gdcli.reports.words import kink_note, sample
+
+
+def _direction(name: str, slope: float) -> str:
+    if slope > 0:
+        return f"the loss grows here, so gradient descent makes {name} smaller."
+    if slope < 0:
+        return f"the loss falls here, so gradient descent makes {name} larger."
+    return "a flat spot: gradient descent stays put."
+
+
+def plot(problem: Problem, name: str, plot_range: tuple[float, float] | None) -> Report:
+    loss = problem.only(name).loss
+    at = problem.at(name)
+    s = calculus.slope_at(loss, name, at)
+    atf = float(at)
+    lo, hi = curve_range(atf, plot_range)
+    w = loss.entries[name][0]
+    f = calculus.compile_scalar(loss.expr, [w])
+    xs, ys = sample(f, lo, hi, CURVE_SAMPLES)
+    data: dict[str, Any] = {
+        "expression": loss.text,
+        "variable": name,
+        "at": atf,
+        "loss": s.loss,
+        "slope": s.slope,
+        "differentiable": s.differentiable,
+        "range": [lo, hi],
+        "points": [
+            {name: x, "loss": y if math.isfinite(y) else None} for x, y in zip(xs, ys, strict=True)
+        ],
+    }
+    notes = [
+        f"at {name} = {at}: l = {s.loss:.10g}, "
+        + (
+            f"slope {s.slope:.10g}: " + _direction(name, s.slope)
+            if s.slope is not None
+            else kink_note(name, at, s)
+        )
+    ]
+    lines = [] if s.slope is None or s.loss is None else [("tangent", atf, s.loss, s.slope)]
+    figure = loss_figure(
+        xs,
+        ys,
+        point=(atf, s.loss) if s.loss is not None else None,
+        lines=lines,
+        title=f"l({name}) = {loss.text}",
+        xlabel=name,
+        ylabel=f"l({name})",
+    )
+    return Report(
+        data,
+        [
+            Table(
+                [name, "loss"],
+                [[x, y] for x, y in zip(xs, ys, strict=True)],
+                title="l(w) sampled",
+                head_tail=10,
+            )
+        ],
+        constant([s.loss, s.slope]),
+        notes=constant(notes),
+        figures=constant([figure]),
+        figure_is_data=True,
+    )

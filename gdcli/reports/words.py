@@ -1,0 +1,65 @@
+"""Sentences more than one report says, written once."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from gdcli.calculus import SlopeAt
+from gdcli.parse.options import show_value
+
+SUBGRADIENT = (
+    "at a kink SymPy's derivative takes Heaviside(0) = 1/2 and sign(0) = 0, "
+    "so d/dw max(0, w) at w = 0 is 1/2 and d/dw abs(w) at 0 is 0; "
+    "descend and grad use that value as the subgradient"
+)
+
+
+def subgradient_note() -> str:
+    return SUBGRADIENT + "."
+
+
+def kink_note(name: str, at: Any, s: SlopeAt) -> str:
+    """Why there is no slope at `at`, from the one-sided slopes (or the jump)."""
+    if s.jump is not None:
+        before, after = s.jump
+        return (
+            f"not differentiable at {name} = {show_value(at)}: l jumps there (from "
+            f"{before:.10g} just left to {after:.10g} just right, {s.loss:.10g} at the point), "
+            "so on the side of the jump the quotients grow like 1/h: no slope there."
+        )
+    left = "undefined or infinite" if s.left is None else f"{s.left:.10g}"
+    right = "undefined or infinite" if s.right is None else f"{s.right:.10g}"
+    text = (
+        f"not differentiable at {name} = {show_value(at)}: the slope from the left is {left}, "
+        f"from the right {right}."
+    )
+    if s.convention is not None:
+        text += (
+            f" SymPy's derivative gives {s.convention:.10g} there (Heaviside(0) = 1/2, "
+            "sign(0) = 0); descend and grad use that value as the subgradient."
+        )
+    return text
+
+
+def roles_note(weights: Sequence[str], inputs: Sequence[str], chosen: str | None) -> str | None:
+    """Which names move (weights) and which are fixed (inputs), when it is worth saying."""
+    if not inputs and chosen is None:
+        return None
+    text = "weights (they move): " + ", ".join(weights)
+    if inputs:
+        text += "; inputs (fixed): " + ", ".join(inputs)
+    if chosen is not None:
+        text += f". {chosen} is the weight because it is the loss's only name without a value"
+    return text + "."
+
+
+def sample(f: Any, lo: float, hi: float, n: int) -> tuple[list[float], list[float]]:
+    """n points of f from lo to hi, both included."""
+    xs = [lo + (hi - lo) * k / (n - 1) for k in range(n)]
+    return xs, [f(x) for x in xs]
+
+
+def finite_or_none(x: float) -> float | None:
+    return x if math.isfinite(x) else None
