@@ -289,7 +289,8 @@ OPTIMIZERS: list[tuple[str, dict[str, Any], str, dict[str, Any], float]] = [
     "opt", OPTIMIZERS, ids=lambda o: f"{o[0]}-" + ",".join(map(str, o[1].values()))
 )
 def test_params_equal_torch(
-    drive: tuple[str, dict[str, Any]], opt: tuple[str, dict[str, Any], str, dict[str, Any]]
+    drive: tuple[str, dict[str, Any]],
+    opt: tuple[str, dict[str, Any], str, dict[str, Any], float],
 ) -> None:
     torch = pytest.importorskip("torch")
     name, options = drive
@@ -312,7 +313,7 @@ def test_params_equal_torch(
     scheduler = torch_class(torch_opt, **kwargs)
     schedule = schedules.make_schedule(name, base_lr, **options)
 
-    params = [0.0, 0.0]
+    params: list[Any] = [0.0, 0.0]
     seen_lrs = set()
     for k in range(STEPS):
         # torch: the gradient of the same formula, at torch's own point
