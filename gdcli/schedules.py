@@ -1,7 +1,7 @@
 """Learning-rate schedules of torch.optim.lr_scheduler, written out next to their formulas.
 
 Each class follows torch's ``get_lr`` (the recursive form where torch uses one, so the values
-equal torch's to the last bit or nearly), with torch's argument names and defaults; torch's
+equal torch's: to the last bit in every case the tests compare), with torch's argument names and defaults; torch's
 ``T_max`` is spelled ``t_max``. Values are float64: ``base_lr`` is a Python float or a numpy
 array (one lr per run of a sweep; every schedule but plateau takes one), like ``lr`` in
 ``gdcli.optimizers``. A schedule drives one optimizer with one parameter group.
@@ -47,7 +47,8 @@ Choices that differ from torch (the values of valid runs do not)
     - OneCycleLR: like torch, stepping past ``total_steps`` raises (``BadValue`` naming
       ``total_steps``); ``step_limit`` tells a driver the bound before it runs. A
       ``pct_start`` that makes a phase zero steps long (total_steps=10, pct_start=0.1) raises
-      ``BadValue`` naming ``pct_start`` where torch divides by zero. ``base_lr`` is not used
+      ``BadValue`` naming ``pct_start`` where torch divides by zero; a whole ``pct_start``
+      (0 or 1) is taken, torch wants a float. ``base_lr`` is not used
       (torch overwrites the optimizer's lr with ``max_lr / div_factor``): ``uses_base_lr``.
     - CyclicLR: ``base_lr`` is the lower bound of the cycle (torch's ``base_lr`` argument,
       which also overwrites the optimizer's lr). No ``scale_fn``/``scale_mode``.
