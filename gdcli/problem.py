@@ -34,7 +34,6 @@ from gdcli.parse.syntax import free_names, normalise
 if TYPE_CHECKING:
     from gdcli.parse.expression import Loss
 
-DEFAULT_LOSS = "(w - 3)**2"
 DEFAULT_POINT = "1"
 DEFAULT_WEIGHT = "w"
 

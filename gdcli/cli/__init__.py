@@ -9,9 +9,21 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import sys
+from typing import Any
 
 from gdcli.errors import ExitCode, GdcliError
+
+
+def _interrupted_early(signum: int, frame: Any) -> None:
+    """Ctrl-C while the program starts: one line and exit 130, no traceback."""
+    os.write(2, b"gdcli: error: interrupted\n")
+    os._exit(int(ExitCode.INTERRUPTED))
+
+
+if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+    signal.signal(signal.SIGINT, _interrupted_early)
 
 _OPTION = re.compile(r"^--?[A-Za-z][\w-]*(=.*)?$")
 _SHORT_FLAGS = {"-q", "-h", "-f", "-o"}
@@ -43,6 +55,8 @@ def error_line(message: str, hint: str | None = None) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    if signal.getsignal(signal.SIGINT) is _interrupted_early:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         code = run(protect_negative(sys.argv[1:] if argv is None else list(argv)))
         code = _flush(code)

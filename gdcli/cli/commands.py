@@ -32,7 +32,7 @@ LONG_RUN = 50_000  # steps from which a run on a terminal shows a progress bar
 def read_expression(expr: str | None) -> str:
     """The loss's text: the argument, stdin for `-`, else $GDCLI_LOSS or the default."""
     if expr is None:
-        from gdcli.problem import DEFAULT_LOSS
+        from gdcli import DEFAULT_LOSS
 
         return env.default_loss() or DEFAULT_LOSS
     if expr.strip() == "-":

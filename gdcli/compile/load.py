@@ -11,16 +11,13 @@ import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from gdcli.budget import time_limit
 from gdcli.compile.cache import Cache, cache_key
-from gdcli.compile.codegen import build
 from gdcli.compile.runtime import Compiled
 from gdcli.errors import GdcliError
 from gdcli.params import Params, Shape
 from gdcli.parse.options import finite_float, is_assignment, parse_assignments, parse_shapes
 from gdcli.parse.quick import quick_entries, quick_shape, quick_value
 from gdcli.parse.syntax import normalise
-from gdcli.problem import DEFAULT_WEIGHT, read_problem
 
 
 class Quick(NamedTuple):
@@ -111,12 +108,14 @@ def load_or_build(
             values = _quick_start(hit, quick)
             if values is not None:
                 return hit, values
+    # the full path (a miss): the parser, the problem and SymPy, none of them on the warm path
+    from gdcli.budget import time_limit
+    from gdcli.compile.codegen import build
+    from gdcli.problem import read_problem
+
     with time_limit(seconds):
         problem = read_problem(text, start, sets=sets, shapes=shapes, point_parameter="start")
         built = build(problem.loss)
     if quick is not None:
         cache.store(quick.key, built)
     return built, problem.start()
-
-
-__all__ = ["DEFAULT_WEIGHT", "load_or_build"]

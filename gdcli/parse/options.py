@@ -8,7 +8,6 @@ else (`pi/4`, `-2/3`, `sqrt(2)`) by the full parser.
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 from typing import Any
 
 from gdcli.errors import BadValue, ParseError, ResourceLimit
@@ -150,6 +149,8 @@ def parse_grid(text: str, parameter: str, log: bool = False) -> list[float]:
             values[0], values[-1] = fa, fb
             return values
         # (a * (n-1-k) + b * k) / (n-1), exactly, then rounded once (int / int is)
+        from fractions import Fraction
+
         if isinstance(a, Fraction) and isinstance(b, Fraction):
             pa, pb = a.numerator * b.denominator, b.numerator * a.denominator
             q = a.denominator * b.denominator * (n - 1)

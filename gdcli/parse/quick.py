@@ -10,17 +10,20 @@ that the full path accepts, with the same values.
 from __future__ import annotations
 
 import ast
-from fractions import Fraction
-from typing import Any
+import operator
+from typing import TYPE_CHECKING, Any
 
 from gdcli.limits import MAX_DEPTH, MAX_LENGTH
 from gdcli.parse.syntax import FORBIDDEN_CHARACTERS, decimal_literal, normalise, parse_quietly
 
+if TYPE_CHECKING:
+    from fractions import Fraction
+
 _OPS = {
-    ast.Add: Fraction.__add__,
-    ast.Sub: Fraction.__sub__,
-    ast.Mult: Fraction.__mul__,
-    ast.Div: Fraction.__truediv__,
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
 }
 
 
@@ -40,6 +43,8 @@ def quick_value(text: str) -> Fraction | list[Any] | None:
             raise ValueError("too deep")
         if isinstance(node, ast.Constant) and type(node.value) in (int, float):
             if isinstance(node.value, int):
+                from fractions import Fraction
+
                 return Fraction(node.value)
             return decimal_literal(ast.get_source_segment(source, node) or repr(node.value))
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):

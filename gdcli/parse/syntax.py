@@ -11,11 +11,13 @@ from __future__ import annotations
 import ast
 import re
 import warnings
-from fractions import Fraction
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from gdcli.errors import ParseError, ResourceLimit
 from gdcli.limits import MAX_DECIMAL_EXPONENT, MAX_DEPTH, MAX_LENGTH, MAX_NODES
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 # Python syntax that is not part of gdcli's expressions but that ast would accept
 # silently: comments, line continuations, statement separators.
@@ -105,6 +107,7 @@ def decimal_literal(source: str) -> Fraction:
     """A decimal literal exactly as typed (`0.1` is 1/10, not a binary fraction).
     ValueError when it is not a decimal or lies beyond the float range."""
     from decimal import Decimal, InvalidOperation
+    from fractions import Fraction
 
     try:
         dec = Decimal(source.replace("_", ""))

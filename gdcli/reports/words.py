@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gdcli.calculus import SlopeAt
 from gdcli.parse.options import show_value
+
+if TYPE_CHECKING:
+    from gdcli.calculus import SlopeAt
 
 SUBGRADIENT = (
     "at a kink SymPy's derivative takes Heaviside(0) = 1/2 and sign(0) = 0, "
