@@ -11,7 +11,10 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+import signal
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TextIO
 
 from gdcli.errors import Interrupted
@@ -64,6 +67,26 @@ def strict(value: Any) -> Any:
     return value
 
 
+@contextmanager
+def deferred_interrupt() -> Iterator[threading.Event]:
+    """Ctrl-C sets the event instead of raising, so that a stream of rows ends at a
+    row boundary: every row computed is written whole, and the document is closed.
+    (Only where Ctrl-C would raise KeyboardInterrupt, in the main thread.)"""
+    event = threading.Event()
+    active = (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    )
+    if not active:
+        yield event
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: event.set())
+    try:
+        yield event
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def write_json(report: Report, out: TextIO) -> None:
     """One strict JSON document: the head's keys, the streamed rows (one per line,
     written as they are computed), then the tail's keys. Ctrl-C during the rows
@@ -84,20 +107,21 @@ def write_json(report: Report, out: TextIO) -> None:
             else:
                 out.write(_compact(value))
 
-    def rows(values: Iterable[Any]) -> None:
+    def rows(values: Iterable[Any], stop: Callable[[], bool] = lambda: False) -> None:
         out.write("[")
         for i, item in enumerate(values):
             out.write(("," if i else "") + "\n    " + _compact(item))
+            if stop():
+                break
         out.write("\n  ]")
 
     items(report.head)
     interrupted = False
     if report.rows_key is not None:
         key(report.rows_key)
-        try:
-            rows(report.records)
-        except KeyboardInterrupt:
-            out.write("\n  ]")
+        with deferred_interrupt() as ctrl_c:
+            rows(report.records, ctrl_c.is_set)
+        if ctrl_c.is_set():
             report.interrupt()
             interrupted = True
     items(report.tail())

@@ -56,6 +56,7 @@ class Run:
         self.progress = progress
         self.first: Step | None = None
         self._last: Step | None = None
+        self._shown: Step | None = None  # the last step handed out
         self._outcome: Outcome | None = None
         self._started = False
 
@@ -76,9 +77,10 @@ class Run:
         self._outcome, self._last = outcome, last
 
     def interrupt(self) -> None:
-        """Ctrl-C: the run ends at the last step it computed."""
-        if self._outcome is None and self._last is not None:
-            self._outcome = Outcome(INTERRUPTED, self._last.step, "interrupted (Ctrl-C)")
+        """Ctrl-C: the run ends at the last step it handed out."""
+        if self._outcome is None and self._shown is not None:
+            self._last = self._shown
+            self._outcome = Outcome(INTERRUPTED, self._shown.step, "interrupted (Ctrl-C)")
 
     def __iter__(self) -> Iterator[Step]:
         if self._started:
@@ -101,12 +103,14 @@ class Run:
                 self.history.add(s.step, s.loss, flatten(s.params))
             if s.step % self.every == 0:
                 pending = None
+                self._shown = s
                 yield s
             else:
                 pending = s
         if self.progress is not None:
             self.progress(self.descent.rule.steps)  # the end: let the bar go
         if pending is not None:
+            self._shown = pending
             yield pending
         self._outcome = outcome
 
