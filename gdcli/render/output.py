@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
