@@ -104,6 +104,12 @@ def partial(expr: sympy.Expr, symbol: sympy.Symbol) -> sympy.Expr:
                 if a.has(symbol)
             )
         )
+    if isinstance(expr, sp.Abs):
+        # |u|' = sign(u) u' for a real u (SymPy's own asks whether u may be complex)
+        (u,) = expr.args
+        return sp.sign(u) * partial(u, symbol)
+    if isinstance(expr, (sp.sign, sp.Heaviside)):
+        return sp.S.Zero  # flat on both sides of the jump (the subgradient gdcli takes on it)
     if isinstance(expr, sp.Pow) and not expr.exp.has(symbol):
         # the power rule by hand: SymPy's own is far slower on long sums (it asks
         # about the base's sign for the log term that a constant exponent never has)

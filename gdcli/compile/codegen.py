@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from gdcli.calculus import gradient, has_kink, printable
+from gdcli.calculus import gradient, has_kink, partial, printable
 from gdcli.compile.runtime import Compiled
 from gdcli.compile.verify import load, verify
 from gdcli.parse.expression import Loss
@@ -59,7 +59,6 @@ def _body(printer: Any, outputs: list[Any], indent: str) -> tuple[list[str], lis
 
 def build(loss: Loss, grads: list[Any] | None = None) -> Compiled:
     """Generate the source for a parsed `Loss` (this is the part that needs SymPy)."""
-    import sympy as sp
     from sympy.printing.pycode import PythonCodePrinter
 
     args, expr, grads = _outputs(loss, grads)
@@ -77,7 +76,7 @@ def build(loss: Loss, grads: list[Any] | None = None) -> Compiled:
     )
     scalar = all(not loss.shapes[n] for n in loss.variables)
     if len(args) == 1 and scalar:
-        lines, (second,) = body([printable(sp.diff(grads[0], args[0]))], "    ")
+        lines, (second,) = body([printable(partial(grads[0], args[0]))], "    ")
         source += ["", f"def curvature({arglist}):", *lines, f"    return {second}"]
     if scalar:
         source += ["", *_sgd_loop(names, body, [expr, *grads])]

@@ -30,8 +30,10 @@ from gdcli.params import Shape, entries, entry_labels, shape_text
 from gdcli.parse.syntax import (
     FORBIDDEN_NODES,
     OPERATOR_NAMES,
+    RANGE_HINT,
     Syntax,
     decimal_literal,
+    shorten,
     syntax_tree,
 )
 from gdcli.parse.syntax import quote as _quote
@@ -252,6 +254,27 @@ class _Parser:
         return ParseError(message, self.syntax.source, self.column(node), hint)
 
     def build(self, node: ast.AST) -> Any:
+        value = self._build(node)
+        if not isinstance(node, (ast.Expression, ast.Name, ast.Constant)):
+            self.defined(value, node)
+        return value
+
+    def defined(self, value: Any, node: ast.AST) -> None:
+        """A part without weights must be a real number: `1/0`, `0/0`, `sqrt(-1)` are
+        undefined everywhere, whatever the weights are."""
+        import sympy as sp
+
+        if _is_array(value):
+            return  # its entries were checked as they were built
+        if not isinstance(value, sp.Expr) or value.free_symbols:
+            return
+        text = self.syntax.segment(node) or "the expression"
+        if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+            raise self.fail(f"{text} is undefined (a division by zero?)", node)
+        if value.is_real is False or (value.is_number and value.as_real_imag()[1] != 0):
+            raise self.fail(f"{text} is not a real number", node)
+
+    def _build(self, node: ast.AST) -> Any:
         if isinstance(node, ast.Expression):
             return self.build(node.body)
         if isinstance(node, ast.Constant):
@@ -288,18 +311,12 @@ class _Parser:
             raise self.fail("a string is not allowed", node)
         if isinstance(value, complex):
             raise self.fail("complex numbers are not supported (weights are real)", node)
-        if isinstance(value, int):
-            if value.bit_length() > MAX_BITS:
-                raise ResourceLimit(f"number too large at column {self.column(node)}")
-            return sp.Integer(value)
-        # a float literal: keep exactly what was typed (0.1 is 1/10, not a binary fraction)
+        # keep exactly what was typed (0.1 is 1/10, not a binary fraction)
         source = self.syntax.segment(node) or repr(value)
         try:
             exact = decimal_literal(source)
         except ValueError:
-            raise ResourceLimit(
-                f"number out of range at column {self.column(node)}: {source}"
-            ) from None
+            raise self.fail(f"number out of range: {shorten(source)}", node, RANGE_HINT) from None
         return sp.Rational(exact.numerator, exact.denominator)
 
     def name(self, node: ast.Name) -> Any:

@@ -176,4 +176,6 @@ def parse_range(text: str, parameter: str) -> tuple[float, float]:
     lo, hi = (finite_float(exact_number(t, parameter), parameter) for t in (lo_text, hi_text))
     if not lo < hi:
         raise BadValue(parameter, f"{text}: the start must be below the end")
+    if not math.isfinite(hi - lo):
+        raise BadValue(parameter, f"{text} is too wide to sample (its width overflows a float)")
     return lo, hi

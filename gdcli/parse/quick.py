@@ -42,10 +42,6 @@ def quick_value(text: str) -> Fraction | list[Any] | None:
         if depth > MAX_DEPTH:
             raise ValueError("too deep")
         if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-            if isinstance(node.value, int):
-                from fractions import Fraction
-
-                return Fraction(node.value)
             return decimal_literal(ast.get_source_segment(source, node) or repr(node.value))
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
             value = walk(node.operand, depth + 1)

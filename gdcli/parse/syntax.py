@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 # silently: comments, line continuations, statement separators.
 FORBIDDEN_CHARACTERS = {"#": "a comment", "\\": "a backslash", ";": "a semicolon"}
 
-_IMPLICIT = re.compile(r"(?<![\w.])(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)\s*([A-Za-z_(][\w]*)")
+_IMPLICIT = re.compile(r"(?<![\w.])(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)\s*([A-Za-z(][\w]*)")
 
 
 # what the allow-list walkers call the syntax they refuse
@@ -103,9 +103,19 @@ def user_column(offset: int, carets: list[int]) -> int:
     return max(offset - shift + 1, 1)
 
 
+RANGE_HINT = "a number typed must be 0 or lie between 5e-324 and 1.8e308 in size, as a float does"
+_SMALLEST = 2**-1074  # the smallest positive float (a subnormal)
+
+
+def shorten(text: str, limit: int = 24) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def decimal_literal(source: str) -> Fraction:
-    """A decimal literal exactly as typed (`0.1` is 1/10, not a binary fraction).
-    ValueError when it is not a decimal or lies beyond the float range."""
+    """A number literal exactly as typed (`0.1` is 1/10, not a binary fraction).
+    ValueError when it is not a number or lies beyond the range of floats: one rule
+    for every number typed, in an expression or an option."""
+    import sys
     from decimal import Decimal, InvalidOperation
     from fractions import Fraction
 
@@ -117,7 +127,10 @@ def decimal_literal(source: str) -> Fraction:
         raise ValueError(f"not a finite decimal: {source}")
     if dec != 0 and abs(dec.adjusted()) > MAX_DECIMAL_EXPONENT:
         raise ValueError(f"out of range: {source}")
-    return Fraction(dec)
+    value = Fraction(dec)
+    if value and not Fraction(_SMALLEST) <= abs(value) <= Fraction(sys.float_info.max):
+        raise ValueError(f"out of range: {source}")
+    return value
 
 
 def _kind(op: ast.operator) -> str:
