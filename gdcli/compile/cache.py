@@ -112,7 +112,7 @@ class Cache:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump(data, handle)
             os.replace(temporary, os.path.join(self.directory, f"{key}.json"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):  # a path too deep recurses in makedirs
             return
 
 

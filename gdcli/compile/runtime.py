@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 
 from gdcli.compile.verify import load, math_namespace, numpy_namespace, verify
 from gdcli.descent import Outcome, check_start
+from gdcli.limits import MAX_ENTRIES, MAX_LENGTH
 from gdcli.optimizers import Optimizer
 from gdcli.params import Params, Shape, flatten
 from gdcli.stopping import DIVERGED, StopRule
@@ -120,10 +121,31 @@ class Compiled:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Compiled:
+        """An entry read from disk: data to distrust. ValueError unless every field has
+        the type and the size gdcli writes (and the source passes `verify`)."""
+        text, variables, shapes = data["text"], data["variables"], data["shapes"]
+        source, kink = data["source"], data["has_kink"]
+        if not (isinstance(text, str) and len(text) <= MAX_LENGTH and isinstance(source, str)):
+            raise ValueError("text or source of the wrong type or size")
+        if not (isinstance(variables, list) and 0 < len(variables) <= MAX_ENTRIES):
+            raise ValueError("variables of the wrong type or size")
+        if not all(isinstance(v, str) and v.isidentifier() for v in variables):
+            raise ValueError("a variable that is not a name")
+        if not (isinstance(shapes, dict) and sorted(shapes) == sorted(variables)):
+            raise ValueError("shapes that do not match the variables")
+        sizes = []
+        for shape in shapes.values():
+            if not (isinstance(shape, list) and len(shape) <= 2):
+                raise ValueError("a shape of the wrong type")
+            if not all(type(n) is int and 1 <= n <= MAX_ENTRIES for n in shape):
+                raise ValueError("a shape of the wrong size")
+            sizes.append(math.prod(shape))
+        if sum(sizes) > MAX_ENTRIES or not isinstance(kink, bool):
+            raise ValueError("too many entries")
         return cls(
-            text=str(data["text"]),
-            variables=tuple(str(v) for v in data["variables"]),
-            shapes={str(k): tuple(int(n) for n in v) for k, v in data["shapes"].items()},
-            source=str(data["source"]),
-            has_kink=bool(data["has_kink"]),
+            text=text,
+            variables=tuple(variables),
+            shapes={k: tuple(v) for k, v in shapes.items()},
+            source=source,
+            has_kink=kink,
         )

@@ -22,6 +22,7 @@ BUILTIN_NAMES = ("abs", "max", "min")
 HELPER_NAMES = ("_fsum", "_sqrt")
 FUNCTIONS = ("value_and_grad", "curvature", "sgd")
 MAX_SOURCE = 5_000_000  # characters of one generated source
+MAX_CONSTANT_BITS = 4096  # an integer constant larger than this is not of our making
 
 _NODES = (
     ast.Module, ast.FunctionDef, ast.arguments, ast.arg, ast.Assign, ast.Return, ast.While,
@@ -74,9 +75,37 @@ def verify(source: str, numpy: bool = False) -> None:
                 raise UnsafeSource("call of something other than a math function")
         elif isinstance(node, ast.Constant) and not isinstance(node.value, (int, float, str)):
             raise UnsafeSource("constant of an unexpected type")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, int):
+            if node.value.bit_length() > MAX_CONSTANT_BITS:
+                raise UnsafeSource("an integer constant too large")
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+            if not any(isinstance(n, ast.Name) for n in ast.walk(node)):
+                raise UnsafeSource("a power of constants (gdcli folds those itself)")
     for statement in tree.body:
         if not isinstance(statement, ast.FunctionDef):
             raise UnsafeSource("only function definitions at the top level")
+        loops = [n for n in ast.walk(statement) if isinstance(n, ast.While)]
+        if loops and (statement.name != "sgd" or len(loops) > 1 or not _bounded(loops[0])):
+            raise UnsafeSource("a loop that is not the bounded loop gdcli generates")
+
+
+def _bounded(loop: ast.While) -> bool:
+    """The fused loop's shape: `while True:` whose body counts `k = k + 1` and returns
+    when `k == steps`, at its top level (no break, continue or nested loop exists)."""
+    counts = any(
+        isinstance(s, ast.Assign)
+        and ast.dump(s) == ast.dump(ast.parse("k = k + 1").body[0])
+        for s in loop.body
+    )
+    stops = any(
+        isinstance(s, ast.If)
+        and ast.dump(s.test) == ast.dump(ast.parse("k == steps", mode="eval").body)
+        and len(s.body) == 1
+        and isinstance(s.body[0], ast.Return)
+        for s in loop.body
+    )
+    is_true = isinstance(loop.test, ast.Constant) and loop.test.value is True
+    return counts and stops and is_true
 
 
 def helpers() -> dict[str, Any]:
