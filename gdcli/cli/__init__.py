@@ -42,21 +42,29 @@ def protect_negative(args: list[str]) -> list[str]:
     return out
 
 
+def _printable(text: str) -> str:
+    """Text as stderr can take it: bytes that were not UTF-8 shown as escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def error_line(message: str, hint: str | None = None) -> None:
     from gdcli.cli.app import PROG
 
     try:
-        sys.stderr.write(f"{PROG}: error: {message}\n")
+        sys.stderr.write(_printable(f"{PROG}: error: {message}\n"))
         if hint:
-            sys.stderr.write(f"hint: {hint}\n")
+            sys.stderr.write(_printable(f"hint: {hint}\n"))
         sys.stderr.flush()
-    except (OSError, ValueError):
+    except (OSError, ValueError, AttributeError):
         pass  # nowhere left to say it
 
 
 def main(argv: list[str] | None = None) -> None:
     if signal.getsignal(signal.SIGINT) is _interrupted_early:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    if sys.stdout is None:  # started with stdout closed: nowhere to write the data
+        error_line("stdout is closed: nowhere to write the output")
+        sys.exit(int(ExitCode.IO))
     try:
         code = run(protect_negative(sys.argv[1:] if argv is None else list(argv)))
         code = _flush(code)

@@ -38,9 +38,12 @@ def read_expression(expr: str | None) -> str:
     if expr.strip() == "-":
         from gdcli.errors import BadInput, ParseError
 
+        if sys.stdin is None:
+            raise BadInput("stdin is closed: there is no expression to read")
         try:
             text = sys.stdin.read()
-        except UnicodeDecodeError:
+            text.encode("utf-8")  # undecodable bytes arrive as surrogates
+        except (UnicodeDecodeError, UnicodeEncodeError):
             raise BadInput("stdin is not text (UTF-8)") from None
         except (OSError, ValueError):
             raise BadInput("cannot read the expression from stdin") from None

@@ -93,8 +93,7 @@ def _bounded(loop: ast.While) -> bool:
     """The fused loop's shape: `while True:` whose body counts `k = k + 1` and returns
     when `k == steps`, at its top level (no break, continue or nested loop exists)."""
     counts = any(
-        isinstance(s, ast.Assign)
-        and ast.dump(s) == ast.dump(ast.parse("k = k + 1").body[0])
+        isinstance(s, ast.Assign) and ast.dump(s) == ast.dump(ast.parse("k = k + 1").body[0])
         for s in loop.body
     )
     stops = any(
