@@ -15,10 +15,10 @@ from typing import Any, NamedTuple
 from gdcli.errors import NumericalError
 from gdcli.limits import OSCILLATION_STEPS
 from gdcli.optimizers import Optimizer
-from gdcli.params import Params, Shape, flatten, unflatten
+from gdcli.params import Params
 from gdcli.stopping import CONVERGED, DIVERGED, MAX_STEPS, StopRule, finite, norm
 
-Evaluator = Callable[[Sequence[float]], tuple[float, list[float]]]
+Evaluator = Callable[[Params], tuple[float, Params]]  # the loss and its gradient at a point
 OptimizerFactory = Callable[[], Optimizer]
 
 
@@ -52,10 +52,10 @@ class Outcome(NamedTuple):
     reason: str = ""
 
 
-def check_start(evaluate: Evaluator, start: Params) -> tuple[float, list[float]]:
+def check_start(evaluate: Evaluator, start: Params) -> tuple[float, Params]:
     """The loss and gradient at the start; an error when they are not real numbers
     (so that nothing is written for a run that cannot begin)."""
-    loss, grad = evaluate(flatten(start))
+    loss, grad = evaluate(start)
     if not (math.isfinite(loss) and finite(grad)):
         raise NumericalError(
             "the loss or its gradient is not a real number at the start",
@@ -72,14 +72,12 @@ class Descent:
         self,
         evaluate: Evaluator,
         start: Params,
-        shapes: Sequence[Shape],
         optimizer: OptimizerFactory,
         rule: StopRule,
         show_state: bool = False,
     ) -> None:
         self.evaluate = evaluate
         self.start = start
-        self.shapes = list(shapes)
         self.optimizer = optimizer
         self.rule = rule
         self.show_state = show_state
@@ -88,21 +86,21 @@ class Descent:
     def run(self) -> Generator[Step, None, Outcome]:
         """The steps; the generator's return value is the outcome."""
         optimizer = self.optimizer()
-        rule, shapes, evaluate = self.rule, self.shapes, self.evaluate
+        rule, evaluate = self.rule, self.evaluate
         state = optimizer.state if self.show_state else None
         params = self.start
         loss, grad = self.first
         limit = rule.limit(loss)
-        yield Step(0, params, loss, unflatten(grad, shapes), state() if state else None)
+        yield Step(0, params, loss, grad, state() if state else None)
         for k in range(1, rule.steps + 1):
             if rule.converged(norm(grad)):
                 return Outcome(CONVERGED, k - 1)
-            params = optimizer.step(params, unflatten(grad, shapes))
-            flat = flatten(params)
-            loss, grad = evaluate(flat) if finite(flat) else (math.nan, [math.nan] * len(flat))
-            yield Step(k, params, loss, unflatten(grad, shapes), state() if state else None)
-            healthy = math.isfinite(loss) and abs(loss) <= limit and finite(flat)
-            reason = "" if healthy and finite(grad) else rule.divergence(flat, loss, grad, limit)
+            params = optimizer.step(params, grad)
+            moved = finite(params)
+            loss, grad = evaluate(params) if moved else (math.nan, [p * math.nan for p in params])
+            yield Step(k, params, loss, grad, state() if state else None)
+            healthy = moved and math.isfinite(loss) and abs(loss) <= limit
+            reason = "" if healthy and finite(grad) else rule.divergence(params, loss, grad, limit)
             if reason:
                 return Outcome(DIVERGED, k, reason)
         return Outcome(CONVERGED if rule.converged(norm(grad)) else MAX_STEPS, rule.steps)

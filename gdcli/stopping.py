@@ -11,7 +11,9 @@ generated loops all ask this object.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
+from typing import Any
 
 from gdcli.errors import BadValue
 from gdcli.limits import DIVERGENCE_FACTOR
@@ -20,12 +22,25 @@ CONVERGED, DIVERGED, MAX_STEPS = "converged", "diverged", "max_steps"
 INTERRUPTED = "interrupted"  # Ctrl-C: not a rule, but how a run may end too
 
 
-def finite(values: Sequence[float]) -> bool:
-    return all(map(math.isfinite, values))
+def finite(values: Sequence[Any]) -> bool:
+    """Are all values (floats, or arrays of them) finite real numbers?"""
+    for v in values:
+        if isinstance(v, (float, int)):
+            if not math.isfinite(v):
+                return False
+        elif not sys.modules["numpy"].isfinite(v).all():  # an array: numpy is loaded
+            return False
+    return True
 
 
-def norm(values: Sequence[float]) -> float:
-    return math.sqrt(math.fsum(v * v for v in values)) if values else 0.0
+def norm(values: Sequence[Any]) -> float:
+    """The Euclidean norm of all the entries (floats, or arrays of them)."""
+    if all(isinstance(v, (float, int)) for v in values):
+        return math.sqrt(math.fsum(v * v for v in values)) if values else 0.0
+    squares = [
+        float(sys.modules["numpy"].vdot(v, v)) if hasattr(v, "shape") else v * v for v in values
+    ]
+    return math.sqrt(math.fsum(squares))
 
 
 class StopRule:

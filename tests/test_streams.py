@@ -30,7 +30,7 @@ def quadratic(x):
 @pytest.mark.parametrize("name", ["sgd", "adam", "rmsprop", "adagrad"])
 def test_a_descent_runs_twice_to_the_same_numbers(name):
     hyper = {"momentum": 0.9} if name == "sgd" else {}
-    descent = Descent(quadratic, [1.0], [()], optimizer_factory(name, 0.1, **hyper), StopRule(5))
+    descent = Descent(quadratic, [1.0], optimizer_factory(name, 0.1, **hyper), StopRule(5))
     first = [(s.step, s.params[0], s.loss) for s in descent.run()]
     second = [(s.step, s.params[0], s.loss) for s in descent.run()]
     assert first == second and len(first) == 6
@@ -40,7 +40,7 @@ def test_a_descent_runs_twice_to_the_same_numbers(name):
 
 
 def test_the_outcome_is_the_generators_return_value():
-    descent = Descent(quadratic, [1.0], [()], optimizer_factory("sgd", 0.5), StopRule(50))
+    descent = Descent(quadratic, [1.0], optimizer_factory("sgd", 0.5), StopRule(50))
     steps = descent.run()
     records = []
     with pytest.raises(StopIteration) as stop:

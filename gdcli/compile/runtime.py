@@ -10,7 +10,7 @@ from gdcli.compile.verify import load, math_namespace, numpy_namespace, verify
 from gdcli.descent import Outcome, check_start
 from gdcli.limits import MAX_ENTRIES, MAX_LENGTH
 from gdcli.optimizers import Optimizer
-from gdcli.params import Params, Shape, flatten
+from gdcli.params import Params, Shape, flatten, unflatten
 from gdcli.stopping import DIVERGED, StopRule
 
 
@@ -41,6 +41,11 @@ class Compiled:
         verify(self.source)
         self.functions = load(self.source, math_namespace())
         self.size = sum(math.prod(s) for s in self.shapes.values())
+
+    def evaluate_params(self, params: Params) -> tuple[float, Params]:
+        """(loss, gradient) at a point given per weight (the descent loop's view)."""
+        loss, grad = self.evaluate(flatten(params))
+        return loss, unflatten(grad, [self.shapes[n] for n in self.variables])
 
     def evaluate(self, x: Sequence[float]) -> tuple[float, list[float]]:
         """(loss, gradient) at the flat point x; nan where undefined or complex, and
@@ -93,7 +98,8 @@ class Compiled:
         if not isinstance(optimizer.lr, float):
             return None
         x = flatten(start)
-        loss, grad = check_start(self.evaluate, start)
+        loss, grad = check_start(self.evaluate_params, start)
+        grad = flatten(grad)
         limit = rule.limit(loss)
         decay = float(hyper.get("weight_decay", 0.0))
         try:

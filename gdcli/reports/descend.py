@@ -130,7 +130,7 @@ def descend(
     shapes = [compiled.shapes[n] for n in names]
     scalar = all(not s for s in shapes)
     labels = [label for n in names for label in entry_labels(n, compiled.shapes[n])]
-    descent = Descent(compiled.evaluate, start, shapes, optimizer, rule, show_state)
+    descent = Descent(compiled.evaluate_params, start, optimizer, rule, show_state)
     run = Run(descent, every, keep_history=wide, progress=progress)
     sample = optimizer()
     lr = sample.lr
