@@ -9,7 +9,7 @@ from an evaluator of the flat entries, compiled once by the layer above.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator
 from typing import Any, NamedTuple
 
 from gdcli.errors import NumericalError

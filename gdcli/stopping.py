@@ -65,7 +65,7 @@ class StopRule:
         return gradient_norm <= self.tol
 
     def divergence(
-        self, flat: Sequence[float], loss: float, grad: Sequence[float], limit: float
+        self, flat: Sequence[Any], loss: float, grad: Sequence[Any], limit: float
     ) -> str:
         """Why a point counts as diverged, or '' if it does not."""
         if not finite(flat):
