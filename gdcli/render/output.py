@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-from gdcli.errors import Interrupted
+from gdcli.errors import Interrupted, NumericalError
 from gdcli.render.terminal import Terminal
 from gdcli.reports.base import Cell, Report, Table
 
@@ -221,12 +221,31 @@ def emit(
 ) -> None:
     out = out or sys.stdout
     err = err or sys.stderr
+    missing = False
     try:
-        _write(report, fmt, term, quiet, plot, out, err)
+        if quiet:
+            missing = _write_quiet(report, out)
+        else:
+            _write(report, fmt, term, plot, out, err)
         out.flush()
     except BrokenPipeError:
         raise PipeClosed from None
     report.finish()
+    if missing:
+        raise NumericalError(report.undefined())
+
+
+def _defined(value: Cell) -> bool:
+    return value is not None and not (isinstance(value, float) and not math.isfinite(value))
+
+
+def _write_quiet(report: Report, out: TextIO) -> bool:
+    """The values that exist, on one line; True when one did not."""
+    values = report.quiet()
+    shown = [v for v in values if _defined(v)]
+    if shown:
+        out.write(" ".join(exact_text(v) for v in shown) + "\n")
+    return len(shown) < len(values)
 
 
 class PipeClosed(Exception):
@@ -234,14 +253,9 @@ class PipeClosed(Exception):
     Not an OSError, so that Click does not turn it into exit 1 on the way out."""
 
 
-def _write(
-    report: Report, fmt: str, term: Terminal, quiet: bool, plot: bool, out: TextIO, err: TextIO
-) -> None:
+def _write(report: Report, fmt: str, term: Terminal, plot: bool, out: TextIO, err: TextIO) -> None:
     from gdcli.render.plots import draw
 
-    if quiet:
-        out.write(" ".join(exact_text(v) for v in report.quiet()) + "\n")
-        return
     fmt = resolve_format(fmt, term)
     if report.figure_is_data and fmt in ("table", "plain"):
         color = term.color and fmt == "table"

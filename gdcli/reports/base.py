@@ -7,6 +7,8 @@ order, so a tail can never be read before its rows by construction. Tables carry
 the same rows for table, plain and csv; notes, figures and the quiet line are
 read after the rows too. `finish` runs last and may raise (a diverged run exits 3
 after everything is written); `interrupt` is called when Ctrl-C ends the rows.
+The quiet line prints only values that exist; `undefined` says why one does not
+(exit 3), so a script never reads `nan` with exit 0.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class Report:
         figure_is_data: bool = False,
         finish: Callable[[], None] = _nothing,
         interrupt: Callable[[], None] = _nothing,
+        undefined: Callable[[], str] = lambda: "a value asked for is not defined here",
     ) -> None:
         self.head = head
         self.tables = tables
@@ -61,6 +64,7 @@ class Report:
         self.figure_is_data = figure_is_data  # `gdcli plot`: the picture is the output
         self.finish = finish
         self.interrupt = interrupt
+        self.undefined = undefined  # why a quiet value (None or nan) does not exist
 
 
 def constant(value: Any) -> Callable[[], Any]:

@@ -138,6 +138,7 @@ def derive(
         data,
         [Table(["quantity", "value"], summary, records=False), quotient_table],
         constant([s.slope]),
+        undefined=lambda: kink_note(name, at, s),
         notes=constant(notes),
         figures=constant(figures),
     )

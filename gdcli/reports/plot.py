@@ -72,6 +72,7 @@ def plot(problem: Problem, name: str, plot_range: tuple[float, float] | None) ->
             )
         ],
         constant([s.loss, s.slope]),
+        undefined=lambda: kink_note(name, at, s),
         notes=constant(notes),
         figures=constant([figure]),
         figure_is_data=True,

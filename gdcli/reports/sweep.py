@@ -153,6 +153,7 @@ def sweep(
         head,
         [Table(columns, rows(), head_tail=10 if len(runs) > 40 else None)],
         constant([best["lr"] if best else None]),
+        undefined=lambda: f"every one of the {len(runs)} runs diverged: there is no best lr",
         rows_key="runs",
         records=records(),
         tail=constant({"best": best}),
