@@ -23,9 +23,10 @@ OptimizerFactory = Callable[[], Optimizer]
 
 
 class Step:
-    """The point after `step` updates (step 0 is the start)."""
+    """The point after `step` updates (step 0 is the start). `after` is the point the
+    next update leads to, once known (None for the last step)."""
 
-    __slots__ = ("step", "params", "loss", "grad", "state", "lr")
+    __slots__ = ("step", "params", "loss", "grad", "state", "lr", "after")
 
     def __init__(
         self,
@@ -42,6 +43,7 @@ class Step:
         self.grad = grad
         self.state = state
         self.lr = lr
+        self.after: Params | None = None
 
 
 class Outcome(NamedTuple):

@@ -15,8 +15,9 @@ from gdcli.params import entry_labels, flatten, json_value, unflatten
 from gdcli.reports.base import Report, Table
 from gdcli.reports.figures import Figure, curve_figure, path_figure_1d, path_figure_2d
 from gdcli.reports.words import subgradient_note
-from gdcli.stopping import CONVERGED, DIVERGED, INTERRUPTED, StopRule, norm
+from gdcli.stopping import CONVERGED, DIVERGED, INTERRUPTED, MAX_STEPS, StopRule, norm
 
+GROWING = 100.0  # a loss this many times its start (and more) is called growing
 HEAD_TAIL = 10  # a terminal table longer than 3x this shows the first and last rows
 PROGRESS_EVERY = 4096  # steps between two updates of a progress bar
 
@@ -87,13 +88,18 @@ class Run:
             raise RuntimeError("a run is one pass: it cannot be read twice")
         self._started = True
         steps: Generator[Step, None, Outcome] = self.descent.run()
-        pending: Step | None = None
+        held: Step | None = None  # a step to show, waiting for the point after it
         while True:
             try:
                 s = next(steps)
             except StopIteration as stop:
                 outcome: Outcome = stop.value
                 break
+            if held is not None:
+                held.after = s.params
+                self._shown = held
+                yield held
+                held = None
             self._last = s
             if self.first is None:
                 self.first = s
@@ -102,16 +108,15 @@ class Run:
             if self.history is not None:
                 self.history.add(s.step, s.loss, flatten(s.params))
             if s.step % self.every == 0:
-                pending = None
-                self._shown = s
-                yield s
-            else:
-                pending = s
+                held = s
         if self.progress is not None:
             self.progress(self.descent.rule.steps)  # the end: let the bar go
-        if pending is not None:
-            self._shown = pending
-            yield pending
+        last = self._last
+        if held is None and last is not None and last is not self._shown:
+            held = last  # the last step is always shown
+        if held is not None:
+            self._shown = held
+            yield held
         self._outcome = outcome
 
 
@@ -172,10 +177,14 @@ def descend(
             "reason": outcome.reason or None,
         }
         if len(names) == 1 and scalar:
-            out["stability"] = _stability(compiled, run, lr)
+            out["stability"] = _stability(compiled, run, sample)
+        out["growing"] = outcome.status == MAX_STEPS and _growth(run.first, last) is not None
         return out
 
     state_keys = _state_keys(sample, start) if show_state else []
+
+    one = len(labels) == 1 and scalar
+    cause = _cause(sample)
 
     def csv_rows() -> Iterator[list[Any]]:
         for s in run:
@@ -185,13 +194,18 @@ def descend(
                 for k in state_keys
                 for x in (flatten(state[k]) if k in state else [None] * len(labels))
             ]
-            yield [s.step, *flatten(s.params), s.loss, *flatten(s.grad), *extra]
+            flat = flatten(s.params)
+            updates = _updates(flat, s.after)
+            words = [_direction(labels[0], s.grad[0], updates[0], cause)] if one else []
+            shown = ["" if u is None else u for u in updates]
+            yield [s.step, *flat, s.loss, *flatten(s.grad), *extra, *shown, *words]
 
     columns = ["step", *labels, "loss", *(f"grad_{label}" for label in labels)]
     columns += [f"{k}_{label}" for k in state_keys for label in labels]
+    columns += [f"update_{label}" for label in labels] + (["direction"] if one else [])
     tables = [Table(columns, csv_rows(), title="")]
     if wide:
-        tables = [_terminal_table(run, names, labels, scalar, state_keys, rule.steps)]
+        tables = [_terminal_table(run, names, labels, scalar, state_keys, rule.steps, cause)]
         if not scalar:
             tables += [
                 Table(
@@ -220,7 +234,14 @@ def descend(
     def notes() -> list[str]:
         out = [_status_line(run.outcome, run.last, names)]
         if len(names) == 1 and scalar:
-            out.append(_stability_line(_stability(compiled, run, lr), sample.name, names[0]))
+            out.append(_stability_line(_stability(compiled, run, sample), sample, names[0]))
+        grown = _growth(run.first, run.last) if run.outcome.status == MAX_STEPS else None
+        if grown is not None:
+            out.append(
+                f"the loss grew {grown:.3g} times over the run (from {run.first.loss:.6g} "  # type: ignore[union-attr]
+                f"to {run.last.loss:.6g}): it is growing, not converging, and would diverge "
+                "with more steps."
+            )
         if compiled.has_kink:
             out.append(subgradient_note())
         return out
@@ -266,37 +287,70 @@ def _matrix_rows(run: Run, index: int, which: str) -> Iterator[list[Any]]:
         yield [f"row {i + 1}", *(float(v) for v in row)]
 
 
-def _direction(name: str, g: float) -> str:
-    if g > 0:
-        return f"slope > 0, so {name} decreases"
-    if g < 0:
-        return f"slope < 0, so {name} increases"
-    return f"slope = 0, so {name} stays"
+def _updates(flat: list[float], after: list[Any] | None) -> list[float | None]:
+    """The next update of every entry (None for the last step)."""
+    if after is None:
+        return [None] * len(flat)
+    return [b - a for a, b in zip(flat, flatten(after), strict=True)]
+
+
+def _cause(optimizer: Optimizer) -> str:
+    """What can move a weight against its slope under this update rule."""
+    hyper = optimizer.hyperparameters()
+    if optimizer.name in ("adam", "adamw"):
+        return "Adam's running average of past slopes (m)"
+    if hyper.get("momentum"):
+        return "momentum"
+    if hyper.get("weight_decay"):
+        return "weight decay (which pulls toward 0)"
+    return "the update rule"
+
+
+def _direction(name: str, slope: float, update: float | None, cause: str) -> str:
+    """The course's reason for the next update, true to what the update does: the
+    slope's sign says which way plain gradient descent goes; where the update went
+    the other way, say what carried it."""
+    if update is None or not (math.isfinite(slope) and math.isfinite(update)):
+        return ""
+    said = "slope > 0" if slope > 0 else "slope < 0" if slope < 0 else "slope = 0"
+    plain = "decreases" if slope > 0 else "increases" if slope < 0 else "stays"
+    moved = "decreases" if update < 0 else "increases" if update > 0 else "stays"
+    if moved == plain:
+        return f"{said}, so {name} {moved}"
+    if moved == "stays":
+        return f"{said}, but {name} stays (the update is 0)"
+    way = "up" if update > 0 else "down"
+    return f"{said}, but {cause} carries {name} {way}"
 
 
 def _terminal_table(
-    run: Run, names: list[str], labels: list[str], scalar: bool, state_keys: list[str], steps: int
+    run: Run,
+    names: list[str],
+    labels: list[str],
+    scalar: bool,
+    state_keys: list[str],
+    steps: int,
+    cause: str,
 ) -> Table:
-    """The table a student reads: for one weight its update and the course's reason."""
+    """The table a student reads: for one weight its next update and the reason."""
     one = len(labels) == 1 and scalar
     if scalar:
         columns = ["step", *labels, "loss", *(f"dl/d{label}" for label in labels)]
         if one:
-            columns += [f"update Δ{labels[0]}", "direction"]
+            columns += [f"next update Δ{labels[0]}", "direction"]
     else:
         columns = ["step", "loss", "|grad|"]
     state_keys = state_keys if scalar else []
     columns += [f"{k}[{n}]" for k in state_keys for n in names]
 
     def rows() -> Iterator[list[Any]]:
-        previous: list[float] | None = None
         for s in run:
             flat, grad = flatten(s.params), flatten(s.grad)
             if scalar:
                 row: list[Any] = [s.step, *flat, s.loss, *grad]
                 if one:
-                    delta = None if previous is None else flat[0] - previous[0]
-                    row += [delta, _direction(labels[0], grad[0]) if math.isfinite(grad[0]) else ""]
+                    (update,) = _updates(flat, s.after)
+                    row += [update, _direction(labels[0], grad[0], update, cause)]
             else:
                 row = [s.step, s.loss, norm(grad)]
             if state_keys and s.state is not None:
@@ -305,7 +359,6 @@ def _terminal_table(
                     for k in state_keys
                     for v in s.state.get(k, [None] * len(names))
                 ]
-            previous = flat
             yield row
 
     long = steps // max(run.every, 1) > 3 * HEAD_TAIL
@@ -336,42 +389,84 @@ def _status_line(outcome: Outcome, last: Step, names: list[str]) -> str:
     return f"stopped after {outcome.step} steps (max_steps): {where}, loss {last.loss:.10g}."
 
 
-def _stability(compiled: Compiled, run: Run, lr: Any) -> dict[str, Any] | None:
-    """The local bound lr < 2 / l''(w) at the end point (for plain gradient descent)."""
-    last = run.last
-    if not math.isfinite(last.params[0]):
+def _bound(optimizer: Optimizer, curvature: float) -> tuple[float | None, str]:
+    """The largest stable lr of this update rule on the quadratic model with curvature
+    l'' (None where no simple bound exists), and the rule as text."""
+    hyper = optimizer.hyperparameters()
+    if optimizer.name != "sgd":
+        return None, ""
+    beta = float(hyper.get("momentum", 0.0))
+    damp = float(hyper.get("dampening", 0.0)) if beta else 0.0
+    decay = float(hyper.get("weight_decay", 0.0))
+    h = curvature + decay  # weight decay adds to the curvature: g + wd * w
+    text = "l''" if not decay else "(l'' + weight_decay)"
+    if h <= 0:
+        return None, ""
+    if not beta:
+        return 2 / h, f"lr < 2 / {text}"
+    if hyper.get("nesterov"):  # Nesterov's momentum m on a quadratic
+        bound = 2 * (1 + beta) / ((1 + 2 * beta) * h)
+        return bound, f"lr < 2(1 + {beta:g}) / ((1 + 2·{beta:g}) {text})"
+    scale = 1 - damp  # heavy-ball momentum m; the buffer gathers (1 - dampening) of each g
+    if scale <= 0:
+        return None, ""
+    damping = f"(1 - {damp:g}) " if damp else ""
+    return 2 * (1 + beta) / (scale * h), f"lr < 2(1 + {beta:g}) / {damping}{text}"
+
+
+def _stability(compiled: Compiled, run: Run, optimizer: Optimizer) -> dict[str, Any] | None:
+    """The local stability bound of the update rule on the quadratic model: at the
+    start for a run that diverged (where it went wrong), else at the end point."""
+    diverged = run.outcome.status == DIVERGED
+    step = run.first if diverged else run.last
+    if step is None or not math.isfinite(step.params[0]):
         return None
-    curvature = compiled.curvature(last.params[0])
+    curvature = compiled.curvature(step.params[0])
     if curvature is None:
         return None
-    bound = 2 / curvature if curvature > 0 else None
+    bound, rule = _bound(optimizer, curvature)
+    lr = optimizer.lr
     return {
-        "at": last.params[0],
+        "at": step.params[0],
+        "where": "start" if diverged else "end",
         "second_derivative": curvature,
         "bound": bound,
+        "rule": rule or None,
         "inside": None if bound is None else bool(lr < bound),
     }
 
 
-def _stability_line(info: dict[str, Any] | None, optimizer: str, name: str) -> str:
+def _stability_line(info: dict[str, Any] | None, optimizer: Optimizer, name: str) -> str:
     if info is None:
-        return "stability: l'' is not defined at the end point."
-    if info["bound"] is None:
-        shape = "is straight" if info["second_derivative"] == 0 else "curves down"
+        return "stability: l'' is not defined where the bound would be taken."
+    where = "the start" if info["where"] == "start" else "the end point"
+    curve = info["second_derivative"]
+    if optimizer.name != "sgd":
         return (
-            f"stability: l''({name}) = {info['second_derivative']:.6g} at the end point: the "
-            f"loss {shape} there, so its curvature sets no upper bound on lr (the bound "
-            "lr < 2 / l'' needs l'' > 0)."
+            f"stability: l''({name}) = {curve:.6g} at {where}, {name} = {info['at']:.6g}; "
+            f"{optimizer.name} rescales each step by running averages of the slopes, so no "
+            "simple bound on lr follows from l''."
+        )
+    if info["bound"] is None:
+        shape = "is straight" if curve == 0 else "curves down"
+        return (
+            f"stability: l''({name}) = {curve:.6g} at {where}, {name} = {info['at']:.6g}: the "
+            f"loss {shape} there, so its curvature sets no upper bound on lr."
         )
     verdict = "inside" if info["inside"] else "OUTSIDE"
-    text = (
-        f"stability: near {name} = {info['at']:.6g}, l'' = {info['second_derivative']:.6g}, "
-        f"so plain gradient descent is stable for lr < 2 / l'' = {info['bound']:.6g}; "
-        f"the chosen lr is {verdict} it."
+    return (
+        f"stability: at {where}, {name} = {info['at']:.6g}, l'' = {curve:.6g}; on this "
+        f"quadratic model the update rule is stable for {info['rule']} = {info['bound']:.6g}; the "
+        f"chosen lr is {verdict} it."
     )
-    if optimizer != "sgd":
-        text += f" ({optimizer} rescales the step, so this bound is a guide only.)"
-    return text
+
+
+def _growth(first: Step | None, last: Step) -> float | None:
+    """How many times the loss grew from the start to the end (None if it did not)."""
+    if first is None or not math.isfinite(last.loss):
+        return None
+    scale = max(1.0, abs(first.loss))
+    return abs(last.loss) / scale if abs(last.loss) > GROWING * scale else None
 
 
 def _loss_figure(run: Run, logy: bool) -> Figure:
