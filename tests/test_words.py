@@ -43,8 +43,10 @@ def test_the_direction_says_what_the_update_does(run, options):
             assert words.endswith(("so w increases", "carries w up")), row
         elif update < 0:
             assert words.endswith(("so w decreases", "carries w down")), row
-        if ", but " in words:  # against the slope: only where the slope and the move disagree
+        if ", but " in words and update != 0:  # against the slope: only where they disagree
             assert (slope > 0) == (update > 0) or slope == 0
+        if update == 0:
+            assert words.endswith(("so w stays", "but w stays (the update is 0)")), row
     assert table[-1]["update_w"] == "" and table[-1]["direction"] == ""
 
 
