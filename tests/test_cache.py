@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import run_cli
+from helpers import json_output, run_cli
 
 from gdcli.compile import cache as compiled
 from gdcli.compile.cache import Cache
@@ -156,7 +156,8 @@ def test_fused_loop_equals_the_step_by_step_loop(text, lr):
     quiet = run_cli([*base, "-q"])
     full = run_cli([*base, "-f", "json"])
     assert quiet.code == full.code
-    doc = json.loads(full.out)
+    doc = json_output(full, full.code)
+    assert quiet.code == (3 if doc["status"] == "diverged" else 0)
     final = doc["final"]
     expected = [*(final["params"][n] for n in doc["variables"]), final["loss"]]
     got = [float(v) for v in quiet.out.split()]

@@ -10,31 +10,19 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import re
 
 import mpmath
 import pytest
 import sympy
+from helpers import json_output, strict_json
 
 EPS = 2.0**-52
 
 
-def _no_constants(name: str) -> float:
-    raise ValueError(f"non-strict JSON constant {name}")
-
-
-def strict_json(text: str) -> dict:
-    """Parse gdcli's JSON, refusing NaN / Infinity (the contract says null)."""
-    return json.loads(text, parse_constant=_no_constants)
-
-
 def derive_json(run, *args: str) -> dict:
-    r = run(["derive", *args, "-f", "json"])
-    assert r.code == 0, r.err
-    assert "\x1b" not in r.out
-    return strict_json(r.out)
+    return json_output(run(["derive", *args, "-f", "json"]))
 
 
 W = sympy.Symbol("w", real=True)

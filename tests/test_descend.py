@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import run_process
+from helpers import assert_one_error, json_output, run_process, strict_json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -25,40 +24,12 @@ RECORD_KEYS = {"step", "params", "loss", "grad"}
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def _reject_constant(name: str) -> Any:
-    raise AssertionError(f"non-strict JSON token {name!r} in the output")
-
-
-def strict_json(text: str) -> dict[str, Any]:
-    """Parse one JSON document, refusing NaN / Infinity / -Infinity."""
-    return json.loads(text, parse_constant=_reject_constant)
-
-
 def descend(run: Callable[..., Any], *args: str, **kwargs: Any) -> Any:
     return run(["descend", *args], **kwargs)
 
 
 def descend_json(run: Callable[..., Any], *args: str, code: int = 0) -> dict[str, Any]:
-    r = descend(run, *args, "--format", "json")
-    assert r.code == code, r.err
-    assert "\x1b" not in r.out
-    return strict_json(r.out)
-
-
-def error_lines(err: str) -> list[str]:
-    return [line for line in err.splitlines() if line.startswith("gdcli: error:")]
-
-
-def assert_one_error(err: str, *needles: str) -> str:
-    """Exactly one `gdcli: error:` line (an optional `hint:` line may follow), no traceback,
-    no Python or NumPy warning."""
-    lines = error_lines(err)
-    assert len(lines) == 1, err
-    for needle in needles:
-        assert needle in lines[0], err
-    assert "Traceback" not in err
-    assert "Warning" not in err, err
-    return lines[0]
+    return json_output(descend(run, *args, "--format", "json"), code)
 
 
 def close(a: float, b: float, rel: float = 1e-12, abs_: float = 0.0) -> bool:

@@ -7,19 +7,15 @@ The tests call pytest.importorskip("torch") inside, so they skip cleanly without
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from helpers import json_output
 
 STEPS = 100
 REL = 1e-9
-
-
-def _reject_constant(name: str) -> Any:
-    raise AssertionError(f"non-strict JSON token {name!r} in the output")
 
 
 def close(a: float, b: float, rel: float = REL) -> bool:
@@ -204,9 +200,7 @@ def cli_json(run: Callable[..., Any], text: str, start: dict[str, float], flags:
     start_text = ",".join(f"{n}={v!r}" for n, v in start.items())
     args = ["descend", text, "--start", start_text, "--format", "json"]
     args += ["--steps", str(STEPS), "--tol", "0", "--show-state", *flags]
-    r = run(args)
-    assert r.code == 0, r.err
-    return json.loads(r.out, parse_constant=_reject_constant)
+    return json_output(run(args))
 
 
 @pytest.mark.parametrize(

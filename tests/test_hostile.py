@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Result, run_process
+from helpers import Result, run_process
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -9,30 +9,20 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pytest
+from helpers import error_lines, json_output, run_cli, strict_json
 
 SWEEP_KEYS = {"expression", "optimizer", "steps", "runs"}
 RUN_KEYS = {"lr", "start", "status", "final_loss", "params"}
 
 
-def _reject_constant(name: str) -> Any:
-    raise AssertionError(f"non-strict JSON token {name!r}")
-
-
-def strict_json(text: str) -> Any:
-    return json.loads(text, parse_constant=_reject_constant)
-
-
 def sweep_json(run: Callable[..., Any], *args: str) -> dict[str, Any]:
-    r = run(["sweep", *args, "--format", "json"])
-    assert r.code == 0, (r.code, r.err)
-    data = strict_json(r.out)
+    data = json_output(run(["sweep", *args, "--format", "json"]))
     assert SWEEP_KEYS <= set(data)
     for record in data["runs"]:
         assert RUN_KEYS <= set(record), record.keys()
@@ -43,10 +33,6 @@ def descend_json(run: Callable[..., Any], *args: str) -> tuple[int, dict[str, An
     r = run(["descend", *args, "--format", "json"])
     assert r.code in (0, 3), (r.code, r.err)
     return r.code, strict_json(r.out)
-
-
-def error_lines(err: str) -> list[str]:
-    return [line for line in err.splitlines() if line.startswith("gdcli: error:")]
 
 
 def hand_descent(
@@ -88,8 +74,6 @@ EDGE = ["(w-3)**2", "--lr", "0.05:1.95:39", "--start", "0", "--steps", "3000"]
 
 @pytest.fixture(scope="module")
 def edge_runs() -> list[dict[str, Any]]:
-    from conftest import run_cli
-
     r = run_cli(["sweep", *EDGE, "--format", "json"])
     assert r.code == 0, r.err
     data = strict_json(r.out)
