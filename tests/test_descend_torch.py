@@ -227,7 +227,7 @@ def test_trajectory_matches_torch(run, fname, text, f, start, cname, flags, cls,
         for n in start:
             assert close(got["grad"][n], grad[n]), (got, grad)
         # the optimizer's buffers, under torch's state keys
-        assert set(got.get("state") or {}) == set(want["state"]), (got, want)
+        assert set(got["state"]) == set(want["state"]), (got, want)
         for key, values in want["state"].items():
             for n in start:
                 assert close(got["state"][key][n], values[n]), (key, got, want)
@@ -245,9 +245,10 @@ def test_hyper_parameters_reported(run, cname, flags, cls, kwargs):
     assert d["optimizer"] == cls.lower()
     assert d["lr"] == kwargs["lr"]
     defaults = getattr(torch.optim, cls)([torch.zeros(1, dtype=torch.float64)], **kwargs).defaults
-    hyper = d.get("hyper", {})
+    hyper = d["hyper"]
+    assert hyper, "every optimizer has hyper-parameters besides lr"
     for key, value in hyper.items():
         if key in ("beta1", "beta2"):
             assert value == defaults["betas"][0 if key == "beta1" else 1]
-        elif key in defaults:
+        else:  # torch's own name for every other hyper-parameter
             assert value == defaults[key], key
