@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,3 +142,30 @@ def assert_clean_failure(r: Result, code: int, *needles: str) -> str:
     assert lines[0].startswith("gdcli: error:"), lines
     assert len(lines) == 1 or (len(lines) == 2 and lines[1].startswith("hint:")), lines
     return assert_one_error(r.err, *needles)
+
+
+# --- references ----------------------------------------------------------------------------------
+
+
+def hand_descent(
+    f: Callable[[float], float],
+    df: Callable[[float], float],
+    w: float,
+    lr: float,
+    steps: int,
+    tol: float = 1e-8,
+) -> tuple[str, int, float, float]:
+    """Plain gradient descent with the design's rules: (status, steps used, w, loss)."""
+    loss, g = f(w), df(w)
+    limit = 1e12 * max(1.0, abs(loss))
+    for k in range(1, steps + 1):
+        if abs(g) <= tol:
+            return "converged", k - 1, w, loss
+        w = w - lr * g
+        try:
+            loss, g = f(w), df(w)
+        except (OverflowError, ValueError):
+            return "diverged", k, w, math.nan
+        if not (math.isfinite(w) and math.isfinite(loss) and math.isfinite(g)) or abs(loss) > limit:
+            return "diverged", k, w, loss
+    return ("converged" if abs(g) <= tol else "max_steps"), steps, w, loss

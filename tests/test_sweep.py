@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from helpers import error_lines, json_output, run_cli, strict_json
+from helpers import error_lines, hand_descent, json_output, run_cli, strict_json
 
 SWEEP_KEYS = {"expression", "optimizer", "steps", "runs"}
 RUN_KEYS = {"lr", "start", "status", "final_loss", "params"}
@@ -36,30 +36,6 @@ def descend_json(run: Callable[..., Any], *args: str) -> dict[str, Any]:
     data = strict_json(r.out)
     assert r.code == (3 if data["status"] == "diverged" else 0), (r.code, data["status"], r.err)
     return data
-
-
-def hand_descent(
-    f: Callable[[float], float],
-    df: Callable[[float], float],
-    w: float,
-    lr: float,
-    steps: int,
-    tol: float = 1e-8,
-) -> tuple[str, int, float, float]:
-    """Plain gradient descent with the design's rules: (status, steps used, w, loss)."""
-    loss, g = f(w), df(w)
-    limit = 1e12 * max(1.0, abs(loss))
-    for k in range(1, steps + 1):
-        if abs(g) <= tol:
-            return "converged", k - 1, w, loss
-        w = w - lr * g
-        try:
-            loss, g = f(w), df(w)
-        except (OverflowError, ValueError):
-            return "diverged", k, w, math.nan
-        if not (math.isfinite(w) and math.isfinite(loss) and math.isfinite(g)) or abs(loss) > limit:
-            return "diverged", k, w, loss
-    return ("converged" if abs(g) <= tol else "max_steps"), steps, w, loss
 
 
 def quad(w: float) -> float:
