@@ -60,102 +60,102 @@ CONSTANT_ARGUMENT_BUG = pytest.mark.xfail(
 
 HOSTILE = [
     # code execution attempts
-    ("__import__('os').system('touch /tmp/pwned_gdcli')", {BAD}),
-    ("__import__", {BAD}),
-    ("w.__class__.__mro__", {BAD}),
-    ("().__class__", {BAD}),
-    ("().__class__.__bases__[0].__subclasses__()", {BAD}),
-    ("__builtins__", {BAD}),
-    ("w + __debug__", {BAD}),
-    ("lambda: 1", {BAD}),
-    ("(lambda w: w)(1)", {BAD}),
-    ("[x for x in (1, 2)]", {BAD}),
-    ("sum(x for x in [w])", {BAD}),
-    ("{w: 1}", {BAD}),
-    ("'w'", {BAD}),
-    ("f'{w}'", {BAD}),
-    ("b'w'", {BAD}),
-    ("(w := 1)", {BAD}),
-    ("*w", {BAD}),
-    ("sum(*[w])", {BAD}),
-    ("w[0]", {BAD}),
-    ("eval('1')", {BAD}),
-    ("exec('1')", {BAD}),
-    ("open('x')", {BAD}),
-    ("globals()", {BAD}),
-    ("getattr(w, 'x')", {BAD}),
-    ("import os", {BAD}),
-    ("w; import os", {BAD}),
-    ("w if w else 1", {BAD}),
-    ("w and 1", {BAD}),
-    ("not w", {BAD}),
+    ("__import__('os').system('touch /tmp/pwned_gdcli')", BAD),
+    ("__import__", BAD),
+    ("w.__class__.__mro__", BAD),
+    ("().__class__", BAD),
+    ("().__class__.__bases__[0].__subclasses__()", BAD),
+    ("__builtins__", BAD),
+    ("w + __debug__", BAD),
+    ("lambda: 1", BAD),
+    ("(lambda w: w)(1)", BAD),
+    ("[x for x in (1, 2)]", BAD),
+    ("sum(x for x in [w])", BAD),
+    ("{w: 1}", BAD),
+    ("'w'", BAD),
+    ("f'{w}'", BAD),
+    ("b'w'", BAD),
+    ("(w := 1)", BAD),
+    ("*w", BAD),
+    ("sum(*[w])", BAD),
+    ("w[0]", BAD),
+    ("eval('1')", BAD),
+    ("exec('1')", BAD),
+    ("open('x')", BAD),
+    ("globals()", BAD),
+    ("getattr(w, 'x')", BAD),
+    ("import os", BAD),
+    ("w; import os", BAD),
+    ("w if w else 1", BAD),
+    ("w and 1", BAD),
+    ("not w", BAD),
     # exponent towers and huge numbers
-    ("9**9**9**9", {RES}),
-    ("2**10**100", {RES}),
-    ("10**10**10", {RES}),
-    ("w**9**9**9", {RES}),
-    ("(-9)**9**9 * w", {RES}),
-    ("(1/3)**10**6 * w", {RES}),
-    ("9" * 1000, {RES}),
-    ("1e999 * w", {RES}),
-    ("w * 10**(10**4)", {RES}),
+    ("9**9**9**9", RES),
+    ("2**10**100", RES),
+    ("10**10**10", RES),
+    ("w**9**9**9", RES),
+    ("(-9)**9**9 * w", RES),
+    ("(1/3)**10**6 * w", RES),
+    ("9" * 1000, RES),
+    ("1e999 * w", RES),
+    ("w * 10**(10**4)", RES),
     # size, depth
-    ("w" * 100_000, {RES}),
-    ("w+" * 999 + "w", {RES}),
-    pytest.param("(" * 900 + "w" + ")" * 900, {RES}, marks=DEEP_NESTING_BUG),
-    ("-" * 5000 + "w", {RES}),
-    ("-" * 1500 + "w", {RES}),
-    ("sin(" * 500, {BAD}),  # never closed: unparsable whatever its depth
-    ("sin(" * 100 + "w" + ")" * 100, {RES}),
-    ("[" * 100 + "w" + "]" * 100, {RES}),
-    pytest.param("[" * 300 + "w" + "]" * 300, {RES}, marks=DEEP_NESTING_BUG),
+    ("w" * 100_000, RES),
+    ("w+" * 999 + "w", RES),
+    pytest.param("(" * 900 + "w" + ")" * 900, RES, marks=DEEP_NESTING_BUG),
+    ("-" * 5000 + "w", RES),
+    ("-" * 1500 + "w", RES),
+    ("sin(" * 500, BAD),  # never closed: unparsable whatever its depth
+    ("sin(" * 100 + "w" + ")" * 100, RES),
+    ("[" * 100 + "w" + "]" * 100, RES),
+    pytest.param("[" * 300 + "w" + "]" * 300, RES, marks=DEEP_NESTING_BUG),
     # odd characters
-    ("w\x00", {BAD}),
-    ("w\n+ 1", {BAD}),
-    ("w\u200b", {BAD}),
-    ("\ufeffw", {BAD}),
-    ("w\u00a0+ 1", {BAD}),
-    ("w \u2212 1", {BAD}),  # a typographic minus sign
-    ("\U0001f600", {BAD}),
-    ("", {BAD}),
-    ("   ", {BAD}),
-    ("\n", {BAD}),
+    ("w\x00", BAD),
+    ("w\n+ 1", BAD),
+    ("w\u200b", BAD),
+    ("\ufeffw", BAD),
+    ("w\u00a0+ 1", BAD),
+    ("w \u2212 1", BAD),  # a typographic minus sign
+    ("\U0001f600", BAD),
+    ("", BAD),
+    ("   ", BAD),
+    ("\n", BAD),
     # malformed or meaningless
-    ("w ^^ 2", {BAD}),
-    ("w +", {BAD}),
+    ("w ^^ 2", BAD),
+    ("w +", BAD),
     # undefined wherever it is evaluated: not an expression of numbers (bad input)
-    ("1/0", {BAD}),
-    ("log(0)", {BAD}),
-    ("log(0) * w", {BAD}),
-    ("0**-1 + w", {BAD}),
-    ("foo(w)", {BAD}),
-    ("sin(w, 2)", {BAD}),
-    ("sin()", {BAD}),
-    ("max()", {BAD}),
-    ("sin(x=w)", {BAD}),
-    ("True", {BAD}),
-    ("None", {BAD}),
-    ("...", {BAD}),
-    ("1j", {BAD}),
-    ("w + 1j", {BAD}),
-    ("w % 2", {BAD}),
-    ("w == 1", {BAD}),
-    ("7", {BAD}),
-    ("pi", {BAD}),
-    ("[w, w]", {BAD}),
-    ("x * y", {BAD}),
-    ("E * w", {BAD}),
-    ("log(-1) * w", {NUM}),
+    ("1/0", BAD),
+    ("log(0)", BAD),
+    ("log(0) * w", BAD),
+    ("0**-1 + w", BAD),
+    ("foo(w)", BAD),
+    ("sin(w, 2)", BAD),
+    ("sin()", BAD),
+    ("max()", BAD),
+    ("sin(x=w)", BAD),
+    ("True", BAD),
+    ("None", BAD),
+    ("...", BAD),
+    ("1j", BAD),
+    ("w + 1j", BAD),
+    ("w % 2", BAD),
+    ("w == 1", BAD),
+    ("7", BAD),
+    ("pi", BAD),
+    ("[w, w]", BAD),
+    ("x * y", BAD),
+    ("E * w", BAD),
+    ("log(-1) * w", NUM),
     # the same constants as arguments of functions that need a real number
-    pytest.param("max(w, 1/0)", {BAD}, marks=CONSTANT_ARGUMENT_BUG),
-    pytest.param("(1/0 > 0) * w", {BAD}, marks=CONSTANT_ARGUMENT_BUG),
-    pytest.param("max(w, sqrt(-1))", {NUM}, marks=CONSTANT_ARGUMENT_BUG),
-    pytest.param("relu(log(-1)) + w", {NUM}, marks=CONSTANT_ARGUMENT_BUG),
-    pytest.param("w + Heaviside(acos(2))", {NUM}, marks=CONSTANT_ARGUMENT_BUG),
-    pytest.param("(sqrt(-1) > 0) * w", {NUM}, marks=CONSTANT_ARGUMENT_BUG),
+    pytest.param("max(w, 1/0)", BAD, marks=CONSTANT_ARGUMENT_BUG),
+    pytest.param("(1/0 > 0) * w", BAD, marks=CONSTANT_ARGUMENT_BUG),
+    pytest.param("max(w, sqrt(-1))", NUM, marks=CONSTANT_ARGUMENT_BUG),
+    pytest.param("relu(log(-1)) + w", NUM, marks=CONSTANT_ARGUMENT_BUG),
+    pytest.param("w + Heaviside(acos(2))", NUM, marks=CONSTANT_ARGUMENT_BUG),
+    pytest.param("(sqrt(-1) > 0) * w", NUM, marks=CONSTANT_ARGUMENT_BUG),
     # accepted, then too large for a float at the default point w = 1: numerical failure
-    ("(w + 1)**10000", {NUM}),
-    ("exp(exp(exp(exp(w))))", {NUM}),
+    ("(w + 1)**10000", NUM),
+    ("exp(exp(exp(exp(w))))", NUM),
 ]
 
 
@@ -167,12 +167,6 @@ def _id(case: Any) -> str:
     return repr(_case(case)[0][:40])
 
 
-def check_clean_failure(r: Result, codes: set[int]) -> None:
-    """Exit with the one code of `codes` (a set of one: each case pins its outcome)."""
-    (code,) = codes
-    assert_clean_failure(r, code)
-
-
 @pytest.fixture
 def no_pwned():
     PWNED.unlink(missing_ok=True)
@@ -181,12 +175,12 @@ def no_pwned():
 
 
 @pytest.mark.usefixtures("no_pwned")
-@pytest.mark.parametrize(("text", "codes"), HOSTILE, ids=[_id(c) for c in HOSTILE])
-def test_hostile_expression_fails_cleanly_and_fast(run, text, codes):
+@pytest.mark.parametrize(("text", "code"), HOSTILE, ids=[_id(c) for c in HOSTILE])
+def test_hostile_expression_fails_cleanly_and_fast(run, text, code):
     start = time.perf_counter()
     r = run(["derive", text, "-f", "json"])
     elapsed = time.perf_counter() - start
-    check_clean_failure(r, codes)
+    assert_clean_failure(r, code)
     assert elapsed < GUARD_SECONDS, f"took {elapsed:.1f} s"
 
 
@@ -205,30 +199,30 @@ def test_hostile_expression_on_stdin(run, text, code, no_pwned):
 
 
 @pytest.mark.parametrize(
-    ("args", "codes"),
+    ("args", "code"),
     [
-        (["derive", "w", "--at", "__import__('os').system('touch /tmp/pwned_gdcli')"], {BAD}),
-        (["derive", "w", "--at", "9**9**9**9"], {RES}),
-        (["derive", "w", "--at", "w"], {BAD}),
-        (["derive", "w", "--at", "1/0"], {BAD}),
-        (["derive", "w", "--at", "1e999"], {RES}),  # beyond any float, as `1e999 * w`
-        (["derive", "w", "--at", "x=1,x=2"], {BAD}),
-        (["derive", "w", "--wrt", "__class__"], {BAD}),
-        (["slope", "w", "--h", "().__class__"], {BAD}),
-        (["slope", "w", "--h", "10**10**10"], {RES}),
-        (["plot", "w", "--range", "__import__('os'):1"], {BAD}),
-        (["plot", "w", "--range", "0:10**10**10"], {RES}),
-        (["derive", "w", "-f", "yaml"], {BAD}),
-        (["derive", "w", "--scheme", "__import__"], {BAD}),
-        (["derive", "w", "--h-max", "1e400"], {BAD}),
-        (["derive", "w", "--h-max", "1e300", "--h-min", "1e-300"], {BAD}),  # 600 rows of h
+        (["derive", "w", "--at", "__import__('os').system('touch /tmp/pwned_gdcli')"], BAD),
+        (["derive", "w", "--at", "9**9**9**9"], RES),
+        (["derive", "w", "--at", "w"], BAD),
+        (["derive", "w", "--at", "1/0"], BAD),
+        (["derive", "w", "--at", "1e999"], RES),  # beyond any float, as `1e999 * w`
+        (["derive", "w", "--at", "x=1,x=2"], BAD),
+        (["derive", "w", "--wrt", "__class__"], BAD),
+        (["slope", "w", "--h", "().__class__"], BAD),
+        (["slope", "w", "--h", "10**10**10"], RES),
+        (["plot", "w", "--range", "__import__('os'):1"], BAD),
+        (["plot", "w", "--range", "0:10**10**10"], RES),
+        (["derive", "w", "-f", "yaml"], BAD),
+        (["derive", "w", "--scheme", "__import__"], BAD),
+        (["derive", "w", "--h-max", "1e400"], BAD),
+        (["derive", "w", "--h-max", "1e300", "--h-min", "1e-300"], BAD),  # 600 rows of h
     ],
 )
-def test_hostile_options_fail_cleanly(run, args, codes, no_pwned):
+def test_hostile_options_fail_cleanly(run, args, code, no_pwned):
     start = time.perf_counter()
     r = run(args)
     assert time.perf_counter() - start < GUARD_SECONDS
-    check_clean_failure(r, codes)
+    assert_clean_failure(r, code)
 
 
 def test_code_in_a_tmp_path_does_not_run(run, tmp_path):
@@ -239,7 +233,7 @@ def test_code_in_a_tmp_path_does_not_run(run, tmp_path):
         f"[__import__('pathlib').Path('{target}').touch()]",
     ]:
         r = run(["derive", text])
-        check_clean_failure(r, {BAD})
+        assert_clean_failure(r, BAD)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -250,26 +244,26 @@ def test_code_in_a_tmp_path_does_not_run(run, tmp_path):
 @pytest.mark.slow
 def test_process_code_execution_does_not_run(no_pwned):
     r = run_process(["derive", "__import__('os').system('touch /tmp/pwned_gdcli')"])
-    check_clean_failure(r, {BAD})
+    assert_clean_failure(r, BAD)
 
 
 @pytest.mark.slow
 def test_process_tower_is_refused():
     r = run_process(["derive", "9**9**9**9", "-f", "json"])
-    check_clean_failure(r, {RES})
+    assert_clean_failure(r, RES)
 
 
 @pytest.mark.slow
 def test_process_stdin_attack():
     r = run_process(["derive", "-", "--quiet"], stdin="().__class__.__mro__[1].__subclasses__()")
-    check_clean_failure(r, {BAD})
+    assert_clean_failure(r, BAD)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("text", ["1or w"])
 def test_process_no_python_warnings_on_stderr(text):
     r = run_process(["derive", text])
-    check_clean_failure(r, {BAD})
+    assert_clean_failure(r, BAD)
 
 
 @pytest.mark.slow
@@ -288,7 +282,7 @@ def test_process_with_cache_enabled(tmp_path):
             timeout=20,
             env=env,
         )
-        check_clean_failure(Result(proc.returncode, proc.stdout, proc.stderr), {BAD})
+        assert_clean_failure(Result(proc.returncode, proc.stdout, proc.stderr), BAD)
         proc = subprocess.run(
             [sys.executable, "-m", "gdcli", "derive", "w**3", "--at", "2", "-q"],
             capture_output=True,
