@@ -409,8 +409,11 @@ class _Exact(ast.NodeTransformer):
         self.source = source
 
     def visit_Constant(self, node: ast.Constant) -> ast.AST:
-        typed = ast.get_source_segment(self.source, node) or repr(node.value)
-        exact = Fraction(Decimal(typed.replace("_", "")))
+        if isinstance(node.value, int):  # 12, 0x1f, 1_000: Python's own integer
+            exact = Fraction(node.value)
+        else:  # 0.1 is 1/10: the decimal as typed
+            typed = ast.get_source_segment(self.source, node) or repr(node.value)
+            exact = Fraction(Decimal(typed.replace("_", "")))
         return ast.Call(ast.Name("_number", ast.Load()), [ast.Constant(str(exact))], [])
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
@@ -453,7 +456,7 @@ def _real_value(expr: Any, at: dict[Any, Any]) -> Any:
     number (SymPy refuses some functions off their domain, e.g. Heaviside(acos(1.2)))."""
     try:
         value = sympy.sympify(expr).subs(at).evalf(30)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, ArithmeticError):
         return None
     # a number, not an unevaluated function of one (Heaviside(zoo) calls itself real)
     return value if value.is_Number and value.is_finite is True else None
@@ -586,6 +589,7 @@ def test_any_value_parses_or_raises_gdcli_error(text):
         ("pi/4", sympy.pi / 4),
         ("1e-3", sympy.Rational(1, 1000)),
         ("sqrt(2)*sqrt(2)", sympy.Integer(2)),
+        ("0x10 + 1_000", sympy.Integer(1016)),
     ],
 )
 def test_value_examples_are_exact(text, expected):
