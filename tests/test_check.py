@@ -6,34 +6,23 @@ derivatives and answers written here as plain Python functions, never against gd
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 import sympy as sp
+from helpers import error_lines, json_output, strict_json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 CHECK_KEYS = {"expression", "variable", "answer", "derivative", "equal", "counterexample"}
 
 
-def _reject_constant(name: str) -> Any:
-    raise AssertionError(f"non-strict JSON token {name!r}")
-
-
 def check_json(run: Callable[..., Any], *args: str, code: int) -> dict[str, Any]:
-    r = run(["check", *args, "--format", "json"])
-    assert r.code == code, (r.code, r.out, r.err)
-    assert "\x1b" not in r.out
-    data = json.loads(r.out, parse_constant=_reject_constant)
+    data = json_output(run(["check", *args, "--format", "json"]), code)
     assert CHECK_KEYS <= set(data), data.keys()
     return data
-
-
-def error_lines(err: str) -> list[str]:
-    return [line for line in err.splitlines() if line.startswith("gdcli: error:")]
 
 
 def heaviside(x: float) -> float:
@@ -297,7 +286,7 @@ def test_polynomials(run, a, b, c, off):
     wrong = f"{right} + ({off})*w"
     r = run(["check", expr, wrong, "--format", "json"])
     assert r.code == 1
-    ce = json.loads(r.out)["counterexample"]
+    ce = strict_json(r.out)["counterexample"]
     w = ce["point"]["w"]
     assert ce["expected"] == pytest.approx(3 * a * w * w + 2 * b * w + c, rel=1e-9, abs=1e-9)
     assert ce["got"] == pytest.approx(3 * a * w * w + 2 * b * w + c + off * w, rel=1e-9, abs=1e-9)

@@ -10,31 +10,19 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import re
 
 import mpmath
 import pytest
 import sympy
+from helpers import assert_clean_failure, json_output, strict_json
 
 EPS = 2.0**-52
 
 
-def _no_constants(name: str) -> float:
-    raise ValueError(f"non-strict JSON constant {name}")
-
-
-def strict_json(text: str) -> dict:
-    """Parse gdcli's JSON, refusing NaN / Infinity (the contract says null)."""
-    return json.loads(text, parse_constant=_no_constants)
-
-
 def derive_json(run, *args: str) -> dict:
-    r = run(["derive", *args, "-f", "json"])
-    assert r.code == 0, r.err
-    assert "\x1b" not in r.out
-    return strict_json(r.out)
+    return json_output(run(["derive", *args, "-f", "json"]))
 
 
 W = sympy.Symbol("w", real=True)
@@ -195,23 +183,20 @@ def test_other_schemes_quotients(run, scheme, expr, at, f):
 
 def test_schemes_give_different_rows(run):
     """Forward, backward and central quotients of w**3 at 1 at h = 0.1: closed forms."""
-    h = 0.1
     expected = {
-        "forward": ((1 + h) ** 3 - 1) / h,  # 3 + 3h + h^2 = 3.31
-        "backward": (1 - (1 - h) ** 3) / h,  # 3 - 3h + h^2 = 2.71
-        "central": ((1 + h) ** 3 - (1 - h) ** 3) / (2 * h),  # 3 + h^2 = 3.01
+        "forward": 3.31,  # ((1 + h)^3 - 1) / h = 3 + 3h + h^2
+        "backward": 2.71,  # (1 - (1 - h)^3) / h = 3 - 3h + h^2
+        "central": 3.01,  # ((1 + h)^3 - (1 - h)^3) / 2h = 3 + h^2
     }
     for scheme, value in expected.items():
         data = derive_json(run, "w**3", "--scheme", scheme)
         assert data["rows"][0]["h"] == 0.1
         assert data["rows"][0]["quotient"] == pytest.approx(value, rel=1e-12)
-    assert expected["forward"] == pytest.approx(3.31) and expected["central"] == pytest.approx(3.01)
 
 
 def test_unknown_scheme_is_bad_input(run):
     r = run(["derive", "w**2", "--scheme", "sideways"])
-    assert r.code == 2 and r.out == ""
-    assert r.err.startswith("gdcli: error:")
+    assert_clean_failure(r, 2, "sideways")
 
 
 def test_h_range_options_change_rows(run):
@@ -306,13 +291,16 @@ def test_kink_reports_both_sides(run, expr, at, left, right):
 
 
 def test_kink_quiet_and_plain_say_no_slope(run):
+    """--quiet prints the slope; where it does not exist that is `nan` (JSON says null)."""
     r = run(["derive", "max(0, 3*w+2)", "--at=-2/3", "-q"])
-    assert r.code == 0
-    assert r.out.count("\n") == 1
-    assert r.out.strip().lower() in ("nan", "null", "none", "")
+    assert (r.code, r.out, r.err) == (0, "nan\n", "")
     r = run(["derive", "max(0, 3*w+2)", "--at=-2/3", "-f", "plain"])
     assert r.code == 0
-    assert "not differentiable" in (r.out + r.err)
+    lines = r.out.splitlines()
+    assert "slope\tdoes not exist" in lines
+    assert "left slope\t0.0" in lines and "right slope\t3.0" in lines
+    # the explanation is a note for people: stderr, when stdout is data
+    assert r.err.startswith("not differentiable at w = -2/3: the slope from the left is 0, ")
 
 
 @pytest.mark.parametrize(
@@ -352,19 +340,30 @@ def test_infinite_one_sided_slope_is_null(run, expr, at):
     assert data["right_slope"] is None
 
 
-def test_overflowing_derivative_is_not_a_kink(run):
+def test_overflowing_loss_is_a_numerical_failure_not_a_kink(run):
+    """exp(1000) is beyond a float: l(w) cannot be evaluated there, which is a numerical
+    failure (exit 3, design.md), not a point where the slope does not exist."""
     r = run(["derive", "sin(exp(w))", "--at", "1000", "-f", "json"])
-    assert r.code == 3 or strict_json(r.out)["differentiable"] is True
+    line = assert_clean_failure(r, 3, "overflows")
+    assert "differentiable" not in line
 
 
-def test_zero_to_the_w(run):
+def test_zero_to_the_w_is_unsupported(run):
+    """0**w: SymPy's derivative 0**w * log(0) is nan everywhere, so the expression is
+    refused as unsupported (exit 2), with one line saying so."""
     r = run(["derive", "0**w", "-f", "json"])
-    if r.code == 0:
-        data = strict_json(r.out)
-        assert data["derivative"] != "nan"
-        assert data["differentiable"] is True and data["slope"] == 0.0
-    else:
-        assert r.code in (2, 3)
+    assert_clean_failure(r, 2, "derivative of 0**w is undefined")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="gdcli bug: '(1 > sigmoid(1000))*w' ends in 'internal error (TypeError: Invalid "
+    "comparison of non-real zoo)', exit 70 (SymPy fails to order 1 and 1/(1 + exp(-1000)))",
+)
+def test_comparison_with_a_constant_just_below_one(run):
+    """sigmoid(1000) = 1/(1 + e^-1000) is just below 1: the indicator is 1 and l = w."""
+    data = derive_json(run, "(1 > sigmoid(1000))*w")
+    assert (data["loss"], data["slope"], data["differentiable"]) == (1.0, 1.0, True)
 
 
 # ---------------------------------------------------------------------------
@@ -454,15 +453,18 @@ def test_derive_with_several_variables(run, args, slope):
     assert data["slope"] == slope
 
 
-@pytest.mark.parametrize("name", ["beta", "gamma", "re", "zeta", "Max"])
+@pytest.mark.parametrize("name", ["alpha", "theta", "lam", "lr", "loss", "x_1", "w2", "C"])
 def test_derivative_text_parses_back_whatever_the_weight_name(run, name):
+    data = derive_json(run, f"{name}**3", "--at", "2")
+    assert data["variable"] == name and data["slope"] == 12.0
+    assert sympy.sympify(data["derivative"]) == 3 * sympy.Symbol(name) ** 2
+
+
+@pytest.mark.parametrize("name", ["beta", "gamma", "re", "zeta", "Max", "Abs", "Ei", "factorial"])
+def test_weight_names_sympy_reads_otherwise_are_refused(run, name):
+    """SymPy would read the derivative's text back as a function: the name is refused."""
     r = run(["derive", f"{name}**3", "--at", "2", "-f", "json"])
-    if r.code == 2:  # refusing the name is fine too
-        assert r.err.startswith("gdcli: error:") and r.out == ""
-        return
-    data = strict_json(r.out)
-    symbol = sympy.Symbol(name)
-    assert sympy.sympify(data["derivative"]) == 3 * symbol**2
+    assert_clean_failure(r, 2, f"name '{name}' is reserved")
 
 
 # ---------------------------------------------------------------------------
@@ -484,8 +486,13 @@ DERIVE_KEYS = {
 }
 
 
-@pytest.mark.parametrize(("expr", "at"), [("w**2", "1"), ("abs(w)", "0"), ("sqrt(w)", "0")])
-def test_json_keys_and_strictness(run, expr, at):
+@pytest.mark.parametrize(
+    ("expr", "at", "right_slope"),
+    [("w**2", "1", 2.0), ("abs(w)", "0", 1.0), ("sqrt(w)", "0", None)],
+)
+def test_json_keys_and_strictness(run, expr, at, right_slope):
+    """sqrt(w) at 0: the quotients grow without bound (no right slope), so there is no
+    error and no best h."""
     r = run(["derive", expr, "--at", at, "-f", "json"])
     assert r.code == 0
     data = strict_json(r.out)
@@ -495,7 +502,8 @@ def test_json_keys_and_strictness(run, expr, at):
     assert isinstance(data["differentiable"], bool)
     for row in data["rows"]:
         assert set(row) == {"h", "quotient", "abs_error", "rel_error"}
-    if data["right_slope"] is None:  # sqrt(w) at 0: the quotients tend to +inf, no best h
+    assert data["right_slope"] == right_slope
+    if right_slope is None:
         assert data["best_h"] is None
         assert all(row["abs_error"] is None for row in data["rows"])
     else:

@@ -7,19 +7,15 @@ The tests call pytest.importorskip("torch") inside, so they skip cleanly without
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from helpers import json_output
 
 STEPS = 100
 REL = 1e-9
-
-
-def _reject_constant(name: str) -> Any:
-    raise AssertionError(f"non-strict JSON token {name!r} in the output")
 
 
 def close(a: float, b: float, rel: float = REL) -> bool:
@@ -204,9 +200,7 @@ def cli_json(run: Callable[..., Any], text: str, start: dict[str, float], flags:
     start_text = ",".join(f"{n}={v!r}" for n, v in start.items())
     args = ["descend", text, "--start", start_text, "--format", "json"]
     args += ["--steps", str(STEPS), "--tol", "0", "--show-state", *flags]
-    r = run(args)
-    assert r.code == 0, r.err
-    return json.loads(r.out, parse_constant=_reject_constant)
+    return json_output(run(args))
 
 
 @pytest.mark.parametrize(
@@ -233,7 +227,7 @@ def test_trajectory_matches_torch(run, fname, text, f, start, cname, flags, cls,
         for n in start:
             assert close(got["grad"][n], grad[n]), (got, grad)
         # the optimizer's buffers, under torch's state keys
-        assert set(got.get("state") or {}) == set(want["state"]), (got, want)
+        assert set(got["state"]) == set(want["state"]), (got, want)
         for key, values in want["state"].items():
             for n in start:
                 assert close(got["state"][key][n], values[n]), (key, got, want)
@@ -251,9 +245,10 @@ def test_hyper_parameters_reported(run, cname, flags, cls, kwargs):
     assert d["optimizer"] == cls.lower()
     assert d["lr"] == kwargs["lr"]
     defaults = getattr(torch.optim, cls)([torch.zeros(1, dtype=torch.float64)], **kwargs).defaults
-    hyper = d.get("hyper", {})
+    hyper = d["hyper"]
+    assert hyper, "every optimizer has hyper-parameters besides lr"
     for key, value in hyper.items():
         if key in ("beta1", "beta2"):
             assert value == defaults["betas"][0 if key == "beta1" else 1]
-        elif key in defaults:
+        else:  # torch's own name for every other hyper-parameter
             assert value == defaults[key], key

@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import csv
 import io
-import json
+import math
 import re
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
+from helpers import assert_one_error, strict_json
 
 import gdcli
+import gdcli.cli.commands  # noqa: F401  (registers the commands)
+from gdcli.cli.app import COMMANDS as REGISTRY
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMANDS = ["derive", "slope", "plot", "descend", "grad", "check", "sweep"]
+COMMANDS = list(REGISTRY)  # every command gdcli registers, in its own order
 
 # One quick call per command on l(w) = w**3 at w = 2 (loss 8, slope 12); EXPR comes first.
 CALLS: dict[str, list[str]] = {
@@ -40,29 +41,16 @@ MATRIX_CALLS: dict[str, list[str]] = {
     "sweep": ["sweep", "(x-1)**2 + 10*(y+2)**2", "--lr", "0.01,0.05", "--start", "x=0,y=0",
               "--steps", "3"],
 }  # fmt: skip
-ALL_CALLS = list(CALLS.items()) + [(f"{name}-matrix", args) for name, args in MATRIX_CALLS.items()]
+ALL_CALLS = [(name, CALLS[name]) for name in COMMANDS if name in CALLS]
+ALL_CALLS += [(f"{name}-matrix", args) for name, args in MATRIX_CALLS.items()]
 IDS = [name for name, _ in ALL_CALLS]
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"non-strict JSON token {name!r}")
-
-
-def strict_json(text: str) -> Any:
-    return json.loads(text, parse_constant=_reject_constant)
-
-
-def error_lines(err: str) -> list[str]:
-    return [line for line in err.splitlines() if line.startswith("gdcli: error:")]
-
-
-def assert_one_error(err: str) -> None:
-    """One `gdcli: error:` line, followed at most by `hint:` lines (notes may come before)."""
-    lines = err.splitlines()
-    assert len(error_lines(err)) == 1, err
-    k = next(i for i, line in enumerate(lines) if line.startswith("gdcli: error:"))
-    assert all(line.startswith("hint:") for line in lines[k + 1 :]), err
-    assert "Traceback" not in err
+def test_every_registered_command_has_a_call():
+    """The tables below cover every command the registry knows, and nothing else."""
+    assert set(CALLS) == set(COMMANDS)
+    assert set(JSON_KEYS) == set(COMMANDS) - {"plot"}
+    assert set(MATRIX_CALLS) <= set(COMMANDS)
 
 
 # --- json / csv / plain / quiet -----------------------------------------------------------------
@@ -115,14 +103,24 @@ def test_json_contract_keys_and_values(run, name):
     elif name == "check":
         assert data["equal"] is True and data["counterexample"] is None
     elif name == "sweep":
+        assert [record["lr"] for record in data["runs"]] == [0.01, 0.02]
         for record in data["runs"]:
             assert {"lr", "start", "status", "final_loss", "params"} <= set(record)
+            w = 2.0
+            for _ in range(3):
+                w -= record["lr"] * 3 * w * w
+            assert record["status"] == "max_steps"
+            assert record["params"]["w"] == pytest.approx(w, rel=1e-15)
+            assert record["final_loss"] == pytest.approx(w**3, rel=1e-14)
 
 
 def test_plot_json_has_null_for_undefined_points(run):
     r = run(["plot", "log(w)", "--at", "2", "--range", "0:4", "--format", "json"])
     assert r.code == 0, r.err
-    strict_json(r.out)  # log(0) would be -inf or nan: must be null
+    points = strict_json(r.out)["points"]
+    assert points[0] == {"w": 0.0, "loss": None}  # log(0) is -inf: null, never -Infinity
+    for p in points[1:]:
+        assert p["loss"] == pytest.approx(math.log(p["w"]), rel=1e-12, abs=1e-15)
 
 
 @pytest.mark.parametrize(("name", "args"), ALL_CALLS, ids=IDS)
@@ -162,12 +160,24 @@ def test_no_escapes_in_a_pipe(run, name, args, fmt):
 
 @pytest.mark.parametrize(("name", "args"), ALL_CALLS, ids=IDS)
 def test_plain_is_tab_separated_with_header(run, name, args):
+    if name == "plot":  # plot's plain output is the picture: test_plain_plot_is_the_picture
+        args = [*args, "--no-plot"]
     r = run([*args, "--format", "plain"])
     assert r.code == 0, r.err
-    if name != "plot":  # plot's plain output is the picture
-        first = r.out.splitlines()[0]
-        assert "\t" in first
-        assert not any(ch in r.out for ch in "┃│┏━")
+    first = r.out.splitlines()[0]
+    assert "\t" in first
+    assert not any(ch in r.out for ch in "┃│┏━")
+
+
+def test_plain_plot_is_the_picture(run):
+    """design.md: `plot` piped prints the plot, without colour (and without tabs)."""
+    r = run([*CALLS["plot"], "--format", "plain"])
+    assert r.code == 0, r.err
+    lines = r.out.splitlines()
+    assert lines[0].strip() == "l(w) = w**3"
+    assert len(lines) >= 10
+    assert "\t" not in r.out and "\x1b" not in r.out
+    assert "┤" in r.out  # an axis, not a table
 
 
 @pytest.mark.parametrize(("name", "args"), ALL_CALLS, ids=IDS)
@@ -235,19 +245,15 @@ def test_readme_documents_command(name):
 
 
 def test_version_matches_package_and_pyproject(run):
+    """One version source: pyproject.toml reads it from gdcli.__version__."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
     r = run(["--version"])
     assert r.code == 0, r.err
-    if sys.version_info >= (3, 11):
-        import tomllib
-
-        project = tomllib.loads((ROOT / "pyproject.toml").read_text())
-        if "version" in project["project"]:
-            assert project["project"]["version"] == gdcli.__version__
-        else:
-            assert project["tool"]["setuptools"]["dynamic"]["version"] == {
-                "attr": "gdcli.__version__"
-            }
-    assert r.out.strip().split() == ["gdcli", gdcli.__version__]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "version" not in project["project"]
+    assert "version" in project["project"]["dynamic"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "gdcli.__version__"}
+    assert r.out == f"gdcli {gdcli.__version__}\n"
     assert re.fullmatch(r"\d+\.\d+\.\d+\S*", gdcli.__version__)
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pytest
 import sympy as sp
+from helpers import error_lines, json_output, strict_json
 
 GRAD_KEYS = {"expression", "variables", "at", "loss", "partials", "gradient"}
 
@@ -27,19 +28,8 @@ GRAD_KEYS = {"expression", "variables", "at", "loss", "partials", "gradient"}
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def _reject_constant(name: str) -> Any:
-    raise AssertionError(f"non-strict JSON token {name!r}")
-
-
-def strict_json(text: str) -> Any:
-    return json.loads(text, parse_constant=_reject_constant)
-
-
 def grad_json(run: Callable[..., Any], *args: str) -> dict[str, Any]:
-    r = run(["grad", *args, "--format", "json"])
-    assert r.code == 0, r.err
-    assert "\x1b" not in r.out
-    data = strict_json(r.out)
+    data = json_output(run(["grad", *args, "--format", "json"]))
     assert GRAD_KEYS <= set(data), data.keys()
     return data
 
@@ -47,10 +37,6 @@ def grad_json(run: Callable[..., Any], *args: str) -> dict[str, Any]:
 def text(value: Any) -> str:
     """A NumPy array or number as gdcli option text, exact in float round-trip form."""
     return json.dumps(np.asarray(value, dtype=float).tolist()).replace(" ", "")
-
-
-def error_lines(err: str) -> list[str]:
-    return [line for line in err.splitlines() if line.startswith("gdcli: error:")]
 
 
 def shape_pattern(shape: tuple[int, ...]) -> str:

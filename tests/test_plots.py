@@ -162,8 +162,13 @@ def test_log_axes_drop_zero_and_negative() -> None:
         h, err, logx=True, logy=True, title="error vs h", xlabel="h", width=W, height=H, color=False
     )
     assert "error vs h" in out and "\x1b" not in out
-    # decade labels instead of plotext's long fixed-point ones
-    assert "1e-6" in out or "0.01" in out
+    # decade labels instead of plotext's long fixed-point ones: the finite points span
+    # h from 0.01 to 1 and the error from 1e-6 to 0.01
+    lines = out.splitlines()
+    y_labels = [line.split("┤")[0].strip() for line in lines if "┤" in line]
+    assert y_labels == ["0.01", "0.001", "1e-4", "1e-5", "1e-6"]
+    (axis,) = [k for k, line in enumerate(lines) if line.lstrip().startswith("└")]
+    assert lines[axis + 1].split() == ["0.01", "0.1", "1"]
 
 
 def test_log_axis_with_only_non_positive_values_has_nothing_to_plot() -> None:

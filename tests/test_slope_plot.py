@@ -5,28 +5,16 @@ Secant slopes are compared with closed forms and with mpmath at 50 digits.
 
 from __future__ import annotations
 
-import json
 import math
 
 import mpmath
 import pytest
 import sympy
-from conftest import run_process
-
-
-def _no_constants(name: str) -> float:
-    raise ValueError(f"non-strict JSON constant {name}")
-
-
-def strict_json(text: str) -> dict:
-    return json.loads(text, parse_constant=_no_constants)
+from helpers import assert_clean_failure, json_output, run_process, strict_json
 
 
 def slope_json(run, *args: str) -> dict:
-    r = run(["slope", *args, "-f", "json"])
-    assert r.code == 0, r.err
-    assert "\x1b" not in r.out
-    return strict_json(r.out)
+    return json_output(run(["slope", *args, "-f", "json"]))
 
 
 SLOPE_KEYS = {
@@ -148,11 +136,7 @@ def test_zero_h_is_bad_input(run, h):
 )
 def test_undefined_point_is_numerical_error(run, expr, at, h):
     r = run(["slope", expr, "--at", at, "--h", h])
-    assert r.code == 3
-    assert r.out == ""
-    lines = r.err.splitlines()
-    assert lines[0].startswith("gdcli: error:")
-    assert len(lines) == 1 or (len(lines) == 2 and lines[1].startswith("hint:"))
+    assert_clean_failure(r, 3)
 
 
 @pytest.mark.parametrize("h", ["abc", "1e", "w", "1/0", "sqrt(-1)", "[1, 2]", "[[1]]"])

@@ -9,68 +9,33 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pytest
+from helpers import error_lines, hand_descent, json_output, run_cli, strict_json
 
 SWEEP_KEYS = {"expression", "optimizer", "steps", "runs"}
 RUN_KEYS = {"lr", "start", "status", "final_loss", "params"}
 
 
-def _reject_constant(name: str) -> Any:
-    raise AssertionError(f"non-strict JSON token {name!r}")
-
-
-def strict_json(text: str) -> Any:
-    return json.loads(text, parse_constant=_reject_constant)
-
-
 def sweep_json(run: Callable[..., Any], *args: str) -> dict[str, Any]:
-    r = run(["sweep", *args, "--format", "json"])
-    assert r.code == 0, (r.code, r.err)
-    data = strict_json(r.out)
+    data = json_output(run(["sweep", *args, "--format", "json"]))
     assert SWEEP_KEYS <= set(data)
     for record in data["runs"]:
         assert RUN_KEYS <= set(record), record.keys()
     return data
 
 
-def descend_json(run: Callable[..., Any], *args: str) -> tuple[int, dict[str, Any]]:
+def descend_json(run: Callable[..., Any], *args: str) -> dict[str, Any]:
+    """`gdcli descend` with the same settings; its exit code follows its status (3 when it
+    diverged, else 0: design.md's exit codes)."""
     r = run(["descend", *args, "--format", "json"])
-    assert r.code in (0, 3), (r.code, r.err)
-    return r.code, strict_json(r.out)
-
-
-def error_lines(err: str) -> list[str]:
-    return [line for line in err.splitlines() if line.startswith("gdcli: error:")]
-
-
-def hand_descent(
-    f: Callable[[float], float],
-    df: Callable[[float], float],
-    w: float,
-    lr: float,
-    steps: int,
-    tol: float = 1e-8,
-) -> tuple[str, int, float, float]:
-    """Plain gradient descent with the design's rules: (status, steps used, w, loss)."""
-    loss, g = f(w), df(w)
-    limit = 1e12 * max(1.0, abs(loss))
-    for k in range(1, steps + 1):
-        if abs(g) <= tol:
-            return "converged", k - 1, w, loss
-        w = w - lr * g
-        try:
-            loss, g = f(w), df(w)
-        except (OverflowError, ValueError):
-            return "diverged", k, w, math.nan
-        if not (math.isfinite(w) and math.isfinite(loss) and math.isfinite(g)) or abs(loss) > limit:
-            return "diverged", k, w, loss
-    return ("converged" if abs(g) <= tol else "max_steps"), steps, w, loss
+    data = strict_json(r.out)
+    assert r.code == (3 if data["status"] == "diverged" else 0), (r.code, data["status"], r.err)
+    return data
 
 
 def quad(w: float) -> float:
@@ -88,8 +53,6 @@ EDGE = ["(w-3)**2", "--lr", "0.05:1.95:39", "--start", "0", "--steps", "3000"]
 
 @pytest.fixture(scope="module")
 def edge_runs() -> list[dict[str, Any]]:
-    from conftest import run_cli
-
     r = run_cli(["sweep", *EDGE, "--format", "json"])
     assert r.code == 0, r.err
     data = strict_json(r.out)
@@ -110,9 +73,10 @@ def test_stability_edge_at_lr_1(edge_runs):
         if r["lr"] < 1:
             assert r["status"] == "converged", r
         elif r["lr"] == 1:
-            assert r["status"] != "diverged", r
-            # w jumps between 0 and 6 for ever: loss stays 9
+            # w jumps between 0 and 6 for ever: loss stays 9, the run uses every step
+            assert (r["status"], r["steps_used"], r["oscillating"]) == ("max_steps", 3000, True)
             assert r["final_loss"] == 9.0
+            assert r["params"] == {"w": 0.0}  # an even number of jumps from 0
         else:
             assert r["status"] == "diverged", r
 
@@ -121,9 +85,8 @@ def test_edge_runs_match_hand_loop(edge_runs):
     for r in edge_runs:
         status, used, w, loss = hand_descent(quad, dquad, 0.0, r["lr"], 3000)
         assert r["status"] == status, r
-        if "steps_used" in r:
-            assert r["steps_used"] == used, r
-        assert r["start"] == {"w": 0.0} or r["start"] == 0.0
+        assert r["steps_used"] == used, r
+        assert r["start"] == {"w": 0.0}  # a point, as descend's `start`
         assert math.isclose(r["params"]["w"], w, rel_tol=1e-12, abs_tol=1e-300), r
         if status != "diverged":
             assert math.isclose(r["final_loss"], loss, rel_tol=1e-9, abs_tol=1e-20), r
@@ -131,8 +94,7 @@ def test_edge_runs_match_hand_loop(edge_runs):
 
 def test_run_at_lr_0_3_equals_descend(run, edge_runs):
     (swept,) = [r for r in edge_runs if r["lr"] == 0.3]
-    code, d = descend_json(run, "(w-3)**2", "--lr", "0.3", "--start", "0", "--steps", "3000")
-    assert code == 0
+    d = descend_json(run, "(w-3)**2", "--lr", "0.3", "--start", "0", "--steps", "3000")
     assert swept["status"] == d["status"] == "converged"
     assert swept["params"] == d["final"]["params"]
     assert swept["final_loss"] == d["final"]["loss"]
@@ -203,11 +165,8 @@ def test_each_run_equals_descend(run, expr, lrs, start, steps, flags):
     lr_values = [float(v) for v in lrs.split(",")]
     assert [r["lr"] for r in data["runs"]] == lr_values
     for record, lr in zip(data["runs"], lr_values, strict=True):
-        code, d = descend_json(
-            run, expr, "--lr", repr(lr), "--start", start, "--steps", steps, *flags
-        )
+        d = descend_json(run, expr, "--lr", repr(lr), "--start", start, "--steps", steps, *flags)
         assert record["status"] == d["status"], (lr, record, d["final"])
-        assert code == (3 if d["status"] == "diverged" else 0)
         assert record["steps_used"] == d["final"]["step"], lr
         assert record["params"].keys() == d["final"]["params"].keys()
         for name, value in d["final"]["params"].items():
@@ -242,17 +201,16 @@ def test_list_of_starts_equals_descend(run, start):
         run, "w**4 - 3*w**2 + w", "--lr", "0.02", "--start", "-1.5,0.25,2", "--steps", "200"
     )
     (record,) = [r for r in data["runs"] if _start(r) == float(start)]
-    code, d = descend_json(
-        run, "w**4 - 3*w**2 + w", "--lr", "0.02", "--start", start, "--steps", "200"
-    )
+    d = descend_json(run, "w**4 - 3*w**2 + w", "--lr", "0.02", "--start", start, "--steps", "200")
     assert record["status"] == d["status"]
     assert record["steps_used"] == d["final"]["step"]
     assert math.isclose(record["params"]["w"], d["final"]["params"]["w"], rel_tol=1e-12)
 
 
 def _start(record: dict[str, Any]) -> float:
-    s = record["start"]
-    return float(s["w"]) if isinstance(s, dict) else float(s)
+    """A run's start: a point {name: value}, as descend's `start`."""
+    (value,) = record["start"].values()
+    return float(value)
 
 
 # --- the grid: A:B:N, --log, lists -----------------------------------------------------------------
@@ -366,14 +324,16 @@ def test_matrix_weight_csv_equals_descend(run):
     rows = list(csv.reader(io.StringIO(r.out)))
     header = rows[0]
     assert all(len(row) == len(header) for row in rows)
+    entries = [f"W[{i},{j}]" for i in (1, 2) for j in (1, 2)]
+    # design.md: matrix entries flattened and named in the header
+    assert header[-4:] == entries
+    assert len(rows) == 3
     for row in rows[1:]:
         record = dict(zip(header, row, strict=True))
-        code, d = descend_json(run, *args, "--lr", record["lr"])
+        d = descend_json(run, *args, "--lr", record["lr"])
         assert record["status"] == d["status"]
         W = np.array(d["final"]["params"]["W"])
-        entries = [f"W[{i},{j}]" for i in (1, 2) for j in (1, 2)]
-        if all(e in record for e in entries):
-            assert np.allclose([float(record[e]) for e in entries], W.ravel(), rtol=1e-12)
+        assert np.allclose([float(record[e]) for e in entries], W.ravel(), rtol=1e-12)
 
 
 def test_matrix_weight_json(run):
