@@ -291,9 +291,11 @@ def test_kink_reports_both_sides(run, expr, at, left, right):
 
 
 def test_kink_quiet_and_plain_say_no_slope(run):
-    """--quiet prints the slope; where it does not exist that is `nan` (JSON says null)."""
+    """--quiet prints the slope; where it does not exist it prints nothing and exits 3
+    saying why (never `nan` with exit 0; JSON says null)."""
     r = run(["derive", "max(0, 3*w+2)", "--at=-2/3", "-q"])
-    assert (r.code, r.out, r.err) == (0, "nan\n", "")
+    assert (r.code, r.out) == (3, "")
+    assert r.err.startswith("gdcli: error: not differentiable at w = -2/3: the slope from the left")
     r = run(["derive", "max(0, 3*w+2)", "--at=-2/3", "-f", "plain"])
     assert r.code == 0
     lines = r.out.splitlines()

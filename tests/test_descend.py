@@ -84,16 +84,20 @@ def test_piped_plain_text(run):
     assert r.code == 0, r.err
     assert "\x1b" not in r.out and "\x1b" not in r.err
     lines = r.out.splitlines()
-    assert lines[0] == "step\tw\tloss\tgrad_w"
+    assert lines[0] == "step\tw\tloss\tgrad_w\tupdate_w\tdirection"
     rows = [line.split("\t") for line in lines[1:]]
     assert len(rows) == 51
     for k, row in enumerate(rows):
-        assert len(row) == 4
+        assert len(row) == 6
         assert int(row[0]) == k
         # default loss (w - 3)**2 from the default start w = 1: w_k = 3 - 2 * 0.8**k
         assert close(float(row[1]), 3 - 2 * 0.8**k)
         assert close(float(row[2]), 4 * 0.64**k, rel=1e-9)
         assert close(float(row[3]), -4 * 0.8**k, rel=1e-9)
+        if k < 50:  # the next update: w_{k+1} - w_k = 0.4 * 0.8**k, up the way the slope says
+            assert close(float(row[4]), 0.4 * 0.8**k, rel=1e-9)
+            assert row[5] == "slope < 0, so w increases"
+    assert rows[-1][4:] == ["", ""]
 
 
 def test_piped_process_plain_text():
@@ -101,7 +105,7 @@ def test_piped_process_plain_text():
     assert r.code == 0, r.err
     assert "\x1b" not in r.out
     lines = r.out.splitlines()
-    assert lines[0] == "step\tw\tloss\tgrad_w"
+    assert lines[0] == "step\tw\tloss\tgrad_w\tupdate_w\tdirection"
     assert len(lines) == 52
 
 
@@ -365,11 +369,11 @@ def test_diverged_csv(run):
     assert r.code == 3
     assert_one_error(r.err, f"step {k}")
     table = list(csv.reader(io.StringIO(r.out)))
-    assert table[0] == ["step", "w", "loss", "grad_w"]
+    assert table[0] == ["step", "w", "loss", "grad_w", "update_w", "direction"]
     assert len(table) == k + 2
     for i, (row, ref) in enumerate(zip(table[1:], rows, strict=True)):
         assert int(row[0]) == i
-        assert tuple(float(v) for v in row[1:]) == ref
+        assert tuple(float(v) for v in row[1:4]) == ref
 
 
 def test_diverged_plain(run):
@@ -378,9 +382,9 @@ def test_diverged_plain(run):
     assert r.code == 3
     assert_one_error(r.err, f"step {k}")
     lines = r.out.splitlines()
-    assert lines[0] == "step\tw\tloss\tgrad_w"
+    assert lines[0] == "step\tw\tloss\tgrad_w\tupdate_w\tdirection"
     assert len(lines) == k + 2
-    assert tuple(float(v) for v in lines[-1].split("\t")[1:]) == rows[-1]
+    assert tuple(float(v) for v in lines[-1].split("\t")[1:4]) == rows[-1]
     assert "\x1b" not in r.out
 
 
@@ -494,7 +498,7 @@ def test_csv_one_variable(run):
     r = descend(run, "(w-3)**2", "--steps", "10", "--format", "csv")
     assert r.code == 0, r.err
     table = list(csv.reader(io.StringIO(r.out)))
-    assert table[0] == ["step", "w", "loss", "grad_w"]
+    assert table[0] == ["step", "w", "loss", "grad_w", "update_w", "direction"]
     assert len(table) == 12
     for k, row in enumerate(table[1:]):
         assert int(row[0]) == k
@@ -517,22 +521,25 @@ def test_csv_two_variables_rectangular(run):
     )
     assert r.code == 0, r.err
     table = list(csv.reader(io.StringIO(r.out)))
-    assert table[0] == ["step", "x", "y", "loss", "grad_x", "grad_y"]
+    assert table[0] == ["step", "x", "y", "loss", "grad_x", "grad_y", "update_x", "update_y"]
     assert len({len(row) for row in table}) == 1
     ref = _quadratic_2d_loop(1.0, -2.0, 0.1, 20)
     assert len(table) == len(ref) + 1
-    for row, expected in zip(table[1:], ref, strict=True):
-        for value, e in zip(row[1:], expected, strict=True):
+    for k, (row, expected) in enumerate(zip(table[1:], ref, strict=True)):
+        for value, e in zip(row[1:6], expected, strict=True):
             assert close(float(value), e, rel=1e-12, abs_=1e-14)
+        if k < 20:  # the next update of each weight: -lr * its partial
+            assert close(float(row[6]), -0.1 * expected[3], rel=1e-9, abs_=1e-15)
+            assert close(float(row[7]), -0.1 * expected[4], rel=1e-9, abs_=1e-15)
 
 
 def test_plain_two_variables(run):
     r = descend(run, "x**2 + 3*y**2 + x*y", "--start", "x=1,y=-2", "--steps", "5")
     assert r.code == 0, r.err
     lines = r.out.splitlines()
-    assert lines[0] == "step\tx\ty\tloss\tgrad_x\tgrad_y"
+    assert lines[0] == "step\tx\ty\tloss\tgrad_x\tgrad_y\tupdate_x\tupdate_y"
     assert len(lines) == 7
-    assert all(len(line.split("\t")) == 6 for line in lines)
+    assert all(len(line.split("\t")) == 8 for line in lines)
 
 
 def test_json_two_variables(run):

@@ -154,7 +154,7 @@ def test_a_closed_pipe_ends_quietly():
         ["bash", "-c", script], capture_output=True, text=True, env=env, timeout=60
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "step,w,loss,grad_w"
+    assert proc.stdout.strip() == "step,w,loss,grad_w,update_w,direction"
     assert proc.stderr == ""
 
 

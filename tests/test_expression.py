@@ -284,7 +284,7 @@ def test_error_messages_say_what_is_wrong(text, fragment):
 
 @pytest.mark.parametrize(
     "text",
-    ["9**9**9**9", "2**10**100", "w" * 3000, "1" * 600, "sin(" * 70 + "w" + ")" * 70, "w**(10**6)"],
+    ["9**9**9**9", "2**10**100", "w" * 3000, "sin(" * 70 + "w" + ")" * 70, "w**(10**6)"],
 )
 def test_size_limits_are_resource_errors(text):
     with pytest.raises(ResourceLimit) as info:
@@ -293,9 +293,28 @@ def test_size_limits_are_resource_errors(text):
 
 
 def test_large_but_allowed_numbers_are_exact():
-    assert parse_value("10**100") == Integer(10) ** 100
+    assert parse_value("10**100") == Integer(10) ** 100  # computed, not typed: exact
     assert parse_value("1e300") == Integer(10) ** 300
-    assert parse_value("9" * 400) == Integer(10) ** 400 - 1  # about 1330 bits
+    assert parse_value("9" * 300) == Integer(10) ** 300 - 1  # typed: within the float range
+
+
+@pytest.mark.parametrize(
+    "text", ["1" * 600, "9" * 400, "1e999", "1e-400", "-2e308", "0x1" + "0" * 300]
+)
+def test_a_number_typed_beyond_the_float_range_is_bad_input(text):
+    """One rule for every number typed (in an expression or an option): it must lie in
+    the range of floats, 0 or between 5e-324 and 1.8e308 in size (exit 2)."""
+    with pytest.raises(ParseError, match="number out of range") as info:
+        parse_value(text)
+    assert info.value.exit_code == ExitCode.BAD_INPUT
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("1.7976931348623157e308", 1.7976931348623157e308), ("5e-324", 5e-324), ("0e999", 0.0)],
+)
+def test_the_ends_of_the_float_range_are_accepted(text, value):
+    assert float(parse_value(text)) == value
 
 
 @pytest.mark.parametrize(

@@ -138,7 +138,7 @@ def test_csv_is_rectangular(run, name, args):
 @pytest.mark.parametrize(
     ("name", "header"),
     [
-        ("descend", ["step", "w", "loss", "grad_w"]),
+        ("descend", ["step", "w", "loss", "grad_w", "update_w", "direction"]),
         ("grad", ["variable", "partial", "value"]),
         ("derive", ["h", "quotient", "abs_error", "rel_error"]),
     ],

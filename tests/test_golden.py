@@ -179,16 +179,16 @@ def test_descend_numbers():
     assert float(match[1]) == pytest.approx(3 - 2 * 0.8**5, rel=1e-12)  # 2.34464
     assert float(match[2]) == pytest.approx(4 * 0.64**5, rel=1e-9)  # 0.4294967296
     # l'' = 2 everywhere: plain descent is stable below lr = 2 / l'' = 1, and 0.1 is
-    assert stability.startswith("stability: near w = 2.34464, l'' = 2, ")
+    assert stability.startswith("stability: at the end point, w = 2.34464, l'' = 2; ")
     assert "lr < 2 / l'' = 1; the chosen lr is inside it." in stability
-    # the table adds each update w_k - w_(k-1) = 0.4 * 0.8**(k-1), and its direction:
-    # the slope is negative all along, so every step moves w up
+    # the table adds each row's next update w_(k+1) - w_k = 0.4 * 0.8**k, and its
+    # direction: the slope is negative all along, so every step moves w up
     header, cells = rich_tables(golden_text("descend.table.txt"))[-1]
-    assert header == ["step", "w", "loss", "dl/dw", "update Δw", "direction"]
-    assert cells[0][4] == "—"
-    for k, row in enumerate(cells[1:], start=1):
-        assert float(row[4]) == pytest.approx(0.4 * 0.8 ** (k - 1), rel=1e-7)
-    assert {row[5] for row in cells} == {"slope < 0, so w increases"}
+    assert header == ["step", "w", "loss", "dl/dw", "next update Δw", "direction"]
+    assert cells[-1][4] == "—"
+    for k, row in enumerate(cells[:-1]):
+        assert float(row[4]) == pytest.approx(0.4 * 0.8**k, rel=1e-7)
+    assert {row[5] for row in cells[:-1]} == {"slope < 0, so w increases"}
 
 
 def test_grad_numbers():

@@ -629,15 +629,19 @@ def test_descend_matrix_csv_names_every_entry(run):
     assert r.code == 0, r.err
     rows = list(csv.reader(io.StringIO(r.out)))
     entries = [f"W[{i},{j}]" for i in (1, 2) for j in (1, 2, 3)]
-    assert rows[0] == ["step", *entries, "loss", *(f"grad_{e}" for e in entries)]
+    assert rows[0] == [
+        "step", *entries, "loss", *(f"grad_{e}" for e in entries), *(f"update_{e}" for e in entries)
+    ]  # fmt: skip
     assert all(len(row) == len(rows[0]) for row in rows)
     expected = numpy_sgd(0.02, 15)
     assert len(rows) == 1 + len(expected)
-    for row, (W, loss, g) in zip(rows[1:], expected, strict=True):
-        values = [float(v) for v in row]
+    for k, (row, (W, loss, g)) in enumerate(zip(rows[1:], expected, strict=True)):
+        values = [float(v) for v in row[:14]]
         assert np.allclose(values[1:7], W.ravel(), rtol=1e-12, atol=1e-14)
         assert math.isclose(values[7], loss, rel_tol=1e-11, abs_tol=1e-15)
-        assert np.allclose(values[8:], g.ravel(), rtol=1e-11, atol=1e-13)
+        assert np.allclose(values[8:14], g.ravel(), rtol=1e-11, atol=1e-13)
+        if k + 1 < len(expected):  # the next update: -lr * the gradient
+            assert np.allclose([float(v) for v in row[14:]], -0.02 * g.ravel(), rtol=1e-9)
 
 
 def test_descend_matrix_explicit_start(run):

@@ -58,7 +58,10 @@ def test_undecodable_bytes_in_an_argument_are_shown_escaped():
 
 def test_a_closed_pipe_is_a_normal_end():
     r = run_shell(f"{gdcli_line()} descend --steps 200000 -f csv | head -2")
-    assert r.stdout == b"step,w,loss,grad_w\n0,1.0,4.0,-4.0\n"
+    assert r.stdout == (
+        b"step,w,loss,grad_w,update_w,direction\n0,1.0,4.0,-4.0,0.3999999999999999,"
+        b'"slope < 0, so w increases"\n'
+    )
     assert r.stderr == b""
     status = run_shell(f"{gdcli_line()} descend --steps 200000 -f csv | head -1; "
                        "echo ${PIPESTATUS[0]}")  # fmt: skip

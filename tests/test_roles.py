@@ -68,7 +68,7 @@ def test_descend_moves_only_the_weights(run):
         assert set(record["params"]) == {"w"} and record["params"]["w"] == pytest.approx(w)
         w -= 0.1 * 2 * 2 * (w * 2 - 1)
     csv = run(["descend", "(w*x - y)**2", "--set", "x=2", "--set", "y=1", "-f", "csv"])
-    assert csv.out.splitlines()[0] == "step,w,loss,grad_w"
+    assert csv.out.splitlines()[0] == "step,w,loss,grad_w,update_w,direction"
 
 
 def test_a_value_both_fixed_and_moving_is_refused(run):

@@ -314,7 +314,7 @@ class _Parser:
         # keep exactly what was typed (0.1 is 1/10, not a binary fraction)
         source = self.syntax.segment(node) or repr(value)
         try:
-            exact = decimal_literal(source)
+            exact = decimal_literal(source, value)
         except ValueError:
             raise self.fail(f"number out of range: {shorten(source)}", node, RANGE_HINT) from None
         return sp.Rational(exact.numerator, exact.denominator)

@@ -42,7 +42,9 @@ def quick_value(text: str) -> Fraction | list[Any] | None:
         if depth > MAX_DEPTH:
             raise ValueError("too deep")
         if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-            return decimal_literal(ast.get_source_segment(source, node) or repr(node.value))
+            number: int | float = node.value  # type: ignore[assignment]  # int or float, as tested
+            text = ast.get_source_segment(source, node) or repr(number)
+            return decimal_literal(text, number)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
             value = walk(node.operand, depth + 1)
             if isinstance(value, list):

@@ -111,26 +111,32 @@ def shorten(text: str, limit: int = 24) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def decimal_literal(source: str) -> Fraction:
-    """A number literal exactly as typed (`0.1` is 1/10, not a binary fraction).
-    ValueError when it is not a number or lies beyond the range of floats: one rule
-    for every number typed, in an expression or an option."""
+def decimal_literal(source: str, value: int | float | None = None) -> Fraction:
+    """A number literal exactly as typed (`0.1` is 1/10, not a binary fraction; an
+    integer such as `0x10` or `1_000` as Python reads it, `value`). ValueError when it
+    is not a number or lies beyond the range of floats: one rule for every number
+    typed, in an expression or an option."""
     import sys
     from decimal import Decimal, InvalidOperation
     from fractions import Fraction
 
-    try:
-        dec = Decimal(source.replace("_", ""))
-    except InvalidOperation:
-        raise ValueError(f"not a decimal: {source}") from None
-    if not dec.is_finite():
-        raise ValueError(f"not a finite decimal: {source}")
-    if dec != 0 and abs(dec.adjusted()) > MAX_DECIMAL_EXPONENT:
+    if isinstance(value, int):
+        if value.bit_length() > 1030:  # far beyond the float range: not worth a Fraction
+            raise ValueError(f"out of range: {source}")
+        exact = Fraction(value)
+    else:
+        try:
+            dec = Decimal(source.replace("_", ""))
+        except InvalidOperation:
+            raise ValueError(f"not a decimal: {source}") from None
+        if not dec.is_finite():
+            raise ValueError(f"not a finite decimal: {source}")
+        if dec != 0 and abs(dec.adjusted()) > MAX_DECIMAL_EXPONENT:
+            raise ValueError(f"out of range: {source}")
+        exact = Fraction(dec)
+    if exact and not Fraction(_SMALLEST) <= abs(exact) <= Fraction(sys.float_info.max):
         raise ValueError(f"out of range: {source}")
-    value = Fraction(dec)
-    if value and not Fraction(_SMALLEST) <= abs(value) <= Fraction(sys.float_info.max):
-        raise ValueError(f"out of range: {source}")
-    return value
+    return exact
 
 
 def _kind(op: ast.operator) -> str:
@@ -179,6 +185,11 @@ def syntax_tree(text: str) -> Syntax:
     try:
         tree = parse_quietly(source)
     except SyntaxError as exc:
+        balanced = all(source.count(a) == source.count(b) for a, b in ("()", "[]"))
+        if "too many nested" in (exc.msg or "") and balanced:  # Python's limit on nesting
+            raise ResourceLimit(
+                f"expression nested too deeply (more than {MAX_DEPTH} levels)"
+            ) from None
         offset = exc.offset or 0
         at_end = not offset or offset > len(source) or (exc.msg or "").startswith("unexpected EOF")
         column = len(stripped) if at_end else user_column(offset - 1, carets)
