@@ -84,7 +84,7 @@ def lower(
 ) -> Graph:
     """Lower an expression to a graph of array operations (see the module doc)."""
     from gdcli.engine._links import syntax_tree
-    from gdcli.engine.lower import check_roles, lower_tree
+    from gdcli.engine.lowering import check_roles, lower_tree
 
     shapes = {name: _shape(s) for name, s in weights.items()}
     fixed = {name: _shape(s) for name, s in (inputs or {}).items()}

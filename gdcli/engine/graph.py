@@ -194,13 +194,16 @@ class Graph:
             return self._finish(mode, done, b)
 
         root = values[-1]
-        if root.batched and not per_example:  # the mean over the examples
-            done.loss = b.emit("mean", root, shape=(), batched=False)
-            size = b.emit("size", root, shape=(), batched=False)
-            seed = b.ew("divide", b.lit(1.0), size)
-        else:
-            done.loss = root
-            seed = b.lit(1.0)
+        done.loss = root
+        seed = b.lit(1.0)
+        if root.batched:
+            # one seed per example (every batched node's adjoint then carries the
+            # example axis, and what flows to an unbatched argument is summed over it)
+            seed = b.emit("ones_like", root, shape=(), batched=True)
+            if not per_example:  # the loss is the mean over the examples
+                done.loss = b.emit("mean", root, shape=(), batched=False)
+                size = b.emit("size", root, shape=(), batched=False)
+                seed = b.ew("divide", seed, size)
         need = self._variable if mode == "full" else self._weighted
         adjoint: list[Val | None] = [None] * len(self.nodes)
         if need[-1]:
@@ -218,7 +221,7 @@ class Graph:
                 c = op.backward(b, node, args, values[node.id], saved[node.id], g, k)
                 if c is None:
                     continue
-                c = b.reduce_to(c, values[a].shape, values[a].batched)
+                c = b.reduce_to(c, values[a], values[node.id] if op.broadcasts else values[a])
                 flows[(node.id, k)] = c
                 previous = adjoint[a]
                 adjoint[a] = c if previous is None else b.add(previous, c)
@@ -355,7 +358,7 @@ class Graph:
                         rule: str | None = show(
                             reduce_to(
                                 op.text(node, terms, node.term, upstream(node), k),
-                                node.shape,
+                                node.shape if op.broadcasts else self.nodes[a].shape,
                                 self.nodes[a].shape,
                             )
                         )
@@ -397,8 +400,10 @@ class Graph:
                     c = op.text(node, terms, node.term, g, k)
                     if is_zero(c):
                         continue
-                    c = reduce_to(c, node.shape, self.nodes[a].shape)
-                    adjoint[a] = add(adjoint[a], c) if a in adjoint else c
+                    full = node.shape if op.broadcasts else self.nodes[a].shape
+                    c = reduce_to(c, full, self.nodes[a].shape)
+                    # the later nodes come first: put their contributions last
+                    adjoint[a] = add(c, adjoint[a]) if a in adjoint else c
             t = adjoint.get(nid, ZERO)
         if is_zero(t):
             return "0" if not shape else f"0*{name}"

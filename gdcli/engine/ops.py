@@ -49,7 +49,11 @@ Saved = dict[str, Val]
 
 
 class Op:
-    """An operation; `local` is None where no element-wise local derivative exists."""
+    """An operation; `local` is None where no element-wise local derivative exists.
+    `broadcasts`: its arguments are broadcast to the node's shape, so a contribution
+    is summed back over the broadcast axes."""
+
+    broadcasts = False
 
     def forward(self, b: Builder, node: Node, x: list[Val], saved: Saved) -> Val:
         raise NotImplementedError
@@ -68,6 +72,8 @@ class Op:
 
 class Elementwise(Op):
     """y = f(x...) entry by entry: the contribution is g * d, d = df/dx_k."""
+
+    broadcasts = True
 
     def d(self, b: Builder, node: Node, x: list[Val], y: Val, saved: Saved, k: int) -> Val | None:
         raise NotImplementedError
@@ -420,6 +426,8 @@ class Extreme(Elementwise):
 
 
 class Sum(Elementwise):
+    broadcasts = False
+
     def forward(self, b: Builder, node: Node, x: list[Val], saved: Saved) -> Val:
         return b.total("sum", x[0])
 
@@ -433,6 +441,8 @@ class Sum(Elementwise):
 
 
 class Mean(Elementwise):
+    broadcasts = False
+
     def forward(self, b: Builder, node: Node, x: list[Val], saved: Saved) -> Val:
         return b.total("mean", x[0])
 
@@ -448,6 +458,8 @@ class Mean(Elementwise):
 class Largest(Elementwise):
     """max(v) (or min(v)): the largest entry. Its gradient goes to the winning entry;
     a tie of k entries gives each (1/2)**(k - 1), as SymPy's Max(v1, v2, ...) does."""
+
+    broadcasts = False
 
     def __init__(self, largest: bool) -> None:
         self.largest = largest
@@ -475,6 +487,8 @@ class Largest(Elementwise):
 
 class LogSumExp(Elementwise):
     """log(sum(exp(v))) over a vector, as m + log(sum(exp(v - m))), m = max(v)."""
+
+    broadcasts = False
 
     def forward(self, b: Builder, node: Node, x: list[Val], saved: Saved) -> Val:
         v = x[0]

@@ -255,28 +255,42 @@ class Builder:
             return self.emit(fn, v, axis=self.example_axes(v), shape=(), batched=True)
         return self.emit(fn, v, shape=(), batched=False)
 
-    def reduce_to(self, v: Val, shape: Shape, batched: bool) -> Val:
-        """A contribution summed back to an argument's type (the adjoint of
-        broadcasting); the result may stay smaller than the argument."""
+    def reduce_to(self, v: Val, target: Val, full: Val) -> Val:
+        """A contribution `v`, standing for its broadcast to the type of `full` (the
+        node's), summed back to the type of `target` (the argument's): the adjoint
+        of broadcasting. Along an axis where `v` is constant (kept smaller) the sum
+        is a count. The result may stay smaller than the argument."""
+        ndim = full.ndim
+        lead = ndim - len(target.shape)  # leading axes of `full` the target lacks
+        vt = (1,) * (ndim - v.ndim) + v.shape
+        tt = (1,) * lead + target.shape
         off = 1 if v.batched else 0
-        drop = [0] if v.batched and not batched else []
-        extra = v.ndim - len(shape)
-        drop += [off + i for i in range(max(extra, 0))]
-        keep = [
-            off + i
-            for i in range(max(extra, 0), v.ndim)
-            if shape[i - extra] == 1 and v.shape[i] != 1
-        ]
-        new_shape = list(v.shape)
+        first = ndim - v.ndim  # where v's own axes start among full's
+        count = 1.0
+        keep: list[int] = []  # v's axes summed, kept as 1 (the target has them)
+        for axis in range(ndim):
+            if tt[axis] == 1 and full.shape[axis] != 1:
+                if vt[axis] == 1:
+                    count *= full.shape[axis]
+                elif axis >= lead:
+                    keep.append(off + axis - first)
+        drop = [off + axis - first for axis in range(first, lead)]  # v's axes the target lacks
+        if v.batched and not target.batched:
+            drop.insert(0, 0)
+        shape = list(v.shape)
         for axis in keep:
-            new_shape[axis - off] = 1
+            shape[axis - off] = 1
         if keep:
             v = self.emit(
-                "sum", v, axis=tuple(keep), keepdims=True, shape=tuple(new_shape), batched=v.batched
+                "sum", v, axis=tuple(keep), keepdims=True, shape=tuple(shape), batched=v.batched
             )
         if drop:
-            kept = tuple(new_shape[max(extra, 0) :])
-            v = self.emit("sum", v, axis=tuple(drop), shape=kept, batched=v.batched and batched)
+            shape = shape[max(lead - first, 0) :]
+            v = self.emit(
+                "sum", v, axis=tuple(drop), shape=tuple(shape), batched=v.batched and target.batched
+            )
+        if count != 1.0:
+            v = self.ew("multiply", v, self.lit(count))
         return v
 
     def materialize(self, v: Val, like: Val) -> Val:
