@@ -7,8 +7,7 @@ engine keeps W a matrix: the expression becomes a graph of array operations
 and the backward pass sends the adjoint d loss / d node from the loss back to
 every weight, like micrograd but on arrays.
 
-API
----
+The API
 
 `lower(text_or_tree, weights, inputs=None, batched=False, scalar=True) -> Graph`
     `text_or_tree` is an expression, or the triple `(tree, source, carets)` of

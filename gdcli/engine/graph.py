@@ -120,7 +120,7 @@ class Graph:
     def __repr__(self) -> str:
         return f"Graph({self.text!r}, {len(self.nodes)} nodes)"
 
-    # -- values in ------------------------------------------------------------
+    # values in
 
     def _arguments(self, values: Mapping[str, Any], per_example: bool = False) -> list[Any]:
         args: list[Any] = []
@@ -162,7 +162,7 @@ class Graph:
                 args[k] = np.broadcast_to(args[k], (count, *self.weights[name]))
         return args
 
-    # -- the passes -----------------------------------------------------------
+    # the passes
 
     def _pass(self, mode: str) -> _Pass:
         """`forward`; `grad` (loss and weights' gradients); `example` (per example);
@@ -267,7 +267,7 @@ class Graph:
         self._passes[mode] = done
         return done
 
-    # -- numbers out ----------------------------------------------------------
+    # numbers out
 
     def forward(self, values: Mapping[str, Any]) -> list[Value]:
         """Every node's value (ids index the list)."""
@@ -337,7 +337,7 @@ class Graph:
         returns = f"{p.program.arg_text(p.loss)}, ({grads}{',' if p.grads else ''})"
         return p.program.source("value_and_grad", returns)
 
-    # -- texts ----------------------------------------------------------------
+    # texts
 
     @property
     def edges(self) -> tuple[Edge, ...]:

@@ -92,7 +92,7 @@ class Lowering:
     index: dict[str, int] = field(default_factory=dict)  # text -> node id
     missing: list[str] = field(default_factory=list)
 
-    # -- errors ---------------------------------------------------------------
+    # errors
 
     def column(self, node: ast.AST) -> int:
         return user_column(getattr(node, "col_offset", 0), self.carets)
@@ -100,7 +100,7 @@ class Lowering:
     def fail(self, message: str, node: ast.AST, hint: str | None = None) -> ParseError:
         return ParseError(message, self.source, self.column(node), hint)
 
-    # -- the first walk: the allow-list ---------------------------------------
+    # the first walk: the allow-list
 
     def check(self, node: ast.AST) -> None:
         if isinstance(node, ast.Expression):
@@ -183,7 +183,8 @@ class Lowering:
             raise self.fail(f"{name} is a function: call it as {name}(...)", node)
         if name.startswith("_"):
             raise self.fail(f"name {quote(name)} is not allowed (names may not start with _)", node)
-        if name in RESERVED or sympy_name(name):
+        # SymPy's own names (imported for a name of two letters or more)
+        if name in RESERVED or (len(name) > 1 and sympy_name(name)):
             raise self.fail(
                 f"name {quote(name)} is reserved: it means something else to SymPy",
                 node,
@@ -217,7 +218,7 @@ class Lowering:
         for arg in node.args:
             self.check(arg)
 
-    # -- the second walk: nodes -----------------------------------------------
+    # the second walk: nodes
 
     def make(
         self,
@@ -307,6 +308,8 @@ class Lowering:
     def call(self, node: ast.Call) -> int:
         assert isinstance(node.func, ast.Name)
         fn = node.func.id
+        if fn in ("max", "min") and len(node.args) > 1:
+            return self.extreme(fn, node)
         args = tuple(self.build(a) for a in node.args)
         shapes = [self.shape(a) for a in args]
         terms = tuple(self.term(a) for a in args)
@@ -315,10 +318,7 @@ class Lowering:
             return self.make(op, ids, shape, Call(fn, terms, shape), fn=fn)
 
         if fn in ("max", "min"):
-            if len(args) == 1:
-                return make("amax" if fn == "max" else "amin", ())
-            unique = tuple(dict.fromkeys(args))  # max(w, w) is w, as in SymPy
-            return make("maximum" if fn == "max" else "minimum", broadcast(*shapes), ids=unique)
+            return make("amax" if fn == "max" else "amin", ())
         if fn in ("log", "Heaviside", "heaviside") and len(args) == 2:
             return make("logb" if fn == "log" else "heaviside2", broadcast(*shapes))
         if fn in UNARY_OPS:
@@ -341,6 +341,36 @@ class Lowering:
                 raise ShapeError(f"{fn} needs a vector, got {shape_text(shapes[0])}")
             return make(fn, shapes[0] if fn == "softmax" else ())
         raise self.fail(f"unknown function {quote(fn)}", node)  # the first walk has refused it
+
+    def extreme(self, fn: str, node: ast.Call) -> int:
+        """max(a, b, ...) entry by entry, its pieces as SymPy's Max has them: nested
+        max(...) of several pieces flattened, repeated pieces once (the same text, or
+        the same number), so that ties share the slope as in the parser's derivative."""
+        pieces: dict[Any, int] = {}
+
+        def collect(call: ast.Call) -> Term:
+            terms = []
+            for arg in call.args:
+                nested = (
+                    isinstance(arg, ast.Call)
+                    and isinstance(arg.func, ast.Name)
+                    and arg.func.id == fn
+                    and len(arg.args) > 1
+                )
+                if nested:
+                    assert isinstance(arg, ast.Call)
+                    terms.append(collect(arg))
+                    continue
+                i = self.build(arg)
+                exact = self.nodes[i].exact if self.nodes[i].op != "pow" else None
+                pieces.setdefault(("number", exact) if exact is not None else i, i)
+                terms.append(self.term(i))
+            shape = broadcast(*(t.shape for t in terms))
+            return Call(fn, tuple(terms), shape)
+
+        term = collect(node)
+        op = "maximum" if fn == "max" else "minimum"
+        return self.make(op, tuple(pieces.values()), term.shape, term, fn=fn)
 
     def array(self, node: ast.List) -> int:
         constant = self.constant_rows(node)

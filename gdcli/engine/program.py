@@ -78,7 +78,7 @@ class Program:
     slots: int = 0
     outputs: list[Val | list[Val]] = field(default_factory=list)
 
-    # -- running in process -------------------------------------------------
+    # running in process
 
     def runner(self) -> Callable[[Sequence[Any]], list[Any]]:
         """A function of the arguments that returns the values of all slots."""
@@ -103,7 +103,7 @@ class Program:
 
         return run
 
-    # -- printing -----------------------------------------------------------
+    # printing
 
     def source(self, name: str, returns: str) -> str:
         """The program as `def name(a0, a1, ...): ...; return <returns>` (`returns`
@@ -175,7 +175,7 @@ def _literal_text(v: Any) -> str:
     raise TypeError(f"not a literal: {v!r}")
 
 
-# ---------------------------------------------------------------------------
+# ===========================================================================
 # building
 
 
@@ -199,7 +199,7 @@ class Builder:
     def lit(x: float) -> Val:
         return Val(-1, (), False, float(x))
 
-    # -- element-wise -------------------------------------------------------
+    # element-wise
 
     def align(self, v: Val, ndim: int) -> Val:
         """A batched value with fewer axes per example than `ndim`: axes inserted
@@ -241,7 +241,7 @@ class Builder:
             "where", condition, 1.0, 0.0, shape=condition.shape, batched=condition.batched
         )
 
-    # -- reductions and shapes ----------------------------------------------
+    # reductions and shapes
 
     def example_axes(self, v: Val) -> tuple[int, ...]:
         off = 1 if v.batched else 0

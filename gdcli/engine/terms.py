@@ -140,7 +140,7 @@ ZERO = Num(Fraction(0))
 ONE = Num(Fraction(1))
 
 
-# ---------------------------------------------------------------------------
+# ===========================================================================
 # shapes
 
 
@@ -180,7 +180,7 @@ def matmul_shape(a: Shape, b: Shape, what: str = "@") -> Shape:
     return a[:-1] + b[1:]
 
 
-# ---------------------------------------------------------------------------
+# ===========================================================================
 # constructors that simplify
 
 
@@ -367,33 +367,36 @@ def materialize(t: Term, shape: Shape) -> Term:
 def reduce_to(t: Term, full: Shape, target: Shape) -> Term:
     """The contribution `t` (standing for its broadcast to `full`, a node's shape)
     summed back to an argument's shape `target`: the adjoint of broadcasting. Along
-    an axis where `t` is constant the sum is a count (`sum(ones)` folded)."""
+    an axis where `t` is constant the sum is a count (`sum(ones)` folded); axes the
+    target lacks are summed away even where they have one entry."""
     ndim = len(full)
-    tt = (1,) * (ndim - len(t.shape)) + t.shape
-    to = (1,) * (ndim - len(target)) + target
+    first = ndim - len(t.shape)  # where t's own axes start among full's
+    lead = ndim - len(target)  # the target lacks full's axes before this one
+    to = (1,) * lead + target
     count = 1
-    real: list[int] = []
+    real: list[int] = []  # t's own axes to sum over
     for axis in range(ndim):
-        if to[axis] == 1 and full[axis] != 1:
-            if tt[axis] == 1:
-                count *= full[axis]
-            else:
-                real.append(axis)
+        summed = to[axis] == 1 and full[axis] != 1
+        size = t.shape[axis - first] if axis >= first else 1
+        if summed and size == 1:
+            count *= full[axis]
+        if axis >= first and ((summed and size != 1) or axis < lead):
+            real.append(axis - first)
     if count != 1:
         t = mul(num(count), t)
     if not real:
         return t
-    if ndim > 2:
-        raise ShapeError(f"a formula for arrays of shape {shape_text(full)} is not written")
-    if len(real) == ndim or len(t.shape) == 1:
+    if len(t.shape) > 2:
+        raise ShapeError(f"a formula for arrays of shape {shape_text(t.shape)} is not written")
+    if len(real) == len(t.shape):
         return call("sum", t, shape=())
     if real == [0]:  # column sums of a matrix
-        return matmul(ones(full[:1]), t)
-    rows = matmul(t, ones(full[1:]))  # row sums, kept as a column
+        return matmul(ones(t.shape[:1]), t)
+    rows = matmul(t, ones(t.shape[1:]))  # row sums, kept as a column
     return rows if t.shape[0] == 1 else outer(rows, Lst((ONE,), (1,)))
 
 
-# ---------------------------------------------------------------------------
+# ===========================================================================
 # printing
 
 
