@@ -75,10 +75,6 @@ def _unset(args: Sequence[Any]) -> list[Any]:  # pragma: no cover - replaced by 
     raise AssertionError("a pass is run before it is built")
 
 
-def _get(env: list[Any], v: Val) -> Any:
-    return v.literal if v.literal is not None else env[v.slot]
-
-
 class Graph:
     """The nodes of one expression (see `gdcli.engine` for the whole API)."""
 
@@ -263,6 +259,11 @@ class Graph:
         return self._finish(mode, done, b)
 
     def _finish(self, mode: str, done: _Pass, b: Builder) -> _Pass:
+        kept = list(done.values) if mode in ("forward", "full") else []
+        kept += [v for v in (done.adjoints or []) if v is not None]
+        kept += [*(done.contributions or []), *(done.grads or [])]
+        kept += [done.loss] if done.loss is not None else []
+        b.program.allocate(v.slot for v in kept if v.literal is None)
         done.run = b.program.runner()
         self._passes[mode] = done
         return done
@@ -274,7 +275,7 @@ class Graph:
         p = self._pass("forward")
         with np.errstate(all="ignore"):
             env = p.run(self._arguments(values))
-        return [_get(env, v) for v in p.values]
+        return [p.program.value(env, v) for v in p.values]
 
     def evaluate(self, values: Mapping[str, Any]) -> Value:
         """The expression's value (with a batch: one value per example)."""
@@ -288,10 +289,10 @@ class Graph:
             env = p.run(self._arguments(values))
         assert p.loss is not None and p.grads is not None
         grads = {
-            name: _shaped(_get(env, g), shape)
+            name: _shaped(p.program.value(env, g), shape)
             for (name, shape), g in zip(self.weights.items(), p.grads, strict=True)
         }
-        return float(_get(env, p.loss)), grads
+        return float(p.program.value(env, p.loss)), grads
 
     def per_example(self, values: Mapping[str, Any]) -> tuple[Value, dict[str, Value]]:
         """With a batch: each example's loss (shape B) and each example's gradient
@@ -304,9 +305,13 @@ class Graph:
         with np.errstate(all="ignore"):
             env = p.run(args)
         assert p.loss is not None and p.grads is not None
-        losses = np.broadcast_to(np.asarray(_get(env, p.loss), dtype=np.float64), (count,))
+        losses = np.broadcast_to(
+            np.asarray(p.program.value(env, p.loss), dtype=np.float64), (count,)
+        )
         grads = {
-            name: np.array(np.broadcast_to(_get(env, g), (count, *shape)), dtype=np.float64)
+            name: np.array(
+                np.broadcast_to(p.program.value(env, g), (count, *shape)), dtype=np.float64
+            )
             for (name, shape), g in zip(self.weights.items(), p.grads, strict=True)
         }
         return np.array(losses), grads
@@ -318,10 +323,10 @@ class Graph:
             env = p.run(self._arguments(values))
         assert p.loss is not None and p.adjoints is not None and p.contributions is not None
         return Backward(
-            loss=float(_get(env, p.loss)),
-            values=[_get(env, v) for v in p.values],
-            adjoints=[None if v is None else _get(env, v) for v in p.adjoints],
-            contributions=[_get(env, v) for v in p.contributions],
+            loss=float(p.program.value(env, p.loss)),
+            values=[p.program.value(env, v) for v in p.values],
+            adjoints=[None if v is None else p.program.value(env, v) for v in p.adjoints],
+            contributions=[p.program.value(env, v) for v in p.contributions],
         )
 
     def source(self) -> str:

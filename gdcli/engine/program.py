@@ -18,7 +18,7 @@ it out when a rule needs the full array.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,12 +76,49 @@ class Program:
     nargs: int
     code: list[Instr] = field(default_factory=list)
     slots: int = 0
-    outputs: list[Val | list[Val]] = field(default_factory=list)
+    register: dict[int, int] = field(default_factory=dict)  # slot -> where it is kept
+
+    def allocate(self, keep: Iterable[int]) -> None:
+        """Give each slot a register, reusing the registers of values no longer
+        needed (all but `keep` and the arguments): the generated function then holds
+        only the live arrays, and NumPy reuses the memory of the dead ones (holding
+        every temporary of a large pass costs page faults at each call)."""
+        kept = set(keep)
+        last: dict[int, int] = {}
+        for i, ins in enumerate(self.code):
+            for slot in _reads(ins.args):
+                last[slot] = i
+        register = {k: k for k in range(self.nargs)}
+        free: list[int] = []
+        count = self.nargs
+        for i, ins in enumerate(self.code):
+            for slot in set(_reads(ins.args)):
+                if slot >= self.nargs and last[slot] == i and slot not in kept:
+                    free.append(register[slot])
+            if free:
+                register[ins.out] = free.pop()
+            else:
+                register[ins.out] = count
+                count += 1
+            if ins.out not in last and ins.out not in kept:  # never read
+                free.append(register[ins.out])
+        self.register = register
+
+    @property
+    def size(self) -> int:
+        return max(self.register.values()) + 1 if self.register else self.slots
+
+    def where(self, slot: int) -> int:
+        return self.register.get(slot, slot) if self.register else slot
+
+    def value(self, env: list[Any], v: Val) -> Any:
+        """A value, from the list `run` returns."""
+        return v.literal if v.literal is not None else env[self.where(v.slot)]
 
     # running in process
 
     def runner(self) -> Callable[[Sequence[Any]], list[Any]]:
-        """A function of the arguments that returns the values of all slots."""
+        """A function of the arguments that returns the registers at the end."""
         import numpy
 
         steps: list[tuple[int, Callable[..., Any], tuple[tuple[int, Any], ...], dict[str, Any]]]
@@ -90,9 +127,9 @@ class Program:
             f: Any = numpy
             for part in ins.fn.split("."):
                 f = getattr(f, part)
-            spec = tuple(_spec(a) for a in ins.args)
-            steps.append((ins.out, f, spec, dict(ins.kwargs)))
-        size = self.slots
+            spec = tuple(self._spec(a) for a in ins.args)
+            steps.append((self.where(ins.out), f, spec, dict(ins.kwargs)))
+        size = self.size
 
         def run(args: Sequence[Any]) -> list[Any]:
             env: list[Any] = [None] * size
@@ -103,11 +140,21 @@ class Program:
 
         return run
 
+    def _spec(self, a: Arg) -> tuple[int, Any]:
+        """(0, register) for a value, (1, value) for a constant, (2, specs) for a list."""
+        if isinstance(a, Val):
+            return (1, a.literal) if a.literal is not None else (0, self.where(a.slot))
+        if isinstance(a, ListArg):
+            return 2, tuple(self._spec(i) for i in a.items)
+        if isinstance(a, ArrayLiteral):
+            return 1, _nested_copy(a.rows)
+        return 1, a
+
     # printing
 
     def source(self, name: str, returns: str) -> str:
-        """The program as `def name(a0, a1, ...): ...; return <returns>` (`returns`
-        names slots as `{slot}`-style placeholders filled by `slot_name`)."""
+        """The program as `def name(a0, a1, ...): ...; return <returns>` (write
+        `returns` with `arg_text`)."""
         params = ", ".join(self.slot_name(k) for k in range(self.nargs))
         lines = [f"def {name}({params}):"]
         for ins in self.code:
@@ -118,7 +165,7 @@ class Program:
         return "\n".join(lines) + "\n"
 
     def slot_name(self, slot: int) -> str:
-        return f"a{slot}" if slot < self.nargs else f"v{slot}"
+        return f"a{slot}" if slot < self.nargs else f"v{self.where(slot)}"
 
     def arg_text(self, a: Arg) -> str:
         if isinstance(a, Val):
@@ -132,15 +179,14 @@ class Program:
         return _literal_text(a)
 
 
-def _spec(a: Arg) -> tuple[int, Any]:
-    """(0, slot) for a slot, (1, value) for a constant, (2, specs) for a list."""
-    if isinstance(a, Val):
-        return (1, a.literal) if a.literal is not None else (0, a.slot)
-    if isinstance(a, ListArg):
-        return 2, tuple(_spec(i) for i in a.items)
-    if isinstance(a, ArrayLiteral):
-        return 1, _nested_copy(a.rows)
-    return 1, a
+def _reads(args: Sequence[Arg]) -> list[int]:
+    out: list[int] = []
+    for a in args:
+        if isinstance(a, Val) and a.literal is None:
+            out.append(a.slot)
+        elif isinstance(a, ListArg):
+            out += _reads(a.items)
+    return out
 
 
 def _get(env: list[Any], kind: int, x: Any) -> Any:
