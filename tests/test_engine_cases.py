@@ -481,12 +481,18 @@ def test_edges_say_the_local_derivative() -> None:
     assert tanh.local == "1 - tanh(W @ x)**2"
     assert tanh.rule == "g*(1 - tanh(W @ x)**2)"
     left = by_node[("W @ x", "W")]
-    assert left.local is None and left.rule == "outer(g, x)"
+    assert left.local is None and left.rule == "outer(g, x)" and left.role == "left of @"
     right = by_node[("W @ x", "x")]
     assert right.local is None and right.rule == "transpose(W) @ g"
+    assert right.role == "right of @" and tanh.role == "argument of tanh"
     square = by_node[("(tanh(W @ x) - y)**2", "tanh(W @ x) - y")]
     assert square.local == "2*(tanh(W @ x) - y)"
     assert ("tanh(W @ x) - y", "y") in by_node  # inputs get adjoints too (for display)
     g = lower("sum(w * x)", {"w": ()}, {"x": (3,)})
     (edge,) = [e for e in g.edges if g.nodes[e.arg].text == "w"]
-    assert edge.local == "x" and edge.rule == "sum(g*x)"
+    assert edge.local == "x" and edge.rule == "sum(g*x)" and edge.role == "left of *"
+    g = lower("max(w, 2**w, [w, 1] @ [1, 2]) + log(w, 3)", {"w": ()})
+    roles = {(g.nodes[e.node].text, e.role) for e in g.edges}
+    assert ("2**w", "exponent of **") in roles and ("[w, 1]", "item 1 of the list") in roles
+    assert ("max(w, 2**w, [w, 1] @ [1, 2])", "piece 3 of max") in roles
+    assert ("log(w, 3)", "argument 1 of log") in roles

@@ -283,3 +283,20 @@ def test_the_engine_runs_without_sympy() -> None:
         "print('sympy' in sys.modules)"
     )
     assert run(code) == "False"
+
+
+def test_lower_takes_the_parsers_checked_tree() -> None:
+    from gdcli.expression import _syntax_tree
+
+    checked = _syntax_tree("sum((W @ x - y)^2)")
+    graph = lower(checked, {"W": (2, 3)}, {"x": (3,), "y": (2,)})
+    assert graph.text == "sum((W @ x - y)**2)"
+    with pytest.raises(ParseError) as error:
+        lower(_syntax_tree("w^2 + w % 2"), {"w": ()})
+    assert error.value.column == 7  # as typed: `^` is one character, `w % 2` starts at 7
+
+
+def test_a_division_by_zero_is_written_as_such() -> None:
+    graph = lower("w/0 + 0/w", {"w": ()})
+    assert graph.gradient_text("w") == "1/0"
+    assert graph.value_and_grad({"w": 2.0}) == (np.inf, {"w": np.inf})

@@ -108,12 +108,15 @@ def test_random_expressions_lower_or_raise_gdcli_errors(
         assert np.array_equal(grads[name], g2, equal_nan=True)
     for node in graph.nodes:  # every node's text parses back
         lower(node.text, WEIGHTS, INPUTS, batched=batched, scalar=False)
-    if not math.isfinite(loss) or not all(np.all(np.isfinite(g)) for g in grads.values()):
-        return
+    record = graph.backward(values)  # the backprop records, their texts
+    assert len(record.contributions) == len(graph.edges)
+    finite = math.isfinite(loss) and all(np.all(np.isfinite(g)) for g in grads.values())
     for name, shape in WEIGHTS.items():
         try:
             formula = graph.gradient_text(name)
         except ShapeError:  # arrays of three axes have no matrix formula
+            continue
+        if not finite:
             continue
         try:
             with np.errstate(all="ignore"):

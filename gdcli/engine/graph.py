@@ -15,8 +15,12 @@ from gdcli.engine.program import Builder, Program, Val
 from gdcli.engine.terms import (
     ONE,
     ZERO,
+    Bin,
+    Call,
+    Cmp,
     Shape,
     Term,
+    Un,
     add,
     is_zero,
     materialize,
@@ -32,14 +36,17 @@ Value = Any  # a float or a NumPy array of float64
 class Edge:
     """How the adjoint of `node` flows to its argument `arg` (argument `slot`).
 
-    `local` is the local derivative d node / d arg entry by entry where the
-    operation works entry by entry (`1 - tanh(z)**2`), else None; `rule` is the
-    contribution to the argument's adjoint as a formula in which `g` stands for
-    the node's adjoint (`outer(g, x)`, `transpose(W) @ g`, `sum(g*x)`)."""
+    `role` says which argument it is (`left of @`, `right of @`, `argument of
+    tanh`, `exponent of **`); `local` is the local derivative d node / d arg where
+    the operation works entry by entry (`1 - tanh(z)**2`), else None; `rule` is the
+    contribution to the argument's adjoint as a formula in which `g` stands for the
+    node's adjoint (`outer(g, x)` for the left of W @ x, `transpose(W) @ g` for its
+    right, `sum(g*x)`), None where no formula is written (arrays of three axes)."""
 
     node: int
     arg: int
     slot: int
+    role: str
     local: str | None
     rule: str | None
 
@@ -369,7 +376,8 @@ class Graph:
                         )
                     except ShapeError:
                         rule = None
-                    out.append(Edge(node.id, a, k, None if local is None else show(local), rule))
+                    local_text = None if local is None else show(local)
+                    out.append(Edge(node.id, a, k, _role(node, k), local_text, rule))
             self._edges = tuple(out)
         return self._edges
 
@@ -413,6 +421,24 @@ class Graph:
         if is_zero(t):
             return "0" if not shape else f"0*{name}"
         return show(materialize(t, shape))
+
+
+def _role(node: Node, k: int) -> str:
+    """Which argument of its node argument k is, in words."""
+    t = node.term
+    if node.op in ("maximum", "minimum"):
+        return f"piece {k + 1} of {node.fn}"
+    if isinstance(t, Bin):
+        if t.op == "**":
+            return "base of **" if k == 0 else "exponent of **"
+        return f"{'left' if k == 0 else 'right'} of {t.op}"
+    if isinstance(t, Cmp):
+        return f"{'left' if k == 0 else 'right'} of {t.op}"
+    if isinstance(t, Un):
+        return "operand of -"
+    if isinstance(t, Call):
+        return f"argument of {t.fn}" if len(t.args) == 1 else f"argument {k + 1} of {t.fn}"
+    return f"item {k + 1} of the list"
 
 
 def _shaped(value: Any, shape: Shape) -> Value:

@@ -445,7 +445,10 @@ def _arithmetic(op: str, a: Fraction | None, b: Fraction | None) -> Fraction | N
         return None
     if max(out.numerator.bit_length(), out.denominator.bit_length()) > MAX_BITS:
         return None
-    return out
+    try:
+        return out if math.isfinite(float(out)) else None
+    except OverflowError:  # beyond floats: computed as a float, like any other value
+        return None
 
 
 def check_roles(weights: Mapping[str, Shape], inputs: Mapping[str, Shape]) -> None:

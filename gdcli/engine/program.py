@@ -1,10 +1,12 @@
 """Straight-line programs over NumPy arrays: what a graph's passes lower to.
 
-A `Program` is a list of instructions `slot = numpy.f(args..., key=literal...)`.
-It runs in two ways: `Program.run` calls each NumPy function in turn (in process,
-no code generated), and `Program.source` prints the same calls, in the same order,
-as the body of one Python function. Both make exactly the same calls on exactly
-the same operands, so their numbers agree bit for bit.
+A `Program` is a list of instructions `slot = numpy.f(args..., key=literal...)`,
+each slot assigned once. It runs in two ways: `Program.runner()` calls each NumPy
+function in turn (in process, no code generated), and `Program.source` prints the
+same calls, in the same order, as the body of one Python function. Both make
+exactly the same calls on exactly the same operands, so their numbers agree bit
+for bit. Before either, `allocate` maps the slots to a few registers (a slot's
+register is reused once its value is dead).
 
 Every value has a static type: its shape per example and whether it carries the
 leading example axis (`batched`, of run-time length B). The `Builder` helpers use

@@ -241,10 +241,10 @@ def neg(t: Term) -> Term:
 
 def reciprocal(t: Term) -> Term:
     if isinstance(t, Num):
-        if t.value == 0:
-            raise ZeroDivisionError("division by zero in a derivative")
+        if t.value == 0:  # 1/0 stays written (its value is inf, as the engine's)
+            return Prod(Fraction(1), (), (t,), ())
         return Num(1 / t.value)
-    if isinstance(t, Prod):
+    if isinstance(t, Prod):  # its coefficient is not 0 (mul folds those to 0)
         return Prod(1 / t.coeff, t.den, t.num, t.shape) if t.num else mul(Num(1 / t.coeff), *t.den)
     return Prod(Fraction(1), (), (t,), t.shape)
 
