@@ -24,10 +24,11 @@ The API
     `nodes`: `Node` records in topological order, the loss last; each has `id`,
     `op`, `args` (ids), `shape` (per example), `batched`, `text` (gdcli's own
     language; it parses back), and `name` / `value` for leaves.
-    `edges`: `Edge(node, arg, slot, local, rule)`, how each adjoint flows to each
-    argument that is not a constant: the local derivative as text where the
-    operation works entry by entry (`1 - tanh(z)**2`), and the contribution as a
-    formula in the node's adjoint `g` (`outer(g, x)`, `transpose(W) @ g`).
+    `edges`: `Edge(node, arg, slot, role, local, rule)`, how each adjoint flows
+    to each argument that is not a constant: which argument it is (`left of @`),
+    the local derivative as text where the operation works entry by entry
+    (`1 - tanh(z)**2`), and the contribution as a formula in the node's adjoint `g`
+    (`outer(g, x)` to the left of W @ x, `transpose(W) @ g` to its right).
     `arguments`: the weights, then the inputs, in the order given.
 
     `value_and_grad(values) -> (loss: float, grads: dict[str, float | ndarray])`
