@@ -396,6 +396,10 @@ def test_gradient_texts_read_like_the_course() -> None:
     assert g.gradient_text("W") == "2*outer(W @ x - y, x)"
     g = lower("mean((tanh(W @ x) - y)**2)", {"W": (2, 3)}, {"x": (3,), "y": (2,)})
     assert g.gradient_text("W") == "outer((tanh(W @ x) - y)*(1 - tanh(W @ x)**2), x)"
+    g = lower("-sum(y * log(softmax(W @ x)))", {"W": (3, 4)}, {"x": (4,), "y": (3,)})
+    assert g.gradient_text("W") == "outer(-y + softmax(W @ x)*sum(y), x)"
+    g = lower("logsumexp(W @ x) - dot(y, W @ x)", {"W": (3, 4)}, {"x": (4,), "y": (3,)})
+    assert g.gradient_text("W") == "outer(softmax(W @ x) - y, x)"
     g = lower("(dot(w, x) + b - y)**2", {"w": (3,), "b": ()}, {"x": (3,), "y": ()})
     assert g.gradient_text("w") == "2*(dot(w, x) + b - y)*x"
     assert g.gradient_text("b") == "2*(dot(w, x) + b - y)"

@@ -229,6 +229,17 @@ def mul(*terms: Term) -> Term:
             bottom.remove(t)
     if not top and not bottom:
         return Num(coeff)
+    for k, t in enumerate(top):  # s*(a/s + b) is a + s*b: distributed where it cancels
+        if isinstance(t, Sum):
+            others = top[:k] + top[k + 1 :]
+            dens = [u.den for u in t.terms if isinstance(u, Prod)]
+            if any(o in den for o in others for den in dens):
+                rest = [
+                    Num(coeff),
+                    *others,
+                    *(Prod(Fraction(1), (), (d,), d.shape) for d in bottom),
+                ]
+                return add(*(mul(*rest, u) for u in t.terms))
     shape = broadcast(*(t.shape for t in top + bottom))
     if coeff == 1 and len(top) == 1 and not bottom:
         return top[0]
