@@ -58,10 +58,10 @@ def compare(engine: Callable[[], Any], baseline: Callable[[], Any]) -> tuple[flo
 def load(source: str) -> Callable[..., Any]:
     import numpy
 
-    from gdcli import compiled
+    from gdcli.compile import verify as compiled
 
     compiled.verify(source, numpy=True)
-    return compiled._load(source + "\n", {"numpy": numpy, "abs": abs})["value_and_grad"]
+    return compiled.load(source + "\n", {"numpy": numpy, "abs": abs})["value_and_grad"]
 
 
 def line(label: str, value: str, note: str = "") -> None:

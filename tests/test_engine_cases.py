@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gdcli import compiled
+from gdcli.compile import verify as compiled
 from gdcli.engine import lower
 
 B = 7
@@ -298,7 +298,7 @@ def values_of(case: Loss, batched: bool, salt: int = 0) -> dict[str, Any]:
 
 def load(source: str) -> Any:
     compiled.verify(source, numpy=True)
-    return compiled._load(source + "\n", {"numpy": np, "abs": abs})["value_and_grad"]
+    return compiled.load(source + "\n", {"numpy": np, "abs": abs})["value_and_grad"]
 
 
 @pytest.mark.parametrize(("case", "batched"), CASES, ids=ids(CASES))
@@ -431,7 +431,7 @@ def test_gradient_text_needs_a_weight() -> None:
 
 @pytest.mark.parametrize(("case", "batched"), CASES, ids=ids(CASES))
 def test_node_texts_parse_back_to_the_same_values(case: Loss, batched: bool) -> None:
-    from gdcli.expression import _syntax_tree
+    from gdcli.parse.syntax import syntax_tree as _syntax_tree
 
     graph = lower(case.text, case.weights, case.inputs, batched=batched)
     values = values_of(case, batched)

@@ -24,7 +24,7 @@ from gdcli.errors import (
     ResourceLimit,
     ShapeError,
 )
-from gdcli.expression import parse_loss
+from gdcli.parse.expression import parse_loss
 
 ENGINE = Path(__file__).resolve().parents[1] / "gdcli" / "engine"
 
@@ -98,7 +98,17 @@ def test_syntax_errors_are_the_parsers(text: str) -> None:
         assert engine.value.hint == parser.value.hint
 
 
-@pytest.mark.parametrize("text", ["9" * 500, "1e400", "w + 1e-400*2e5000", "w" * 2001])
+@pytest.mark.parametrize("text", ["9" * 500, "1e400", "w + 1e-400*2e5000"])
+def test_typed_numbers_follow_the_parsers_rule(text: str) -> None:
+    with pytest.raises(ParseError) as parser:
+        parse_loss(text, {})
+    with pytest.raises(ParseError) as engine:
+        lower(text, {"w": ()})
+    assert engine.value.message == parser.value.message
+    assert engine.value.message.startswith("number out of range")
+
+
+@pytest.mark.parametrize("text", ["w" * 2001])
 def test_limits_are_the_parsers(text: str) -> None:
     with pytest.raises(ResourceLimit) as parser:
         parse_loss(text, {})
@@ -108,10 +118,11 @@ def test_limits_are_the_parsers(text: str) -> None:
 
 
 def test_numbers_beyond_floats_are_refused() -> None:
-    """1e309 is exact for the parser, but no float64: the engine refuses it."""
-    with pytest.raises(ResourceLimit, match="beyond the range of a float"):
+    """A number typed beyond the range of floats is bad input, as in the parser."""
+    with pytest.raises(ParseError, match="number out of range: 1e309") as caught:
         lower("w + 1e309", {"w": ()})
-    with pytest.raises(ResourceLimit, match="column 5"):
+    assert caught.value.column == 5
+    with pytest.raises(ParseError, match="column 5"):
         lower("w + " + "9" * 400, {"w": ()})
 
 
@@ -286,7 +297,7 @@ def test_the_engine_runs_without_sympy() -> None:
 
 
 def test_lower_takes_the_parsers_checked_tree() -> None:
-    from gdcli.expression import _syntax_tree
+    from gdcli.parse.syntax import syntax_tree as _syntax_tree
 
     checked = _syntax_tree("sum((W @ x - y)^2)")
     graph = lower(checked, {"W": (2, 3)}, {"x": (3,), "y": (2,)})

@@ -19,12 +19,11 @@ import sympy as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gdcli import compiled
-from gdcli.calculus import gradient
-from gdcli.compiled import printable
+from gdcli.calculus import gradient, printable
+from gdcli.compile import verify as compiled
 from gdcli.engine import evaluate, lower
 from gdcli.errors import GdcliError, ShapeError
-from gdcli.expression import parse_loss
+from gdcli.parse.expression import parse_loss
 
 WEIGHTS = {"w": (), "v": (3,), "W": (2, 3)}
 INPUTS = {"s": (), "x": (3,)}
@@ -99,7 +98,7 @@ def test_random_expressions_lower_or_raise_gdcli_errors(
     loss, grads = graph.value_and_grad(values)
     for name, shape in WEIGHTS.items():
         assert np.shape(grads[name]) == shape
-    f = compiled._load(graph.source() + "\n", {"numpy": np})["value_and_grad"]
+    f = compiled.load(graph.source() + "\n", {"numpy": np})["value_and_grad"]
     compiled.verify(graph.source(), numpy=True)
     with np.errstate(all="ignore"):
         loss2, grads2 = f(*(values[n] for n in graph.arguments))

@@ -9,13 +9,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gdcli import compiled
+from gdcli.compile import verify as compiled
 from gdcli.engine import lower
 
 
 def load(source: str) -> Any:
     compiled.verify(source, numpy=True)
-    return compiled._load(source + "\n", {"numpy": np, "abs": abs})["value_and_grad"]
+    return compiled.load(source + "\n", {"numpy": np, "abs": abs})["value_and_grad"]
 
 
 STABLE = [

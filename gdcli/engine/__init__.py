@@ -11,7 +11,7 @@ The API
 
 `lower(text_or_tree, weights, inputs=None, batched=False, scalar=True) -> Graph`
     `text_or_tree` is an expression, or the triple `(tree, source, carets)` of
-    `gdcli.expression._syntax_tree`. `weights` and `inputs` map names to shapes
+    `gdcli.parse.syntax.syntax_tree`. `weights` and `inputs` map names to shapes
     (`()` a number, `(n,)` a vector, `(r, c)` a matrix); inputs are never
     differentiated. With `batched`, every input's value carries a leading axis
     of B examples, the expression is written for one example and the loss is the
@@ -48,8 +48,8 @@ The API
     `source() -> str`: Python source of `def value_and_grad(a0, a1, ...)`, the
         weights then the inputs (in the order of `arguments`), returning
         `(loss, (gradient, ...))`: straight-line `numpy.<name>(...)` calls that
-        `gdcli.compiled.verify(source, numpy=True)` accepts; load it with
-        `gdcli.compiled._load(source + "\\n", {"numpy": numpy})`. Its numbers are
+        `gdcli.compile.verify.verify(source, numpy=True)` accepts; load it with
+        `gdcli.compile.verify.load(source + "\\n", {"numpy": numpy})`. Its numbers are
         those of `value_and_grad`, bit for bit.
 
 Conventions: float64; d/du max(0, u) at 0 is 1/2 (Heaviside(0) = 1/2), d/du abs(u)

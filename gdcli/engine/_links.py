@@ -1,8 +1,4 @@
-"""Everything the engine takes from the rest of gdcli, in one place.
-
-The parser is about to move (to `gdcli.parse.expression`); when it does, only the
-imports below change.
-"""
+"""Everything the engine takes from the rest of gdcli, in one place."""
 
 from __future__ import annotations
 
@@ -15,18 +11,19 @@ from gdcli.errors import (
     ResourceLimit,
     ShapeError,
 )
-from gdcli.expression import (
-    _FORBIDDEN,
-    _OPERATOR_NAMES,
-    FUNCTION_NAMES,
-    RESERVED,
-    _sympy_name,
-    _syntax_tree,
-    _user_column,
-)
-from gdcli.values import MAX_BITS, MAX_ENTRIES, _quote
+from gdcli.limits import MAX_BITS, MAX_ENTRIES
+from gdcli.parse.expression import FUNCTION_NAMES, RESERVED, _sympy_name
+from gdcli.parse.syntax import FORBIDDEN_NODES as _FORBIDDEN
+from gdcli.parse.syntax import OPERATOR_NAMES as _OPERATOR_NAMES
+from gdcli.parse.syntax import RANGE_HINT, decimal_literal, shorten
+from gdcli.parse.syntax import quote as _quote
+from gdcli.parse.syntax import syntax_tree as _syntax_tree
+from gdcli.parse.syntax import user_column as _user_column
 
 __all__ = [
+    "RANGE_HINT",
+    "decimal_literal",
+    "shorten",
     "FORBIDDEN",
     "FUNCTION_NAMES",
     "MAX_BITS",

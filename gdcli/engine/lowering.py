@@ -1,7 +1,7 @@
 """Lowering: the parser's checked syntax tree -> graph nodes, shapes checked.
 
 The tree is walked twice, never evaluated. The first walk is the allow-list, as
-strict as the parser's (`gdcli.expression._Parser.build`), with its messages and
+strict as the parser's (`gdcli.parse.expression._Parser.build`), with its messages and
 columns: numbers, names, + - * / ** @, unary + and -, one comparison (< <= > >=,
 an indicator), lists, and calls of known functions by bare name. Names that have
 no role are reported after it (a syntax error anywhere comes first). The second
@@ -15,7 +15,6 @@ import ast
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any
 
@@ -25,6 +24,7 @@ from gdcli.engine._links import (
     MAX_BITS,
     MAX_ENTRIES,
     OPERATOR_NAMES,
+    RANGE_HINT,
     RESERVED,
     BadInput,
     MissingValue,
@@ -32,7 +32,9 @@ from gdcli.engine._links import (
     ParseError,
     ResourceLimit,
     ShapeError,
+    decimal_literal,
     quote,
+    shorten,
     sympy_name,
     user_column,
 )
@@ -147,30 +149,12 @@ class Lowering:
             raise self.fail("a string is not allowed", node)
         if isinstance(value, complex):
             raise self.fail("complex numbers are not supported (weights are real)", node)
-        if isinstance(value, int):
-            if value.bit_length() > MAX_BITS:
-                raise ResourceLimit(f"number too large at column {self.column(node)}")
-            exact = Fraction(value)
-        else:
-            typed = self.typed(node)
-            try:
-                dec = Decimal(typed.replace("_", ""))
-            except InvalidOperation:
-                dec = Decimal(repr(value))
-            if dec != 0 and abs(dec.adjusted()) > 330:
-                raise ResourceLimit(f"number out of range at column {self.column(node)}: {typed}")
-            p, q = dec.as_integer_ratio()
-            exact = Fraction(p, q)
-        try:
-            number = float(exact)
-        except OverflowError:
-            number = math.inf
-        if not math.isfinite(number):
-            raise ResourceLimit(
-                f"number out of range at column {self.column(node)}: {self.typed(node)} "
-                "(beyond the range of a float)"
-            )
-        return number, exact
+        typed = self.typed(node)
+        try:  # the parser's own rule: exact as typed, within the range of floats
+            exact = decimal_literal(typed, value)
+        except ValueError:
+            raise self.fail(f"number out of range: {shorten(typed)}", node, RANGE_HINT) from None
+        return float(exact), exact
 
     def typed(self, node: ast.AST) -> str:
         return ast.get_source_segment(self.source, node) or repr(getattr(node, "value", ""))
