@@ -121,6 +121,15 @@ class Problem:
         return list(self.weights)
 
     @property
+    def has_arrays(self) -> bool:
+        """Is any weight or input a vector or matrix? (Then the array engine works.)"""
+        return any(self.weights.values()) or any(shape_of(v) for v in self.inputs.values())
+
+    @property
+    def input_shapes(self) -> dict[str, Shape]:
+        return {n: shape_of(v) for n, v in sorted(self.inputs.items())}
+
+    @property
     def loss(self) -> Loss:
         """The loss as one SymPy expression of the weights' entries (inputs put in)."""
         if self._loss is None:
@@ -180,7 +189,7 @@ class Problem:
         return [finite_float(v, "start") for n in self.weights for v in entries(self.point[n])]
 
     def input_floats(self) -> dict[str, Any]:
-        return {n: to_float(v, "set") for n, v in self.inputs.items()}
+        return {n: to_float(v, "set") for n, v in sorted(self.inputs.items())}
 
 
 def _named_values(text: str, inputs: Mapping[str, Any]) -> dict[str, Any]:

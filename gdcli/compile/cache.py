@@ -15,9 +15,10 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from gdcli.compile.arrays import ArrayCompiled
 from gdcli.compile.runtime import Compiled
 
-FORMAT = 4  # bump when the generated source or the entry layout changes
+FORMAT = 5  # bump when the generated source or the entry layout changes
 MAX_ENTRY = 10_000_000  # bytes of one entry; a larger file is not read
 
 
@@ -77,7 +78,7 @@ class Cache:
     def __init__(self, directory: str | None) -> None:
         self.directory = directory
 
-    def load(self, key: str) -> Compiled | None:
+    def load(self, key: str) -> Compiled | ArrayCompiled | None:
         """The entry for `key`, or None when absent, foreign, corrupt or unsafe."""
         if self.directory is None:
             return None
@@ -91,13 +92,16 @@ class Cache:
                 data = json.load(handle)
             if data.get("key") != key or data.get("format") != FORMAT:
                 return None
-            return Compiled.from_json(data["compiled"])
+            entry = data["compiled"]
+            if entry.get("kind") == ArrayCompiled.kind:
+                return ArrayCompiled.from_json(entry)
+            return Compiled.from_json(entry)
         except (OSError, ValueError, KeyError, TypeError, AttributeError, SyntaxError):
             return None
         except (RecursionError, MemoryError):
             return None
 
-    def store(self, key: str, compiled: Compiled) -> None:
+    def store(self, key: str, compiled: Compiled | ArrayCompiled) -> None:
         """Write an entry atomically; a cache that cannot be written is silently skipped."""
         if self.directory is None:
             return

@@ -11,6 +11,7 @@ import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+from gdcli.compile.arrays import ArrayCompiled
 from gdcli.compile.cache import Cache, cache_key
 from gdcli.compile.runtime import Compiled
 from gdcli.errors import GdcliError
@@ -21,11 +22,13 @@ from gdcli.parse.syntax import normalise
 
 
 class Quick(NamedTuple):
-    """Option texts read without SymPy: a cache key and the start's exact values."""
+    """Option texts read without SymPy: a cache key, the start's exact values and the
+    inputs' values."""
 
     key: str
     named: dict[str, Any]
     bare: Any
+    inputs: dict[str, Any]
 
 
 def _quick(
@@ -35,11 +38,14 @@ def _quick(
     reports any error; this path only ever serves inputs that path accepts."""
     try:
         inputs: dict[str, str] = {}
+        input_values: dict[str, Any] = {}
         for spec in sets:
             for name, value_text in parse_assignments(spec).items():
-                if quick_value(value_text) is None or name in inputs:
+                value = quick_value(value_text)
+                if value is None or name in inputs or quick_shape(value) is None:
                     return None
                 inputs[name] = value_text.strip()
+                input_values[name] = value
         declared = parse_shapes(list(shapes))
         named: dict[str, Any] = {}
         bare: Any = None
@@ -63,10 +69,10 @@ def _quick(
             all_shapes[name] = shape
     roles = {"weights": sorted(named), "bare": bare is not None}
     key = cache_key(normalise(text) + "\0" + repr(roles), all_shapes, inputs)
-    return Quick(key, named, bare)
+    return Quick(key, named, bare, input_values)
 
 
-def _quick_start(compiled: Compiled, quick: Quick) -> Params | None:
+def _quick_start(compiled: Compiled | ArrayCompiled, quick: Quick) -> Params | None:
     """The start, per weight, as the full path gives it (None when in doubt)."""
     if set(quick.named) - set(compiled.variables):
         return None
@@ -92,6 +98,20 @@ def _quick_start(compiled: Compiled, quick: Quick) -> Params | None:
     return start
 
 
+def _floats(value: Any) -> Any:
+    """A quick value (a Fraction or nested lists of them) as a float or a float array."""
+    if not isinstance(value, list):
+        return finite_float(value, "set")
+    import numpy as np
+
+    return np.array([finite_float(v, "set") for v in quick_entries(value)]).reshape(
+        quick_shape(value) or ()
+    )
+
+
+Loaded = Compiled | ArrayCompiled
+
+
 def load_or_build(
     text: str,
     start: str | None,
@@ -99,23 +119,35 @@ def load_or_build(
     shapes: Sequence[str],
     cache: Cache,
     seconds: float,
-) -> tuple[Compiled, Params]:
-    """The compiled loss and the start. `seconds` of CPU time for the symbolic work."""
+) -> tuple[Loaded, Params]:
+    """The compiled loss and the start. `seconds` of CPU time for the symbolic work.
+    A loss over vectors or matrices is compiled by the array engine, a loss of
+    numbers by SymPy."""
     quick = _quick(text, start, sets, shapes) if cache.directory is not None else None
     if quick is not None:
         hit = cache.load(quick.key)
         if hit is not None:
             values = _quick_start(hit, quick)
             if values is not None:
+                if isinstance(hit, ArrayCompiled):
+                    hit.bind({n: _floats(v) for n, v in quick.inputs.items()})
                 return hit, values
     # the full path (a miss): the parser, the problem and SymPy, none of them on the warm path
     from gdcli.budget import time_limit
-    from gdcli.compile.codegen import build
     from gdcli.problem import read_problem
 
+    built: Loaded
     with time_limit(seconds):
         problem = read_problem(text, start, sets=sets, shapes=shapes, point_parameter="start")
-        built = build(problem.loss)
+        if problem.has_arrays:
+            from gdcli.engine import lower
+
+            graph = lower(problem.text, problem.weights, problem.input_shapes)
+            built = ArrayCompiled.from_graph(graph, problem.text).bind(problem.input_floats())
+        else:
+            from gdcli.compile.codegen import build
+
+            built = build(problem.loss)
     if quick is not None:
         cache.store(quick.key, built)
     return built, problem.start()

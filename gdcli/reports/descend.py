@@ -6,7 +6,7 @@ import math
 from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
-from gdcli.compile.runtime import Compiled
+from gdcli.compile.load import Loaded as Compiled
 from gdcli.descent import Descent, Outcome, Step
 from gdcli.errors import Diverged
 from gdcli.limits import PLOT_POINTS
@@ -492,7 +492,7 @@ def _path_figure_1d(compiled: Compiled, run: Run) -> Figure:
     name = compiled.variables[0]
     return path_figure_1d(
         xs,
-        [compiled.evaluate([x])[0] for x in xs],
+        [compiled.evaluate_params([x])[0] for x in xs],
         [p[2][0] for p in points],
         [p[1] for p in points],
         title=f"the path on l({name}) = {compiled.text}",

@@ -1,0 +1,127 @@
+"""A loss over vectors and matrices, compiled by the array engine: straight-line
+NumPy source (verified like every generated source) that the descent loop calls
+with the weights as arrays, the inputs fixed beside them."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from gdcli.compile.verify import load, verify
+from gdcli.limits import MAX_ENTRIES, MAX_LENGTH
+from gdcli.params import Params, Shape
+
+if TYPE_CHECKING:
+    from gdcli.engine import Graph
+
+# operations whose derivative jumps where their argument crosses a tie or zero
+KINK_OPS = frozenset(
+    ("maximum", "minimum", "amax", "amin", "abs", "relu", "sign", "heaviside", "heaviside2")
+) | {"gt", "ge", "lt", "le"}
+
+
+class ArrayCompiled:
+    """The loss and its gradient as NumPy code: `evaluate_params` takes one value per
+    weight (a float or an array) and gives the loss and one gradient per weight."""
+
+    kind = "arrays"
+
+    def __init__(
+        self,
+        text: str,
+        variables: tuple[str, ...],
+        shapes: dict[str, Shape],
+        inputs: dict[str, Shape],
+        source: str,
+        has_kink: bool,
+    ) -> None:
+        import numpy as np
+
+        self.text = text
+        self.variables = variables
+        self.shapes = shapes
+        self.inputs = inputs
+        self.source = source
+        self.has_kink = has_kink
+        verify(source, numpy=True)
+        self.function = load(source + "\n", {"numpy": np, "abs": abs})["value_and_grad"]
+        self.values: tuple[Any, ...] = ()
+        self.size = sum(math.prod(s) for s in shapes.values())
+
+    @classmethod
+    def from_graph(cls, graph: Graph, text: str) -> ArrayCompiled:
+        weights = dict(graph.weights)
+        return cls(
+            text=text,
+            variables=tuple(weights),
+            shapes={n: tuple(s) for n, s in weights.items()},
+            inputs={n: tuple(s) for n, s in graph.inputs.items()},
+            source=graph.source(),
+            has_kink=any(node.op in KINK_OPS for node in graph.nodes),
+        )
+
+    def bind(self, inputs: Mapping[str, Any]) -> ArrayCompiled:
+        """Fix the inputs' values (float64), in the order of the generated arguments."""
+        import numpy as np
+
+        self.values = tuple(np.asarray(inputs[n], dtype=float) for n in self.inputs)
+        return self
+
+    def evaluate_params(self, params: Params) -> tuple[float, Params]:
+        import numpy as np
+
+        with np.errstate(all="ignore"):
+            loss, grads = self.function(*params, *self.values)
+        out = [
+            g if self.shapes[n] else float(g) for n, g in zip(self.variables, grads, strict=True)
+        ]
+        return float(loss), out
+
+    def curvature(self, x: float) -> float | None:
+        return None  # the stability note is for one scalar weight, from the symbolic path
+
+    def fused_sgd(self, *args: Any) -> None:
+        return None  # the step loop runs the update rule (NumPy does the work per step)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "text": self.text,
+            "variables": list(self.variables),
+            "shapes": {k: list(v) for k, v in self.shapes.items()},
+            "inputs": {k: list(v) for k, v in self.inputs.items()},
+            "source": self.source,
+            "has_kink": self.has_kink,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ArrayCompiled:
+        """An entry read from disk: data to distrust (types and sizes checked)."""
+        text, variables, source = data["text"], data["variables"], data["source"]
+        shapes, inputs, kink = data["shapes"], data["inputs"], data["has_kink"]
+        if not (isinstance(text, str) and len(text) <= MAX_LENGTH and isinstance(source, str)):
+            raise ValueError("text or source of the wrong type or size")
+        if not (isinstance(variables, list) and all(isinstance(v, str) for v in variables)):
+            raise ValueError("variables of the wrong type")
+        if not (isinstance(shapes, dict) and sorted(shapes) == sorted(variables)):
+            raise ValueError("shapes that do not match the variables")
+        if not isinstance(inputs, dict) or not isinstance(kink, bool):
+            raise ValueError("inputs of the wrong type")
+        total = 0
+        for shape in [*shapes.values(), *inputs.values()]:
+            if not (isinstance(shape, list) and len(shape) <= 2):
+                raise ValueError("a shape of the wrong type")
+            if not all(type(n) is int and 1 <= n <= MAX_ENTRIES for n in shape):
+                raise ValueError("a shape of the wrong size")
+            total += math.prod(shape)
+        if total > 4 * MAX_ENTRIES:
+            raise ValueError("too many entries")
+        return cls(
+            text,
+            tuple(variables),
+            {k: tuple(v) for k, v in shapes.items()},
+            {str(k): tuple(v) for k, v in inputs.items()},
+            source,
+            kink,
+        )
