@@ -1,4 +1,5 @@
-"""grad: one partial derivative per weight entry, and the gradient (same shape as W)."""
+"""grad: the gradient of many weights, matrices included (the same shape as each
+weight), in matrix form from the reverse pass, and entry by entry where small."""
 
 from __future__ import annotations
 
@@ -8,26 +9,48 @@ from typing import Any
 from gdcli import calculus
 from gdcli.errors import NumericalError
 from gdcli.limits import EXACT_ENTRIES
-from gdcli.params import entries, nested
+from gdcli.params import entries, entry_labels, flatten, nested
 from gdcli.problem import Problem
 from gdcli.reports.base import Report, Table, constant
 from gdcli.reports.words import SUBGRADIENT, roles_note
 
 
-def grad(problem: Problem) -> Report:
+def _engine(problem: Problem) -> tuple[float, list[float], dict[str, str]]:
+    """Loss, gradient entries and each array weight's gradient formula, by reverse mode."""
+    from gdcli.engine import lower
+
+    graph = lower(problem.text, problem.weights, problem.input_shapes)
+    values = {**dict(zip(problem.weights, problem.start(), strict=True))}
+    values.update(problem.input_floats())
+    loss, grads = graph.value_and_grad(values)
+    formulas = {n: graph.gradient_text(n) for n, shape in problem.weights.items() if shape}
+    return loss, flatten([grads[n] for n in problem.weights]), formulas
+
+
+def _exact(problem: Problem) -> tuple[float, list[float], list[str], bool]:
+    """Loss, gradient entries (exact, then rounded) and each entry's partial as text."""
     loss = problem.loss
-    names = list(loss.variables)
     partials = calculus.partials(loss)
     point = problem.substitution()
-    flat_partials = [d for n in names for d in partials[n]]
-    if len(flat_partials) <= EXACT_ENTRIES:
-        value = calculus.value_at(loss.expr, point)
-        values = [calculus.value_at(d, point) for d in flat_partials]
-    else:  # many entries: the compiled float evaluation, from the partials just found
-        from gdcli.compile.codegen import build
+    flat = [d for n in loss.variables for d in partials[n]]
+    value = calculus.value_at(loss.expr, point)
+    values = [calculus.value_at(d, point) for d in flat]
+    kink = calculus.kink_candidates(loss.expr, point)
+    return value, values, [str(d) for d in flat], kink
 
-        value, values = build(loss, flat_partials).evaluate(problem.floats())
-    labels = [label for n in names for label in loss.entry_names(n)]
+
+def grad(problem: Problem) -> Report:
+    names = problem.names
+    shapes = problem.weights
+    labels = [label for n in names for label in entry_labels(n, shapes[n])]
+    small = len(labels) <= EXACT_ENTRIES
+    formulas: dict[str, str] = {}
+    texts: list[str] | None = None
+    kink = False
+    if problem.has_arrays:
+        value, values, formulas = _engine(problem)
+    if small:  # every partial, exactly (SymPy), where there are few
+        value, values, texts, kink = _exact(problem)
     bad = [label for label, v in zip(labels, values, strict=True) if not math.isfinite(v)]
     if not math.isfinite(value) or bad:
         where = f"∂l/∂{bad[0]}" if bad else "the loss"
@@ -36,34 +59,53 @@ def grad(problem: Problem) -> Report:
             hint="the loss is undefined or not differentiable there",
         )
 
-    texts = [str(d) for d in flat_partials]  # printing is slow for big W: once
     gradient: dict[str, Any] = {}
     partial_text: dict[str, Any] = {}
     k = 0
     for n in names:
-        size = len(partials[n])
-        shape = loss.shapes[n]
-        gradient[n] = nested(values[k : k + size], shape)
-        partial_text[n] = nested(texts[k : k + size], shape)
+        size = math.prod(shapes[n])
+        gradient[n] = nested(values[k : k + size], shapes[n])
+        if texts is not None:
+            partial_text[n] = nested(texts[k : k + size], shapes[n])
         k += size
-    at = {n: nested([float(v) for v in entries(problem.point[n])], loss.shapes[n]) for n in names}
-    data = {
-        "expression": loss.text,
+    at = {n: nested([float(v) for v in entries(problem.point[n])], shapes[n]) for n in names}
+    data: dict[str, Any] = {
+        "expression": problem.text,
         "variables": names,
         "at": at,
         "loss": value,
-        "partials": partial_text,
-        "gradient": gradient,
-        "indexing": "1-based: W[i,j] is row i, column j; in partials it is the symbol W_i_j",
     }
-    records = Table(
-        ["variable", "partial", "value"],
-        [[label, text, v] for label, text, v in zip(labels, texts, values, strict=True)],
-        title="partial derivatives (every other entry held constant)",
-    )
+    if texts is not None:
+        data["partials"] = partial_text
+    if formulas:
+        data["formula"] = formulas
+    data["gradient"] = gradient
+    data["indexing"] = "1-based: W[i,j] is row i, column j; in partials it is the symbol W_i_j"
+
+    if texts is not None:
+        records = Table(
+            ["variable", "partial", "value"],
+            [[label, text, v] for label, text, v in zip(labels, texts, values, strict=True)],
+            title="partial derivatives (every other entry held constant)",
+        )
+    else:
+        records = Table(
+            ["variable", "value"],
+            [[label, v] for label, v in zip(labels, values, strict=True)],
+            title="the gradient, entry by entry",
+        )
     tables = [records]
+    if formulas:
+        tables.append(
+            Table(
+                ["variable", "formula"],
+                [[f"∂l/∂{n}", text] for n, text in formulas.items()],
+                title="the gradient in matrix form (the chain rule through the loss's layers)",
+                records=False,
+            )
+        )
     for n in names:
-        shape = loss.shapes[n]
+        shape = shapes[n]
         if len(shape) == 2:
             rows = gradient[n]
             tables.append(
@@ -74,20 +116,30 @@ def grad(problem: Problem) -> Report:
                     records=False,
                 )
             )
-    gnorm = sum(v * v for v in values) ** 0.5
+    gnorm = math.sqrt(math.fsum(v * v for v in values))
     notes = []
     roles = roles_note(names, list(problem.inputs), problem.chosen)
     if roles:
         notes.append(roles)
-    notes += [
+    notes.append(
         f"loss {value:.10g} at this point; the gradient's norm is {gnorm:.10g}. "
         "Gradient descent moves every weight against its own partial: W = W - lr * ∂l/∂W."
-    ]
-    if calculus.kink_candidates(loss.expr, point):
-        notes.append("this point is on a kink: " + SUBGRADIENT.removeprefix("at a kink ") + ".")
-    if any(loss.shapes[n] for n in names):
+    )
+    for n, text in formulas.items():
         notes.append(
-            "entries are numbered from 1 (W[1,1] is the top-left); in the partials "
-            "W[i,j] is written W_i_j."
+            f"∂l/∂{n} = {text}: one formula for every entry at once, built by the chain rule "
+            "from the loss back to the weight."
+        )
+    if kink:
+        notes.append("this point is on a kink: " + SUBGRADIENT.removeprefix("at a kink ") + ".")
+    if any(shapes[n] for n in names):
+        notes.append(
+            "entries are numbered from 1 (W[1,1] is the top-left)"
+            + ("; in the partials W[i,j] is written W_i_j." if texts is not None else ".")
+        )
+    if not small:
+        notes.append(
+            f"{len(labels)} entries: the partials one by one are left out above "
+            f"{EXACT_ENTRIES}; the values come from the reverse pass, in floating point."
         )
     return Report(data, tables, constant(values), notes=constant(notes))
