@@ -30,3 +30,4 @@ OSCILLATION_STEPS = 20  # a run oscillates when its update changed sign this man
 PLOT_POINTS = 4000  # steps kept for the plots of a long run (thinned evenly beyond)
 EXACT_ENTRIES = 64  # up to this many entries grad evaluates every partial exactly
 CURVE_SAMPLES = 241  # points of a sampled loss curve
+PARTIALS_SECONDS = 1.0  # CPU seconds grad may spend writing the partials of small arrays

@@ -7,24 +7,39 @@ import math
 from typing import Any
 
 from gdcli import calculus
-from gdcli.errors import NumericalError
-from gdcli.limits import EXACT_ENTRIES
+from gdcli.budget import time_limit
+from gdcli.errors import NumericalError, TooSlow
+from gdcli.limits import EXACT_ENTRIES, PARTIALS_SECONDS
 from gdcli.params import entries, entry_labels, flatten, nested
 from gdcli.problem import Problem
 from gdcli.reports.base import Report, Table, constant
 from gdcli.reports.words import SUBGRADIENT, roles_note
 
 
-def _engine(problem: Problem) -> tuple[float, list[float], dict[str, str]]:
-    """Loss, gradient entries and each array weight's gradient formula, by reverse mode."""
+def _engine(problem: Problem) -> tuple[float, list[float], dict[str, str], bool]:
+    """Loss, gradient entries and each array weight's gradient formula, by reverse mode,
+    and whether the point sits on a kink of the loss."""
     from gdcli.engine import lower
+    from gdcli.engine.kinks import on_a_kink
 
     graph = lower(problem.text, problem.weights, problem.input_shapes)
     values = {**dict(zip(problem.weights, problem.start(), strict=True))}
     values.update(problem.input_floats())
     loss, grads = graph.value_and_grad(values)
     formulas = {n: graph.gradient_text(n) for n, shape in problem.weights.items() if shape}
-    return loss, flatten([grads[n] for n in problem.weights]), formulas
+    kink = on_a_kink(graph, graph.forward(values))
+    return loss, flatten([grads[n] for n in problem.weights]), formulas, kink
+
+
+def _partials_text(problem: Problem) -> list[str] | None:
+    """Each entry's partial derivative as text, where SymPy writes them within its
+    share of the budget (a layer's partials grow long; the matrix form says the same)."""
+    try:
+        with time_limit(PARTIALS_SECONDS):
+            partials = calculus.partials(problem.loss)
+            return [str(d) for n in problem.loss.variables for d in partials[n]]
+    except TooSlow:
+        return None
 
 
 def _exact(problem: Problem) -> tuple[float, list[float], list[str], bool]:
@@ -46,10 +61,10 @@ def grad(problem: Problem) -> Report:
     small = len(labels) <= EXACT_ENTRIES
     formulas: dict[str, str] = {}
     texts: list[str] | None = None
-    kink = False
-    if problem.has_arrays:
-        value, values, formulas = _engine(problem)
-    if small:  # every partial, exactly (SymPy), where there are few
+    if problem.has_arrays:  # the reverse pass; the partials' text where they are few
+        value, values, formulas, kink = _engine(problem)
+        texts = _partials_text(problem) if small else None
+    else:  # numbers only: every partial exactly (SymPy), then rounded once
         value, values, texts, kink = _exact(problem)
     bad = [label for label, v in zip(labels, values, strict=True) if not math.isfinite(v)]
     if not math.isfinite(value) or bad:
@@ -137,9 +152,10 @@ def grad(problem: Problem) -> Report:
             "entries are numbered from 1 (W[1,1] is the top-left)"
             + ("; in the partials W[i,j] is written W_i_j." if texts is not None else ".")
         )
-    if not small:
+    if texts is None:
+        why = f"above {EXACT_ENTRIES} entries" if not small else "they are too long to write"
         notes.append(
-            f"{len(labels)} entries: the partials one by one are left out above "
-            f"{EXACT_ENTRIES}; the values come from the reverse pass, in floating point."
+            f"{len(labels)} entries: the partials one by one are left out ({why}); the values "
+            "come from the reverse pass, in floating point."
         )
     return Report(data, tables, constant(values), notes=constant(notes))
