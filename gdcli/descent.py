@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Generator
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from gdcli.errors import NumericalError
+from gdcli.errors import BadValue, NumericalError
 from gdcli.limits import OSCILLATION_STEPS
 from gdcli.optimizers import Optimizer
+
+if TYPE_CHECKING:
+    from gdcli.schedules import Schedule
 from gdcli.params import Params
 from gdcli.stopping import CONVERGED, DIVERGED, MAX_STEPS, StopRule, finite, norm
 
 Evaluator = Callable[[Params], tuple[float, Params]]  # the loss and its gradient at a point
 OptimizerFactory = Callable[[], Optimizer]
+ScheduleFactory = Callable[[], "Schedule"]
 
 
 class Step:
@@ -77,35 +81,64 @@ class Descent:
         optimizer: OptimizerFactory,
         rule: StopRule,
         show_state: bool = False,
+        schedule: ScheduleFactory | None = None,
     ) -> None:
         self.evaluate = evaluate
         self.start = start
         self.optimizer = optimizer
         self.rule = rule
         self.show_state = show_state
+        self.schedule = schedule
+        if schedule is not None:
+            check_schedule(schedule(), optimizer(), rule.steps)
         self.first = check_start(evaluate, start)
 
     def run(self) -> Generator[Step, None, Outcome]:
         """The steps; the generator's return value is the outcome."""
         optimizer = self.optimizer()
+        schedule = self.schedule() if self.schedule is not None else None
+        if schedule is not None:
+            from gdcli.schedules import apply
         rule, evaluate = self.rule, self.evaluate
         state = optimizer.state if self.show_state else None
+
+        def lr() -> float | None:  # the lr of the next update, where a schedule sets it
+            return float(schedule.lr) if schedule is not None else None
+
         params = self.start
         loss, grad = self.first
         limit = rule.limit(loss)
-        yield Step(0, params, loss, grad, state() if state else None)
+        yield Step(0, params, loss, grad, state() if state else None, lr())
         for k in range(1, rule.steps + 1):
             if rule.converged(norm(grad)):
                 return Outcome(CONVERGED, k - 1)
+            if schedule is not None:
+                apply(schedule, optimizer)
             params = optimizer.step(params, grad)
+            if schedule is not None:
+                schedule.step(loss)  # the loss whose gradient this update used (plateau)
             moved = finite(params)
             loss, grad = evaluate(params) if moved else (math.nan, [p * math.nan for p in params])
-            yield Step(k, params, loss, grad, state() if state else None)
+            yield Step(k, params, loss, grad, state() if state else None, lr())
             healthy = moved and math.isfinite(loss) and abs(loss) <= limit
             reason = "" if healthy and finite(grad) else rule.divergence(params, loss, grad, limit)
             if reason:
                 return Outcome(DIVERGED, k, reason)
         return Outcome(CONVERGED if rule.converged(norm(grad)) else MAX_STEPS, rule.steps)
+
+
+def check_schedule(schedule: Schedule, optimizer: Optimizer, steps: int) -> None:
+    """A schedule that cannot drive this run is refused before any step: onecycle's
+    total_steps below the updates asked for, a cycled momentum the rule does not have."""
+    from gdcli.schedules import momentum_key
+
+    momentum_key(schedule, optimizer)
+    limit = schedule.step_limit
+    if limit is not None and steps > limit:
+        raise BadValue(
+            "total_steps",
+            f"is {limit}, fewer than the {steps} updates asked for (onecycle cannot go past it)",
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -127,6 +160,7 @@ def sweep(
     starts: list[Any],
     optimizer: Optimizer,
     rule: StopRule,
+    schedule: Schedule | None = None,
 ) -> SweepResult:
     """Run all runs at once: `starts` holds one float array per entry (one value
     per run) and `optimizer.lr` one learning rate per run. The stop rule is that of
@@ -134,6 +168,10 @@ def sweep(
     evaluated again at the frozen point, stays the one it stopped with)."""
     import numpy as np
 
+    if schedule is not None:
+        from gdcli.schedules import apply
+
+        check_schedule(schedule, optimizer, rule.steps)
     params = [np.asarray(p, dtype=float) for p in starts]
     n = params[0].shape[0]
     loss, grad = evaluate(params)
@@ -156,7 +194,11 @@ def sweep(
                 active &= ~done
                 if not active.any():
                     break
+            if schedule is not None:
+                apply(schedule, optimizer)
             new = optimizer.step(params, grad)
+            if schedule is not None:
+                schedule.step(None)
             if k > watch_from:
                 delta = new[0] - params[0]
                 alternations = np.where(delta * previous_delta < 0, alternations + 1, 0)

@@ -24,7 +24,23 @@ from gdcli.cli.options import (
     choice,
     optimizer_options,
     output_options,
+    schedule_options,
 )
+
+ScheduleSpec = tuple[str, dict[str, Any], float | None] | None
+
+
+def _schedule_factory(spec: ScheduleSpec, lr: Any) -> Any:
+    """A maker of fresh schedules (each run owns its state), checked once now."""
+    if spec is None:
+        return None
+    from gdcli.schedules import make_schedule
+
+    name, options, base = spec
+    base_lr = base if base is not None else lr
+    make_schedule(name, base_lr, **options)
+    return lambda: make_schedule(name, base_lr, **options)
+
 
 LONG_RUN = 50_000  # steps from which a run on a terminal shows a progress bar
 
@@ -193,9 +209,11 @@ def plot_command(
 )
 @output_options()
 @optimizer_options
+@schedule_options
 def descend(
     out: Output,
     optimizer: tuple[str, dict[str, Any]],
+    schedule: ScheduleSpec,
     expr: ExprArg = None,
     start: StartOpt = None,
     lr: Annotated[float, typer.Option("--lr", help="The learning rate.")] = 0.1,
@@ -234,6 +252,7 @@ def descend(
     rule = StopRule(steps, tol)
     name, hyper = optimizer
     make = optimizer_factory(name, lr, **hyper)
+    schedules = _schedule_factory(schedule, lr)
     cache = Cache(env.cache_dir(no_cache))
     compiled, start_values = load_or_build(
         read_expression(expr), start, sets or (), shapes or (), cache, env.time_limit()
@@ -249,6 +268,7 @@ def descend(
         logy,
         wide,
         progress=_progress_bar(steps) if wide else None,
+        schedule=schedules,
     )
     out.emit(report)
 
@@ -321,9 +341,11 @@ def check(
 )
 @output_options()
 @optimizer_options
+@schedule_options
 def sweep(
     out: Output,
     optimizer: tuple[str, dict[str, Any]],
+    schedule: ScheduleSpec,
     expr: ExprArg = None,
     lr: Annotated[
         str,
@@ -375,7 +397,7 @@ def sweep(
             shapes=shapes or (),
             point_parameter="start",
         )
-    out.emit(build(problem, lrs, starts, name, hyper, rule, seconds))
+    out.emit(build(problem, lrs, starts, name, hyper, rule, seconds, schedule))
 
 
 def _progress_bar(steps: int) -> Callable[[int], None] | None:

@@ -123,7 +123,8 @@ def _with_parameters(
     signature); `call(function, kwargs)` receives every argument and calls it."""
     signature = inspect.signature(function, eval_str=True)
     names = {p.name for p in extra}
-    kept = [p for p in signature.parameters.values() if p.name not in ("out", "optimizer")]
+    injected = ("out", "optimizer", "schedule")
+    kept = [p for p in signature.parameters.values() if p.name not in injected]
     kept = [p for p in kept if p.name not in names]
 
     @functools.wraps(function)
@@ -244,6 +245,131 @@ def optimizer_options(function: Callable[..., Any]) -> Callable[..., Any]:
         return function(optimizer=(name, hyper), **kwargs)
 
     return _with_parameters(function, extra, call)
+
+
+# ---------------------------------------------------------------------------
+# learning-rate schedules, from the schedules' own constructors
+
+SCHEDULE_FLAG_NAMES = {"eps": "plateau_eps"}  # the optimizers' eps is another option
+
+
+def _schedule_help(option: str) -> str:
+    from collections import Counter
+
+    from gdcli.schedules import OPTIONS
+
+    takers = {name: o[option] for name, o in OPTIONS.items() if option in o}
+    first = next(iter(takers.values()))
+    text = ", ".join(takers)
+    if first.choices:
+        text += f": {' | '.join(first.choices)}"
+    shown = [
+        f"{name} required" if o.required else f"{name} {_default_text(o.default)}"
+        for name, o in takers.items()
+        if o.default is not None
+    ]
+    common = Counter(shown).most_common()
+    if shown:
+        text += f" ({'; '.join(s for s, _ in common)})"
+    return text + "."
+
+
+def _default_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def schedule_option_names() -> list[str]:
+    from gdcli.schedules import OPTIONS
+
+    names: list[str] = []
+    for options in OPTIONS.values():
+        names += [n for n in options if n not in names]
+    return names
+
+
+def schedule_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Add `--scheduler` and every schedule's options (torch's names, torch's defaults);
+    the command receives `schedule=(name, options, base_lr)` or None. An option of a
+    schedule without `--scheduler` is refused, naming it."""
+    from gdcli.schedules import OPTIONS, SCHEDULES
+
+    names = Enum(  # type: ignore[misc]
+        "ScheduleName", {name: name for name in SCHEDULES}, type=str
+    )
+    extra = [
+        _keyword(
+            "scheduler",
+            Annotated[
+                names | None,
+                typer.Option(
+                    "--scheduler",
+                    case_sensitive=False,
+                    help="A learning-rate schedule (torch.optim.lr_scheduler's), stepped once "
+                    "per update.",
+                    show_default=False,
+                ),
+            ],
+            None,
+        ),
+        _keyword(
+            "base_lr",
+            Annotated[
+                float | None,
+                typer.Option("--base-lr", help="cyclic: the cycle's lower lr (default: --lr)."),
+            ],
+            None,
+        ),
+    ]
+    for option in schedule_option_names():
+        spec = next(o[option] for o in OPTIONS.values() if option in o)
+        flag = "--" + SCHEDULE_FLAG_NAMES.get(option, option).replace("_", "-")
+        kind: Any = {int: int, float: float, str: str, tuple: str, bool: bool}[spec.kind]
+        names_ = [f"{flag}/--no-{flag[2:]}"] if spec.kind is bool else [flag]
+        info = typer.Option(*names_, help=_schedule_help(option), show_default=False)
+        extra.append(
+            _keyword(SCHEDULE_FLAG_NAMES.get(option, option), Annotated[kind | None, info], None)
+        )
+
+    def call(function: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+        from gdcli.errors import BadValue
+
+        chosen = kwargs.pop("scheduler")
+        base_lr = kwargs.pop("base_lr")
+        given: dict[str, Any] = {}
+        for option in schedule_option_names():
+            value = kwargs.pop(SCHEDULE_FLAG_NAMES.get(option, option))
+            if value is not None:
+                given[option] = value
+        if chosen is None:
+            for option in [*given, *(["base_lr"] if base_lr is not None else [])]:
+                raise BadValue(
+                    SCHEDULE_FLAG_NAMES.get(option, option),
+                    "is an option of a learning-rate schedule: give --scheduler too",
+                )
+            return function(schedule=None, **kwargs)
+        name = choice(chosen)
+        if "milestones" in given:
+            given["milestones"] = _whole_numbers(given["milestones"], "milestones")
+        if base_lr is not None and name != "cyclic":
+            raise BadValue("base_lr", f"is an option of cyclic, not of {name}")
+        return function(schedule=(name, given, base_lr), **kwargs)
+
+    return _with_parameters(function, extra, call)
+
+
+def _whole_numbers(text: str, parameter: str) -> tuple[int, ...]:
+    from gdcli.errors import BadValue
+
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise BadValue(
+            parameter, f"must be whole numbers separated by commas (got {text!r})"
+        ) from None
 
 
 __all__ = [

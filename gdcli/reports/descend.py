@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Generator, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gdcli.compile.load import Loaded as Compiled
 from gdcli.descent import Descent, Outcome, Step
@@ -15,6 +15,9 @@ from gdcli.params import entry_labels, flatten, json_value, unflatten
 from gdcli.reports.base import Report, Table
 from gdcli.reports.figures import Figure, curve_figure, path_figure_1d, path_figure_2d
 from gdcli.reports.words import subgradient_note
+
+if TYPE_CHECKING:
+    from gdcli.schedules import Schedule
 from gdcli.stopping import CONVERGED, DIVERGED, INTERRUPTED, MAX_STEPS, StopRule, norm
 
 GROWING = 100.0  # a loss this many times its start (and more) is called growing
@@ -130,15 +133,17 @@ def descend(
     logy: bool,
     wide: bool,
     progress: Callable[[int], None] | None = None,
+    schedule: Callable[[], Schedule] | None = None,
 ) -> Report:
     names = list(compiled.variables)
     shapes = [compiled.shapes[n] for n in names]
     scalar = all(not s for s in shapes)
     labels = [label for n in names for label in entry_labels(n, compiled.shapes[n])]
-    descent = Descent(compiled.evaluate_params, start, optimizer, rule, show_state)
+    descent = Descent(compiled.evaluate_params, start, optimizer, rule, show_state, schedule)
     run = Run(descent, every, keep_history=wide, progress=progress)
     sample = optimizer()
     lr = sample.lr
+    scheduled = schedule() if schedule is not None else None
 
     def record(s: Step) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -147,6 +152,8 @@ def descend(
             "loss": s.loss,
             "grad": {n: json_value(g) for n, g in zip(names, s.grad, strict=True)},
         }
+        if s.lr is not None:
+            out["lr"] = s.lr
         if s.state is not None:
             out["state"] = {
                 k: {n: json_value(v) for n, v in zip(names, vs, strict=True)}
@@ -160,6 +167,11 @@ def descend(
         "optimizer": sample.name,
         "lr": lr,
         "hyper": sample.hyperparameters(),
+        **(
+            {"scheduler": {"name": scheduled.name, **scheduled.options()}}
+            if scheduled is not None
+            else {}
+        ),
         "tol": rule.tol,
         "start": {n: json_value(p) for n, p in zip(names, start, strict=True)},
     }
@@ -198,14 +210,20 @@ def descend(
             updates = _updates(flat, s.after)
             words = [_direction(labels[0], s.grad[0], updates[0], cause)] if one else []
             shown = ["" if u is None else u for u in updates]
-            yield [s.step, *flat, s.loss, *flatten(s.grad), *extra, *shown, *words]
+            rate = [s.lr] if scheduled is not None else []
+            yield [s.step, *rate, *flat, s.loss, *flatten(s.grad), *extra, *shown, *words]
 
-    columns = ["step", *labels, "loss", *(f"grad_{label}" for label in labels)]
+    columns = ["step", *(["lr"] if scheduled is not None else [])]
+    columns += [*labels, "loss", *(f"grad_{label}" for label in labels)]
     columns += [f"{k}_{label}" for k in state_keys for label in labels]
     columns += [f"update_{label}" for label in labels] + (["direction"] if one else [])
     tables = [Table(columns, csv_rows(), title="")]
     if wide:
-        tables = [_terminal_table(run, names, labels, scalar, state_keys, rule.steps, cause)]
+        tables = [
+            _terminal_table(
+                run, names, labels, scalar, state_keys, rule.steps, cause, scheduled is not None
+            )
+        ]
         if not scalar:
             tables += [
                 Table(
@@ -220,7 +238,7 @@ def descend(
             ]
 
     def quiet() -> list[Any]:
-        fused = compiled.fused_sgd(start, optimizer(), rule)
+        fused = None if schedule is not None else compiled.fused_sgd(start, optimizer(), rule)
         if fused is not None:
             run.end(
                 fused.outcome,
@@ -331,28 +349,31 @@ def _terminal_table(
     state_keys: list[str],
     steps: int,
     cause: str,
+    scheduled: bool = False,
 ) -> Table:
     """The table a student reads: for one weight its next update and the reason."""
     one = len(labels) == 1 and scalar
+    rate = ["lr"] if scheduled else []
     if scalar:
-        columns = ["step", *labels, "loss", *(f"dl/d{label}" for label in labels)]
+        columns = ["step", *rate, *labels, "loss", *(f"dl/d{label}" for label in labels)]
         if one:
             columns += [f"next update Δ{labels[0]}", "direction"]
     else:
-        columns = ["step", "loss", "|grad|"]
+        columns = ["step", *rate, "loss", "|grad|"]
     state_keys = state_keys if scalar else []
     columns += [f"{k}[{n}]" for k in state_keys for n in names]
 
     def rows() -> Iterator[list[Any]]:
         for s in run:
             flat, grad = flatten(s.params), flatten(s.grad)
+            rates = [s.lr] if scheduled else []
             if scalar:
-                row: list[Any] = [s.step, *flat, s.loss, *grad]
+                row: list[Any] = [s.step, *rates, *flat, s.loss, *grad]
                 if one:
                     (update,) = _updates(flat, s.after)
                     row += [update, _direction(labels[0], grad[0], update, cause)]
             else:
-                row = [s.step, s.loss, norm(grad)]
+                row = [s.step, *rates, s.loss, norm(grad)]
             if state_keys and s.state is not None:
                 row += [
                     None if v is None else float(v)
@@ -425,13 +446,14 @@ def _stability(compiled: Compiled, run: Run, optimizer: Optimizer) -> dict[str, 
     if curvature is None:
         return None
     bound, rule = _bound(optimizer, curvature)
-    lr = optimizer.lr
+    lr = step.lr if step.lr is not None else optimizer.lr  # a schedule's lr at that point
     return {
         "at": step.params[0],
         "where": "start" if diverged else "end",
         "second_derivative": curvature,
         "bound": bound,
         "rule": rule or None,
+        "lr": float(lr) if step.lr is not None else None,
         "inside": None if bound is None else bool(lr < bound),
     }
 
@@ -454,10 +476,13 @@ def _stability_line(info: dict[str, Any] | None, optimizer: Optimizer, name: str
             f"loss {shape} there, so its curvature sets no upper bound on lr."
         )
     verdict = "inside" if info["inside"] else "OUTSIDE"
+    which = (
+        "the chosen lr" if info.get("lr") is None else f"the schedule's lr there, {info['lr']:.6g},"
+    )
     return (
         f"stability: at {where}, {name} = {info['at']:.6g}, l'' = {curve:.6g}; on this "
-        f"quadratic model the update rule is stable for {info['rule']} = {info['bound']:.6g}; the "
-        f"chosen lr is {verdict} it."
+        f"quadratic model the update rule is stable for {info['rule']} = {info['bound']:.6g}; "
+        f"{which} is {verdict} it."
     )
 
 

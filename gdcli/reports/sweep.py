@@ -27,6 +27,7 @@ def sweep(
     hyper: dict[str, Any],
     rule: StopRule,
     seconds: float,
+    schedule: tuple[str, dict[str, Any], float | None] | None = None,
 ) -> Report:
     """Every (start, lr) pair as one run; `seconds` of CPU time for the symbolic work."""
     import numpy as np
@@ -53,9 +54,17 @@ def sweep(
     else:
         entries = [np.full(len(runs), v) for v in base]
     optimizer = make_optimizer(optimizer_name, lr_array, **hyper)
+    scheduled = None
+    if schedule is not None:
+        from gdcli.schedules import make_schedule
+
+        schedule_name, options, base_lr = schedule
+        scheduled = make_schedule(
+            schedule_name, lr_array if base_lr is None else base_lr, **options
+        )
     with time_limit(seconds):
         evaluate = array_evaluator(loss)
-    result = run_sweep(evaluate, entries, optimizer, rule)
+    result = run_sweep(evaluate, entries, optimizer, rule, scheduled)
 
     common_start = {n: plain(problem.point[n]) for n in names}
     lr_list = [lr for _, lr in runs]
@@ -99,6 +108,8 @@ def sweep(
         "tol": rule.tol,
         "hyper": optimizer.hyperparameters(),
     }
+    if scheduled is not None:
+        head["scheduler"] = {"name": scheduled.name, **scheduled.options()}
     one = len(labels) == 1
     columns = ["lr", "start", "status", "final_loss", "steps_used", "oscillating"]
     columns += labels if len(labels) <= 4 else []
