@@ -128,3 +128,28 @@ def test_sweep_runs_equal_descend_with_the_same_schedule(run):
         single = json_output(run(["descend", "(w - 3)**2", "--lr", repr(record["lr"]),
                                   "--start", "0", *options, "-f", "json"]))  # fmt: skip
         assert record["params"]["w"] == single["final"]["params"]["w"]
+
+
+@pytest.mark.parametrize("schedule", SCHEDULES[:-1], ids=[s[0][1] for s in SCHEDULES[:-1]])
+def test_the_schedule_preview_is_torchs(run, schedule):
+    options, make_scheduler = schedule
+    data = json_output(run(["schedule", *options[1:], "--lr", "0.02", "--steps", "35",
+                            "-f", "json"]))  # fmt: skip
+    p = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([p], lr=0.02, momentum=0.9)
+    scheduler = make_scheduler(opt)
+    expected = []
+    for _ in range(35):
+        expected.append(opt.param_groups[0]["lr"])
+        opt.step()
+        scheduler.step()
+    assert data["lrs"] == pytest.approx(expected, rel=1e-12)
+    assert data["scheduler"] == options[1]
+
+
+def test_the_plateau_preview_reads_the_metrics(run):
+    r = run(["schedule", "plateau", "--patience", "1", "--metrics", "1,1,1,1", "--steps", "5",
+             "-f", "json"])  # fmt: skip
+    assert json_output(r)["lrs"] == pytest.approx([0.1, 0.1, 0.1, 0.01, 0.01])
+    missing = run(["schedule", "plateau", "--steps", "5"])
+    assert missing.code == 2 and missing.err.startswith("gdcli: error: --metrics are needed")

@@ -209,7 +209,7 @@ def plot_command(
 )
 @output_options()
 @optimizer_options
-@schedule_options
+@schedule_options()
 def descend(
     out: Output,
     optimizer: tuple[str, dict[str, Any]],
@@ -341,7 +341,7 @@ def check(
 )
 @output_options()
 @optimizer_options
-@schedule_options
+@schedule_options()
 def sweep(
     out: Output,
     optimizer: tuple[str, dict[str, Any]],
@@ -398,6 +398,45 @@ def sweep(
             point_parameter="start",
         )
     out.emit(build(problem, lrs, starts, name, hyper, rule, seconds, schedule))
+
+
+@command(
+    name="schedule",
+    epilog="Examples:  gdcli schedule cosine --t-max 100 --steps 200  |  "
+    "gdcli schedule onecycle --max-lr 0.1 --total-steps 1000 --steps 1000 --format csv  |  "
+    "gdcli schedule plateau --patience 2 --metrics 1,0.9,0.9,0.9,0.9,0.8 --steps 7",
+)
+@output_options()
+@schedule_options(positional=True)
+def schedule_command(
+    out: Output,
+    schedule: ScheduleSpec,
+    lr: Annotated[float, typer.Option("--lr", help="The lr the schedule starts from.")] = 0.1,
+    steps: StepsOpt = 50,
+    metrics: Annotated[
+        str | None,
+        typer.Option(
+            "--metrics",
+            help="plateau: the loss after each update (a comma list), which it watches.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Preview a learning-rate schedule: the lr of every update, before training.
+
+    The schedules and their options are torch.optim.lr_scheduler's (torch's names and
+    defaults); descend and sweep take the same --scheduler options.
+    """
+    from gdcli.errors import BadValue
+    from gdcli.parse.options import parse_grid
+    from gdcli.reports.schedule import schedule as build
+    from gdcli.stopping import StopRule
+
+    if schedule is None:
+        raise BadValue("scheduler", "is needed: which schedule to preview")
+    name, options, base = schedule
+    values = parse_grid(metrics, "metrics") if metrics is not None else None
+    out.emit(build(name, options, base if base is not None else lr, StopRule(steps), values))
 
 
 def _progress_bar(steps: int) -> Callable[[int], None] | None:

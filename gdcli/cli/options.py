@@ -254,6 +254,8 @@ SCHEDULE_FLAG_NAMES = {"eps": "plateau_eps"}  # the optimizers' eps is another o
 
 
 def _schedule_help(option: str) -> str:
+    """Which schedules take an option, its choices and defaults: `step, multistep
+    (default 0.1; exponential: required; cyclic: 1)`."""
     from collections import Counter
 
     from gdcli.schedules import OPTIONS
@@ -263,14 +265,16 @@ def _schedule_help(option: str) -> str:
     text = ", ".join(takers)
     if first.choices:
         text += f": {' | '.join(first.choices)}"
-    shown = [
-        f"{name} required" if o.required else f"{name} {_default_text(o.default)}"
+    shown = {
+        name: "required" if o.required else _default_text(o.default)
         for name, o in takers.items()
         if o.default is not None
-    ]
-    common = Counter(shown).most_common()
+    }
     if shown:
-        text += f" ({'; '.join(s for s, _ in common)})"
+        common = Counter(shown.values()).most_common(1)[0][0]
+        others = [f"{name}: {value}" for name, value in shown.items() if value != common]
+        head = "required" if common == "required" else f"default {common}"
+        text += f" ({'; '.join([head, *others])})"
     return text + "."
 
 
@@ -291,29 +295,42 @@ def schedule_option_names() -> list[str]:
     return names
 
 
-def schedule_options(function: Callable[..., Any]) -> Callable[..., Any]:
-    """Add `--scheduler` and every schedule's options (torch's names, torch's defaults);
-    the command receives `schedule=(name, options, base_lr)` or None. An option of a
-    schedule without `--scheduler` is refused, naming it."""
+def schedule_options(
+    positional: bool = False,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Add `--scheduler` (or, `positional`, the argument NAME) and every schedule's
+    options (torch's names, torch's defaults); the command receives
+    `schedule=(name, options, base_lr)` or None. An option of a schedule without a
+    schedule is refused, naming it."""
+    return lambda function: _schedule_options(function, positional)
+
+
+def _schedule_options(function: Callable[..., Any], positional: bool) -> Callable[..., Any]:
     from gdcli.schedules import OPTIONS, SCHEDULES
 
     names = Enum(  # type: ignore[misc]
         "ScheduleName", {name: name for name in SCHEDULES}, type=str
     )
+    which: Any = (
+        typer.Argument(
+            metavar="NAME",
+            case_sensitive=False,
+            help="The schedule: " + " | ".join(SCHEDULES) + ".",
+            show_default=False,
+        )
+        if positional
+        else typer.Option(
+            "--scheduler",
+            case_sensitive=False,
+            help="A learning-rate schedule (torch.optim.lr_scheduler's), stepped once per update.",
+            show_default=False,
+        )
+    )
     extra = [
         _keyword(
             "scheduler",
-            Annotated[
-                names | None,
-                typer.Option(
-                    "--scheduler",
-                    case_sensitive=False,
-                    help="A learning-rate schedule (torch.optim.lr_scheduler's), stepped once "
-                    "per update.",
-                    show_default=False,
-                ),
-            ],
-            None,
+            Annotated[names if positional else names | None, which],
+            inspect.Parameter.empty if positional else None,
         ),
         _keyword(
             "base_lr",
