@@ -28,9 +28,10 @@ ScheduleFactory = Callable[[], "Schedule"]
 
 class Step:
     """The point after `step` updates (step 0 is the start). `after` is the point the
-    next update leads to, once known (None for the last step)."""
+    next update leads to, once known (None for the last step), and `explain` that
+    update's intermediate values per weight, when they were asked for."""
 
-    __slots__ = ("step", "params", "loss", "grad", "state", "lr", "after")
+    __slots__ = ("step", "params", "loss", "grad", "state", "lr", "after", "explain")
 
     def __init__(
         self,
@@ -48,6 +49,7 @@ class Step:
         self.state = state
         self.lr = lr
         self.after: Params | None = None
+        self.explain: list[dict[str, Any]] | None = None
 
 
 class Outcome(NamedTuple):
@@ -82,6 +84,7 @@ class Descent:
         rule: StopRule,
         show_state: bool = False,
         schedule: ScheduleFactory | None = None,
+        explain_steps: int = 0,
     ) -> None:
         self.evaluate = evaluate
         self.start = start
@@ -89,6 +92,7 @@ class Descent:
         self.rule = rule
         self.show_state = show_state
         self.schedule = schedule
+        self.explain_steps = explain_steps
         if schedule is not None:
             check_schedule(schedule(), optimizer(), rule.steps)
         self.first = check_start(evaluate, start)
@@ -108,18 +112,24 @@ class Descent:
         params = self.start
         loss, grad = self.first
         limit = rule.limit(loss)
-        yield Step(0, params, loss, grad, state() if state else None, lr())
+        optimizer.record = self.explain_steps > 0
+        current = Step(0, params, loss, grad, state() if state else None, lr())
+        yield current
         for k in range(1, rule.steps + 1):
             if rule.converged(norm(grad)):
                 return Outcome(CONVERGED, k - 1)
             if schedule is not None:
                 apply(schedule, optimizer)
             params = optimizer.step(params, grad)
+            if optimizer.record:  # how the point before came to this one
+                current.explain = optimizer.explained
+                optimizer.record = k < self.explain_steps
             if schedule is not None:
                 schedule.step(loss)  # the loss whose gradient this update used (plateau)
             moved = finite(params)
             loss, grad = evaluate(params) if moved else (math.nan, [p * math.nan for p in params])
-            yield Step(k, params, loss, grad, state() if state else None, lr())
+            current = Step(k, params, loss, grad, state() if state else None, lr())
+            yield current
             healthy = moved and math.isfinite(loss) and abs(loss) <= limit
             reason = "" if healthy and finite(grad) else rule.divergence(params, loss, grad, limit)
             if reason:

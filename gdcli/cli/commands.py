@@ -224,6 +224,20 @@ def descend(
         bool, typer.Option("--show-state", help="Show the optimizer's state (buffers, m, v).")
     ] = False,
     logy: Annotated[bool, typer.Option("--logy", help="Log scale for the loss plot.")] = False,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain", help="Write each update out with its numbers, in the rule's formula."
+        ),
+    ] = False,
+    explain_steps: Annotated[
+        int | None,
+        typer.Option(
+            "--explain-steps",
+            help="Explain only the first K updates (implies --explain).",
+            show_default=False,
+        ),
+    ] = None,
     no_cache: Annotated[
         bool,
         typer.Option(
@@ -249,7 +263,10 @@ def descend(
 
     if every < 1:
         raise BadValue("every", f"must be at least 1 (got {every})")
+    if explain_steps is not None and explain_steps < 1:
+        raise BadValue("explain_steps", f"must be at least 1 (got {explain_steps})")
     rule = StopRule(steps, tol)
+    explained = explain_steps or (steps if explain else 0)
     name, hyper = optimizer
     make = optimizer_factory(name, lr, **hyper)
     schedules = _schedule_factory(schedule, lr)
@@ -269,6 +286,7 @@ def descend(
         wide,
         progress=_progress_bar(steps) if wide else None,
         schedule=schedules,
+        explain_steps=explained,
     )
     out.emit(report)
 

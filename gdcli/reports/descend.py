@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from gdcli.compile.load import Loaded as Compiled
@@ -13,6 +13,7 @@ from gdcli.limits import PLOT_POINTS
 from gdcli.optimizers import Optimizer
 from gdcli.params import entry_labels, flatten, json_value, unflatten
 from gdcli.reports.base import Report, Table
+from gdcli.reports.explain import explain
 from gdcli.reports.figures import Figure, curve_figure, path_figure_1d, path_figure_2d
 from gdcli.reports.words import subgradient_note
 
@@ -69,6 +70,11 @@ class Run:
         if self._outcome is None:
             raise RuntimeError("the run has not ended yet")
         return self._outcome
+
+    @property
+    def shown(self) -> Step | None:
+        """The step handed out last (the one a table row is being made of)."""
+        return self._shown
 
     @property
     def last(self) -> Step:
@@ -134,12 +140,15 @@ def descend(
     wide: bool,
     progress: Callable[[int], None] | None = None,
     schedule: Callable[[], Schedule] | None = None,
+    explain_steps: int = 0,
 ) -> Report:
     names = list(compiled.variables)
     shapes = [compiled.shapes[n] for n in names]
     scalar = all(not s for s in shapes)
     labels = [label for n in names for label in entry_labels(n, compiled.shapes[n])]
-    descent = Descent(compiled.evaluate_params, start, optimizer, rule, show_state, schedule)
+    descent = Descent(
+        compiled.evaluate_params, start, optimizer, rule, show_state, schedule, explain_steps
+    )
     run = Run(descent, every, keep_history=wide, progress=progress)
     sample = optimizer()
     lr = sample.lr
@@ -154,6 +163,11 @@ def descend(
         }
         if s.lr is not None:
             out["lr"] = s.lr
+        if s.explain is not None:
+            out["explain"] = {
+                n: {k: json_value(x) for k, x in values.items() if x is not None}
+                for n, values in zip(names, s.explain, strict=True)
+            }
         if s.state is not None:
             out["state"] = {
                 k: {n: json_value(v) for n, v in zip(names, vs, strict=True)}
@@ -236,6 +250,35 @@ def descend(
                 for name in names
                 if compiled.shapes[name]
             ]
+
+    explanations: list[list[Any]] = []  # (step, weight, line) rows, filled as the run goes
+    hyper = sample.hyperparameters()
+
+    def explained(rows: Iterable[Sequence[Any]]) -> Iterator[Sequence[Any]]:
+        """The rows of the main table, keeping each step's explanation for the next table."""
+        for row in rows:
+            s = run.shown
+            if s is not None and s.explain is not None:
+                for n, values in zip(names, s.explain, strict=True):
+                    if not compiled.shapes[n]:
+                        explanations.extend(
+                            [s.step, line] for line in explain(sample.name, hyper, n, values)
+                        )
+            yield row
+
+    if explain_steps:
+        main = tables[0]
+        tables[0] = main._replace(rows=explained(main.rows))
+        tables.insert(
+            1,
+            Table(
+                ["step", "the next update, written out"],
+                explanations,
+                title="how each update is computed (the update rule's formula, with its numbers)",
+                records=False,
+                text_columns=frozenset({"the next update, written out"}),
+            ),
+        )
 
     def quiet() -> list[Any]:
         fused = None if schedule is not None else compiled.fused_sgd(start, optimizer(), rule)
