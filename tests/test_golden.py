@@ -44,6 +44,7 @@ CALLS: dict[str, list[str]] = {
     "grad": ["grad"],
     "check": ["check", "(w-3)**2", "2*(w-3)"],
     "sweep": ["sweep", "--lr", "0.1:1.5:5", "--start", "0", "--steps", "20"],
+    "schedule": ["schedule", "step", "--step-size", "2", "--steps", "6"],
 }
 
 W = sympy.Symbol("w", real=True)
@@ -293,3 +294,11 @@ def test_table_shows_the_csv_values(command):
                 assert shown[k] in roundings, (names[k], shown[k], value)
             else:
                 assert shown[k] == value
+
+
+def test_schedule_numbers():
+    """StepLR with step_size 2 and torch's gamma 0.1: lr = 0.1 * 0.1**(k // 2)."""
+    rows = golden_csv("schedule")
+    assert [int(row["step"]) for row in rows] == list(range(6))
+    for k, row in enumerate(rows):
+        assert float(row["lr"]) == pytest.approx(0.1 * 0.1 ** (k // 2), rel=1e-15)
