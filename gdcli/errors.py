@@ -113,6 +113,17 @@ class NameRole(BadInput):
         self.detail = detail
 
 
+class BadRun(BadInput):
+    """A run of a comparison that cannot be read: `index` (1-based) and `text` name it,
+    `problem` says what is wrong."""
+
+    def __init__(self, index: int, text: str, problem: str, hint: str | None = None) -> None:
+        super().__init__(f"run {index} ({text!r}): {problem}", hint)
+        self.index = index
+        self.text = text
+        self.problem = problem
+
+
 class NumericalError(GdcliError):
     """A value became non-finite or complex."""
 

@@ -32,6 +32,18 @@ CALLS: dict[str, list[str]] = {
     "check": ["check", "w**3", "3*w**2"],
     "sweep": ["sweep", "w**3", "--lr", "0.01,0.02", "--start", "2", "--steps", "3"],
     "schedule": ["schedule", "step", "--step-size", "2", "--steps", "5"],
+    "compare": [
+        "compare",
+        "w**3",
+        "--start",
+        "2",
+        "--run",
+        "sgd lr=0.01",
+        "--run",
+        "adam lr=0.01",
+        "--steps",
+        "3",
+    ],
 }
 EXPR_COMMANDS = [name for name in COMMANDS if "w**3" in CALLS.get(name, [])]  # take a loss
 # Matrix / several-weight variants where the command takes them.
@@ -77,6 +89,7 @@ JSON_KEYS = {
     "check": {"expression", "variable", "answer", "derivative", "equal", "counterexample"},
     "sweep": {"expression", "optimizer", "steps", "runs"},
     "schedule": {"scheduler", "options", "base_lr", "steps", "lrs"},
+    "compare": {"expression", "variables", "start", "steps", "runs"},
 }  # fmt: skip
 
 

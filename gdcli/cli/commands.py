@@ -419,6 +419,67 @@ def sweep(
 
 
 @command(
+    epilog="Examples:  gdcli compare '(x-1)**2 + 10*(y+2)**2' --start x=0,y=0 "
+    "--run 'sgd lr=0.04' --run 'sgd lr=0.04 momentum=0.9' --run 'adam lr=0.3'  |  "
+    "gdcli compare --run 'sgd lr=0.1' --run 'sgd lr=0.1 scheduler=cosine t_max=50' "
+    "--target-loss 1e-6 --format json"
+)
+@output_options()
+def compare(
+    out: Output,
+    expr: ExprArg = None,
+    runs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--run",
+            help="One run: 'OPTIMIZER key=value ...' with descend's option names "
+            "('sgd lr=0.01 momentum=0.9', 'adam lr=0.1', 'sgd lr=0.1 scheduler=cosine "
+            "t_max=100'); repeat it for each run.",
+            show_default=False,
+        ),
+    ] = None,
+    start: StartOpt = None,
+    steps: StepsOpt = 50,
+    tol: TolOpt = 1e-8,
+    target_loss: Annotated[
+        float | None,
+        typer.Option(
+            "--target-loss",
+            help="Count the steps each run needs to reach it.",
+            show_default=False,
+        ),
+    ] = None,
+    trace: Annotated[bool, typer.Option("--trace", help="JSON: every step of every run.")] = False,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Do not read or write the compiled cache.")
+    ] = False,
+    sets: SetOpt = None,
+    shapes: ShapeOpt = None,
+) -> None:
+    """Several update rules on one loss, side by side: one table, the loss curves
+    overlaid, and for two weights the paths on the loss's level lines.
+
+    Each run is exactly what descend gives with the same settings.
+    """
+    from gdcli.compile.cache import Cache
+    from gdcli.compile.load import load_or_build
+    from gdcli.errors import BadValue
+    from gdcli.reports.compare import compare as build
+    from gdcli.runs import parse_run
+    from gdcli.stopping import StopRule
+
+    if not runs:
+        raise BadValue("run", "is needed at least once: 'OPTIMIZER key=value ...'")
+    rule = StopRule(steps, tol)
+    specs = [parse_run(text, k) for k, text in enumerate(runs, start=1)]
+    cache = Cache(env.cache_dir(no_cache))
+    compiled, start_values = load_or_build(
+        read_expression(expr), start, sets or (), shapes or (), cache, env.time_limit()
+    )
+    out.emit(build(compiled, start_values, specs, rule, target_loss, trace))
+
+
+@command(
     name="schedule",
     epilog="Examples:  gdcli schedule cosine --t-max 100 --steps 200  |  "
     "gdcli schedule onecycle --max-lr 0.1 --total-steps 1000 --steps 1000 --format csv  |  "
