@@ -189,13 +189,20 @@ def plot_command(
     ] = None,
     sets: SetOpt = None,
 ) -> None:
-    """Draw the loss l(w), the current point and its tangent (its slope)."""
+    """Draw the loss l(w), the current point and its tangent (its slope). For two
+    weights (--at x=1,y=-2): the loss's level lines, the point, and -gradient."""
     from gdcli.budget import time_limit
+    from gdcli.problem import read_problem
     from gdcli.reports.plot import plot as build
+    from gdcli.reports.plot import plot_2d
 
     with time_limit(env.time_limit()):
-        problem, name = _one_weight(expr, at, wrt, sets, None)
-        report = build(problem, name, _range(range_))
+        problem = read_problem(read_expression(expr), at, sets=sets or (), wrt=wrt)
+        two = [n for n, shape in problem.weights.items() if not shape]
+        if wrt is None and len(problem.weights) == 2 and len(two) == 2:
+            report = plot_2d(problem, two, _range(range_))
+        else:
+            report = build(problem, problem.variable(wrt), _range(range_))
     report.figure_is_data = out.plot
     out.emit(report)
 

@@ -14,7 +14,7 @@ from gdcli.descent import Descent, Outcome, Step
 from gdcli.limits import PLOT_POINTS
 from gdcli.params import Params, entry_labels, flatten, json_value
 from gdcli.reports.base import Report, Table
-from gdcli.reports.figures import Figure, Series, contour_series, padded
+from gdcli.reports.figures import Figure, Series, contour_series, legend_room, padded
 from gdcli.runs import RunSpec
 from gdcli.stopping import StopRule
 
@@ -196,7 +196,7 @@ def _figures(compiled: Loaded, done: list[Result], labels: list[str]) -> list[Fi
     if len(labels) == 2:
         xs = [h[2][0] for r in done for h in r.history]
         ys = [h[2][1] for r in done for h in r.history]
-        x_range, y_range = padded(xs), padded(ys)
+        x_range, y_range = padded(xs), legend_room(padded(ys))
 
         def loss(x: float, y: float) -> float:
             return compiled.evaluate_params([x, y])[0]

@@ -14,7 +14,15 @@ from gdcli.optimizers import Optimizer
 from gdcli.params import entry_labels, flatten, json_value, unflatten
 from gdcli.reports.base import Report, Table
 from gdcli.reports.explain import explain
-from gdcli.reports.figures import Figure, curve_figure, path_figure_1d, path_figure_2d
+from gdcli.reports.figures import (
+    Figure,
+    contour_series,
+    curve_figure,
+    legend_room,
+    padded,
+    path_figure_1d,
+    path_figure_2d,
+)
 from gdcli.reports.words import subgradient_note
 
 if TYPE_CHECKING:
@@ -317,7 +325,7 @@ def descend(
         if len(labels) == 1:
             out.append(_path_figure_1d(compiled, run))
         elif len(labels) == 2:
-            out.append(_path_figure_2d(run, labels))
+            out.append(_path_figure_2d(compiled, run, labels))
         return out
 
     return Report(
@@ -569,12 +577,22 @@ def _path_figure_1d(compiled: Compiled, run: Run) -> Figure:
     )
 
 
-def _path_figure_2d(run: Run, labels: list[str]) -> Figure:
+def _path_figure_2d(compiled: Compiled, run: Run, labels: list[str]) -> Figure:
+    """The path of two weights on the level lines of the loss, start and end marked."""
     points = run.history.points if run.history else []
-    return path_figure_2d(
-        [p[2][0] for p in points],
-        [p[2][1] for p in points],
-        title=f"the path in the ({labels[0]}, {labels[1]}) plane",
+    xs, ys = [p[2][0] for p in points], [p[2][1] for p in points]
+    path = path_figure_2d(
+        xs,
+        ys,
+        title=f"the path on the level lines of the loss, in the ({labels[0]}, {labels[1]}) plane",
         xlabel=labels[0],
         ylabel=labels[1],
     )
+    x_range, y_range = padded(xs), legend_room(padded(ys))
+
+    def loss(x: float, y: float) -> float:
+        return compiled.evaluate_params(
+            unflatten([x, y], [compiled.shapes[n] for n in compiled.variables])
+        )[0]
+
+    return path._replace(series=[*contour_series(loss, x_range, y_range), *path.series])

@@ -261,3 +261,10 @@ def padded(values: Sequence[float], fraction: float = 0.2) -> tuple[float, float
     lo, hi = min(finite), max(finite)
     pad = max(fraction * (hi - lo), 0.5 if hi == lo else 0.0, 1e-9 * max(abs(lo), abs(hi)))
     return lo - pad, hi + pad
+
+
+def legend_room(y_range: tuple[float, float], share: float = 0.3) -> tuple[float, float]:
+    """A y-range with room at the top for the legend, which plotext draws at the top
+    left, so that it hides no marker (the start of a path, say)."""
+    lo, hi = y_range
+    return lo, hi + share * (hi - lo) / (1 - share)
