@@ -14,6 +14,7 @@ from gdcli.descent import Descent, Outcome, Step
 from gdcli.limits import PLOT_POINTS
 from gdcli.params import Params, entry_labels, flatten, json_value
 from gdcli.reports.base import Report, Table
+from gdcli.reports.curvature import curvature, sentence
 from gdcli.reports.figures import Figure, Series, contour_series, legend_room, padded
 from gdcli.runs import RunSpec
 from gdcli.stopping import StopRule
@@ -140,10 +141,16 @@ def compare(
             row += flatten(r.last.params) if len(labels) <= 4 else []
             yield row
 
+    hessian = compiled.hessian(start) if len(labels) >= 2 else None
+    start_curvature = curvature(hessian, compiled.kind != "arrays") if hessian else None
+
     def tail() -> dict[str, Any]:
         finite = [r for r in done if math.isfinite(r.last.loss)]
         best = min(finite, key=lambda r: r.last.loss).spec.label if finite else None
-        return {"lowest_final_loss": best}
+        out: dict[str, Any] = {"lowest_final_loss": best}
+        if start_curvature is not None:
+            out["stability"] = {"where": "start", **start_curvature}
+        return out
 
     def notes() -> list[str]:
         out = [
@@ -153,6 +160,8 @@ def compare(
         best = tail()["lowest_final_loss"]
         if best is not None:
             out.append(f"lowest final loss: {best}.")
+        if start_curvature is not None:
+            out.append(sentence(start_curvature, "the start", compiled.kind != "arrays"))
         if target is not None:
             reached = [r for r in done if r.steps_to_target is not None]
             if reached:

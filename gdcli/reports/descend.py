@@ -13,6 +13,7 @@ from gdcli.limits import PLOT_POINTS
 from gdcli.optimizers import Optimizer
 from gdcli.params import entry_labels, flatten, json_value, unflatten
 from gdcli.reports.base import Report, Table
+from gdcli.reports.curvature import curvature, sentence
 from gdcli.reports.explain import explain
 from gdcli.reports.figures import (
     Figure,
@@ -27,7 +28,7 @@ from gdcli.reports.words import subgradient_note
 
 if TYPE_CHECKING:
     from gdcli.schedules import Schedule
-from gdcli.stopping import CONVERGED, DIVERGED, INTERRUPTED, MAX_STEPS, StopRule, norm
+from gdcli.stopping import CONVERGED, DIVERGED, INTERRUPTED, MAX_STEPS, StopRule, finite, norm
 
 GROWING = 100.0  # a loss this many times its start (and more) is called growing
 HEAD_TAIL = 10  # a terminal table longer than 3x this shows the first and last rows
@@ -212,6 +213,8 @@ def descend(
         }
         if len(names) == 1 and scalar:
             out["stability"] = _stability(compiled, run, sample)
+        elif len(labels) >= 2:
+            out["stability"] = several()
         out["growing"] = outcome.status == MAX_STEPS and _growth(run.first, last) is not None
         return out
 
@@ -288,6 +291,28 @@ def descend(
             ),
         )
 
+    curvatures: dict[str, Any] = {}
+
+    def several() -> dict[str, Any] | None:
+        """The Hessian's story at the start and the end (several weights)."""
+        if "done" not in curvatures:
+            points = {"start": run.first, "end": run.last}
+            for key, step in points.items():
+                if step is None or not finite(step.params):
+                    continue
+                hessian = compiled.hessian(step.params)
+                if hessian is not None:
+                    at = {n: json_value(p) for n, p in zip(names, step.params, strict=True)}
+                    curvatures[key] = {"at": at, **curvature(hessian, compiled.kind != "arrays")}
+            curvatures["done"] = True
+        found = {k: v for k, v in curvatures.items() if k != "done"}
+        if not found:
+            return None
+        main = found.get("start" if run.outcome.status == DIVERGED else "end") or next(
+            iter(found.values())
+        )
+        return {**main, "where": "start" if main is found.get("start") else "end", **found}
+
     def quiet() -> list[Any]:
         fused = None if schedule is not None else compiled.fused_sgd(start, optimizer(), rule)
         if fused is not None:
@@ -304,6 +329,13 @@ def descend(
         out = [_status_line(run.outcome, run.last, names)]
         if len(names) == 1 and scalar:
             out.append(_stability_line(_stability(compiled, run, sample), sample, names[0]))
+        elif len(labels) >= 2:
+            info = several()
+            if info is not None:
+                exact = compiled.kind != "arrays"
+                for key, where in (("start", "the start"), ("end", "the end point")):
+                    if info.get(key) is not None:
+                        out.append(sentence(info[key], where, exact))
         grown = _growth(run.first, run.last) if run.outcome.status == MAX_STEPS else None
         if grown is not None:
             out.append(
