@@ -145,6 +145,11 @@ class ResourceLimit(GdcliError):
     exit_code = ExitCode.RESOURCE
 
 
+class NotComputed(ResourceLimit):
+    """A value whose digits could not be known to a float's precision (within the time
+    or the working precision gdcli allows): it is not shown rather than shown wrong."""
+
+
 class TooSlow(ResourceLimit):
     """The time budget ran out after `seconds` of CPU time."""
 
