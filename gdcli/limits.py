@@ -17,6 +17,7 @@ MAX_ARGUMENTS = 32  # arguments of max(...) / min(...)
 DEFAULT_TIME_LIMIT = 3.0  # CPU seconds of symbolic work per command
 EXACT_SECONDS = 1.0  # CPU seconds for one exact evaluation of a value
 SUBSTITUTE_SECONDS = 0.2  # of which putting the exact point in may take this much
+LIMIT_SECONDS = 0.5  # CPU seconds for SymPy's one-sided limit of a difference quotient
 
 # --- derivatives and quotients ---------------------------------------------------------
 DIGITS = 30  # working precision of exact evaluations
