@@ -35,3 +35,4 @@ PARTIALS_SECONDS = 1.0  # CPU seconds grad may spend writing the partials of sma
 # --- backprop --------------------------------------------------------------------------
 CHECK_TOLERANCE = 1e-6  # a gradient check passes when every relative difference is below this
 CHECK_FLOOR = 1e-4  # relative difference = |a - b| / max(|a|, |b|, CHECK_FLOOR * max(1, |l|))
+CHECK_KINK_DISTANCE = 1e-4  # a failed check says why when a kink lies this close to the point

@@ -329,6 +329,18 @@ def test_check_fails_with_exit_3_near_a_kink(run):
     assert "kink" in r.err
 
 
+def test_check_says_how_far_apart_without_a_kink(run):
+    """sin(10000 w): the central difference's truncation error, h²/6 times the third
+    derivative (1e12), about 6 against a slope of about 1e4, is far above the
+    tolerance; there is no kink to blame."""
+    r = run(["backprop", "sin(10000*w)", "--at", "0.3", "--check", "--quiet"])
+    assert r.code == 3
+    difference = float(r.out)
+    assert 1e-5 < difference < 1e-2
+    line = assert_one_error(r.err, "gradient check failed", f"{difference:.3g}", "at w")
+    assert "kink" not in r.err, line
+
+
 # --- layers: bad input -------------------------------------------------------------------------
 
 

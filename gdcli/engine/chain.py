@@ -485,6 +485,30 @@ def central_differences(graph: Graph, values: Mapping[str, Any]) -> dict[str, Va
     return out
 
 
+def near_a_kink(graph: Graph, values: Mapping[str, Any], distance: float) -> bool:
+    """Is a non-smooth node within `distance` of its switch at these values (an
+    argument of relu, abs or sign near 0, two pieces of max or min, or the sides of
+    a comparison, nearly equal)? Central differences straddle such a kink."""
+    forward = graph.forward(values)
+    for node in graph.nodes:
+        args = [np.asarray(forward[a], dtype=np.float64) for a in node.args]
+        if not args:
+            continue
+        if node.op in ("relu", "abs", "sign", "heaviside", "heaviside2"):
+            gaps = [np.abs(args[0])]
+        elif node.op in ("gt", "ge", "lt", "le", "maximum", "minimum"):
+            gaps = [np.abs(a - b) for i, a in enumerate(args) for b in args[i + 1 :]]
+        elif node.op in ("amax", "amin"):
+            top = np.max(args[0]) if node.op == "amax" else np.min(args[0])
+            rest = np.abs(args[0] - top)
+            gaps = [np.sort(rest.reshape(-1))[1:2]]  # the runner-up's distance to the top
+        else:
+            continue
+        if any(gap.size and bool(np.min(gap) < distance) for gap in gaps):
+            return True
+    return False
+
+
 def relative_difference(a: Any, b: Any, floor: float) -> Any:
     """|a - b| / max(|a|, |b|, floor), entry by entry."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
@@ -500,6 +524,7 @@ __all__ = [
     "Pass",
     "Step",
     "central_differences",
+    "near_a_kink",
     "put_in",
     "read_layers",
     "relative_difference",

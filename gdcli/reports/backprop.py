@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from gdcli.errors import GradientMismatch, NumericalError
-from gdcli.limits import CHECK_FLOOR, CHECK_TOLERANCE
+from gdcli.limits import CHECK_FLOOR, CHECK_KINK_DISTANCE, CHECK_TOLERANCE
 from gdcli.params import entry_labels, shape_text
 from gdcli.problem import Problem
 from gdcli.reports.base import Report, Table, constant
@@ -107,9 +107,7 @@ def _finite(value: Any) -> bool:
 # the report
 
 
-def backprop(
-    problem: Problem, graph_layers: Sequence[Layer], given: str, check: bool = False
-) -> Report:
+def backprop(problem: Problem, layers: Sequence[Layer], given: str, check: bool = False) -> Report:
     """`problem` is the loss with its layers put in; `given` the loss as typed."""
     import numpy as np
 
@@ -118,19 +116,20 @@ def backprop(
     from gdcli.engine.kinks import on_a_kink
 
     graph = lower(problem.text, problem.weights, problem.input_shapes)
-    chain = Chain(graph, graph_layers)
+    chain = Chain(graph, layers)
     values: dict[str, Any] = dict(zip(problem.weights, problem.start(), strict=True))
     values.update(problem.input_floats())
     run = chain.run(values)
     steps = chain.steps
     names = {s.id: s.name for s in steps}
     weights = [s for s in steps if s.kind == "weight"]
-    gradient = {s.name: run.grads[s.id] for s in weights}
+    by_name = {s.name: s for s in weights}
+    gradient = {n: run.grads[by_name[n].id] for n in problem.names}
     loss = run.loss
 
     data: dict[str, Any] = {"expression": given}
-    if graph_layers:
-        data["layers"] = [{"name": L.name, "expr": L.text} for L in graph_layers]
+    if layers:
+        data["layers"] = [{"name": L.name, "expr": L.text} for L in layers]
         data["expanded"] = problem.text
     data["variables"] = problem.names
     data["inputs"] = list(problem.input_shapes)
@@ -170,18 +169,17 @@ def backprop(
         notes.append(roles)
     g = chain.placeholder
     notes.append(
-        f"the loss {chain.loss_step.name} = {loss:.10g} at this point. The chain rule, node by node from the loss down: "
-        f"∂l/∂node is the sum, over the nodes it feeds, of upstream × local: ∂l/∂(the node "
-        f"it feeds) times the local derivative of that node with respect to this one. "
-        f"In a rule, {g} stands for the upstream gradient."
+        f"the loss {chain.loss_step.name} = {loss:.10g} at this point. The chain rule, node "
+        "by node from the loss down: ∂l/∂node is the sum, over the nodes it feeds, of "
+        "upstream × local: ∂l/∂(the node it feeds) times the local derivative of that node "
+        f"with respect to this one. In a rule, {g} stands for the upstream gradient."
     )
-    for s in weights:
-        if len(s.shape) == 2:
-            notes.append(
-                f"∂l/∂{s.name} = {chain.matrix_form(s.id)}: the gradient in matrix form, "
-                "δ xᵀ (the error at the layer's output times the layer's input)."
-            )
-            break
+    layered = [f"∂l/∂{s.name} = {chain.matrix_form(s.id)}" for s in weights if len(s.shape) == 2]
+    if layered:
+        notes.append(
+            "; ".join(layered) + ": the gradient in matrix form, δ xᵀ (the error at the "
+            "layer's output times the layer's input)."
+        )
     for s in steps:
         if s.aliases:
             notes.append(f"{', '.join(s.aliases)}: the same node as {s.name}.")
@@ -201,7 +199,7 @@ def backprop(
         failure.append(
             NumericalError(
                 f"{where} is not a real number at this point",
-                hint="the tables show the first node whose value or gradient is not finite",
+                hint="the tables show where the values stop being finite",
             )
         )
     if check and not failure:
@@ -330,7 +328,7 @@ def _gradient_check(
 ) -> tuple[dict[str, Any], Table, str, GradientMismatch | None]:
     import numpy as np
 
-    from gdcli.engine.chain import central_differences, relative_difference
+    from gdcli.engine.chain import central_differences, near_a_kink, relative_difference
 
     numeric = central_differences(chain.graph, values)
     floor = CHECK_FLOOR * max(1.0, abs(loss))  # below floor * tolerance: round-off
@@ -381,32 +379,10 @@ def _gradient_check(
     )
     mismatch = None
     if not agree:
-        mismatch = GradientMismatch(
-            worst[0],
-            worst[1],
-            CHECK_TOLERANCE,
-            hint="a kink within h of the point (relu, max, abs) also makes them differ"
-            if on_a_kink_near(chain, values)
-            else None,
-        )
+        near = near_a_kink(chain.graph, values, CHECK_KINK_DISTANCE)
+        why = "a kink within h of the point (relu, max, abs) makes them differ" if near else None
+        mismatch = GradientMismatch(worst[0], worst[1], CHECK_TOLERANCE, hint=why)
     return data, table, note, mismatch
-
-
-def on_a_kink_near(chain: Chain, values: dict[str, Any]) -> bool:
-    """Is a non-smooth node's switch within about h of this point? (A cheap test:
-    some argument of relu, abs, sign, max or min is within 1e-4 of its switch.)"""
-    import numpy as np
-
-    forward = chain.graph.forward(values)
-    for node in chain.graph.nodes:
-        if node.op in ("relu", "abs", "sign", "heaviside") and node.args:
-            if bool(np.any(np.abs(np.asarray(forward[node.args[0]])) < 1e-4)):
-                return True
-        if node.op in ("maximum", "minimum") and len(node.args) >= 2:
-            a, b = (np.asarray(forward[i]) for i in node.args[:2])
-            if bool(np.any(np.abs(a - b) < 1e-4)):
-                return True
-    return False
 
 
 # ===========================================================================
