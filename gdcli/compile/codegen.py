@@ -19,7 +19,6 @@ from gdcli.calculus import gradient, has_kink, partial, printable
 from gdcli.compile.runtime import Compiled
 from gdcli.compile.verify import load, verify
 from gdcli.parse.expression import Loss
-from gdcli.stopping import CONVERGED, DIVERGED, MAX_STEPS
 
 CSE_OUTPUTS = 200  # above this many outputs, common subexpressions are not searched
 HESSIAN_WEIGHTS = 8  # up to this many scalar weights the Hessian is generated exactly
@@ -75,6 +74,7 @@ def build(loss: Loss, grads: list[Any] | None = None) -> Compiled:
     source.append(
         f"    return {loss_code}, ({', '.join(grad_codes)}{',' if len(grads) == 1 else ''})"
     )
+    first_end = len(source)
     scalar = all(not loss.shapes[n] for n in loss.variables)
     if len(args) == 1 and scalar:
         lines, (second,) = body([printable(partial(grads[0], args[0]))], "    ")
@@ -83,8 +83,12 @@ def build(loss: Loss, grads: list[Any] | None = None) -> Compiled:
         seconds = [printable(partial(g, s)) for g in grads for s in args]
         lines, codes = body(seconds, "    ")
         source += ["", f"def hessian({arglist}):", *lines, f"    return ({', '.join(codes)},)"]
-    if scalar:
-        source += ["", *_sgd_loop(names, body, [expr, *grads])]
+    if scalar:  # plain SGD in one loop (`compile.trace` composes one per run and rule)
+        from gdcli.compile.trace import Rule, evaluation, loop_source
+
+        plain = Rule([], [], lambda i: [f"n{i} = x{i} - lr * g{i}"])
+        lines = evaluation("\n".join(source[:first_end]), len(args))
+        source += ["", loop_source(lines, len(args), plain, name="sgd", extra=["lr"])]
     return Compiled(
         text=loss.text,
         variables=tuple(loss.variables),
@@ -140,38 +144,3 @@ def array_evaluator(loss: Loss) -> Callable[[list[Any]], tuple[Any, list[Any]]]:
         return out[0], out[1:]
 
     return evaluate
-
-
-def _sgd_loop(xs: list[str], body: Callable[..., Any], outputs: list[Any]) -> list[str]:
-    """One loop of plain SGD (p = p - lr * (g + weight_decay * p)) under the stop rule
-    (`stopping.StopRule`: its tol, step limit and divergence limit are arguments),
-    inlined. Returns (status, step, params, loss, grads); "error" when a weight became
-    inf or nan in the update (the caller says why)."""
-    n = len(xs)
-    gs = [f"g{k}" for k in range(n)]
-    lines, (loss_code, *grad_codes) = body(outputs, "        ")
-    evaluate = [*lines, f"        loss = {loss_code}"]
-    evaluate += [f"        {g} = {code}" for g, code in zip(gs, grad_codes, strict=True)]
-    squares = ", ".join(f"{g}*{g}" for g in gs)
-    norm = f"_sqrt({gs[0]}*{gs[0]})" if n == 1 else f"_sqrt(_fsum(({squares})))"
-    finite = " and ".join(f"{v} - {v} == 0" for v in [*xs, *gs])
-    state = f"({', '.join(xs)},), loss, ({', '.join(gs)},)"
-    return [
-        f"def sgd({', '.join(xs)}, lr, weight_decay, steps, tol, limit, loss, {', '.join(gs)}):",
-        "    k = 0",
-        "    while True:",
-        f"        if {norm} <= tol:",
-        f"            return {CONVERGED!r}, k, {state}",
-        "        if k == steps:",
-        f"            return {MAX_STEPS!r}, k, {state}",
-        "        k = k + 1",
-        *[
-            f"        {x} = {x} - lr * ({g} + weight_decay * {x})"
-            for x, g in zip(xs, gs, strict=True)
-        ],
-        f"        if not ({' and '.join(f'{x} - {x} == 0' for x in xs)}):",
-        f"            return 'error', k, {state}",
-        *evaluate,
-        f"        if not (-limit <= loss <= limit and {finite}):",
-        f"            return {DIVERGED!r}, k, {state}",
-    ]

@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Sequence
+from typing import Any
 
 from gdcli.compile.verify import load, math_namespace, numpy_namespace, verify
-from gdcli.descent import Outcome, check_start
 from gdcli.limits import MAX_ENTRIES, MAX_LENGTH
-from gdcli.optimizers import Optimizer
 from gdcli.params import Params, Shape, flatten, unflatten
-from gdcli.stopping import DIVERGED, StopRule
-
-
-class Fused(NamedTuple):
-    outcome: Outcome
-    params: list[float]  # flat
-    loss: float
 
 
 class Compiled:
     """What an expression compiles to: the loss and its gradient in one function of
-    the flat weight entries, l'' for one scalar weight, and a fused loop of plain
-    gradient descent for scalar weights."""
+    the flat weight entries, l'' for one scalar weight, the Hessian of a few (the
+    loops of whole runs are composed from it by `compile.trace`)."""
 
     kind = "scalar"
 
@@ -103,36 +94,6 @@ class Compiled:
             return None
         n = len(x)
         return [[float(flat[i * n + j]) for j in range(n)] for i in range(n)]
-
-    def fused_sgd(self, start: Params, optimizer: Optimizer, rule: StopRule) -> Fused | None:
-        """Plain SGD on scalar weights in one generated loop: the arithmetic and the
-        stop rule of `Descent`, without a function call per step. None where it does
-        not apply (another update rule, array weights, a value that raised on the way:
-        the step loop then finds out where and why)."""
-        loop: Callable[..., Any] | None = self.functions.get("sgd")
-        hyper = optimizer.hyperparameters()
-        if loop is None or optimizer.name != "sgd" or hyper.get("momentum"):
-            return None
-        if not isinstance(optimizer.lr, float):
-            return None
-        x = flatten(start)
-        loss, grad = check_start(self.evaluate_params, start)
-        grad = flatten(grad)
-        limit = rule.limit(loss)
-        decay = float(hyper.get("weight_decay", 0.0))
-        try:
-            status, k, params, loss, grad = loop(
-                *x, optimizer.lr, decay, rule.steps, rule.tol, limit, loss, *grad
-            )
-        except (ValueError, OverflowError, ZeroDivisionError, TypeError):
-            return None
-        params, loss, grad = [float(p) for p in params], float(loss), [float(g) for g in grad]
-        if status == "error":  # a weight became inf or nan during the update
-            loss, grad = math.nan, [math.nan] * len(params)
-        if status in ("error", DIVERGED):
-            reason = rule.divergence(params, loss, grad, limit)
-            return Fused(Outcome(DIVERGED, k, reason), params, loss)
-        return Fused(Outcome(status, k), params, loss)
 
     def to_json(self) -> dict[str, Any]:
         return {

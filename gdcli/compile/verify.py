@@ -20,7 +20,9 @@ MATH_NAMES = (
 ).split()
 BUILTIN_NAMES = ("abs", "max", "min")
 HELPER_NAMES = ("_fsum", "_sqrt")
-FUNCTIONS = ("value_and_grad", "curvature", "hessian", "sgd")
+LOOP_CALLS = ("_push",)  # a loop's argument: where a trace loop hands out its rows
+FUNCTIONS = ("value_and_grad", "curvature", "hessian", "sgd", "fused", "trace")
+LOOPS = ("sgd", "fused", "trace")  # the functions that may hold the one bounded loop
 MAX_SOURCE = 5_000_000  # characters of one generated source
 MAX_CONSTANT_BITS = 4096  # an integer constant larger than this is not of our making
 
@@ -31,7 +33,7 @@ _NODES = (
     ast.Div, ast.Pow, ast.USub, ast.UAdd, ast.Not, ast.And, ast.Or, ast.Eq, ast.NotEq,
     ast.Lt, ast.LtE, ast.Gt, ast.GtE,
 )  # fmt: skip
-_CALLABLE = set(MATH_NAMES) | set(BUILTIN_NAMES) | set(HELPER_NAMES)
+_CALLABLE = set(MATH_NAMES) | set(BUILTIN_NAMES) | set(HELPER_NAMES) | set(LOOP_CALLS)
 _NUMPY_NODES = (ast.Attribute, ast.List, ast.keyword)
 _NUMPY_MODULES = ("numpy", "functools")
 
@@ -73,6 +75,8 @@ def verify(source: str, numpy: bool = False) -> None:
                 continue  # numpy.f(...): the attribute itself is checked above
             if not isinstance(func, ast.Name) or func.id not in _CALLABLE or node.keywords:
                 raise UnsafeSource("call of something other than a math function")
+            if func.id in LOOP_CALLS and len(node.args) != 1:
+                raise UnsafeSource(f"{func.id} takes one row")
         elif isinstance(node, ast.Constant) and not isinstance(node.value, (int, float, str)):
             raise UnsafeSource("constant of an unexpected type")
         elif isinstance(node, ast.Constant) and isinstance(node.value, int):
@@ -85,26 +89,49 @@ def verify(source: str, numpy: bool = False) -> None:
         if not isinstance(statement, ast.FunctionDef):
             raise UnsafeSource("only function definitions at the top level")
         loops = [n for n in ast.walk(statement) if isinstance(n, ast.While)]
-        if loops and (statement.name != "sgd" or len(loops) > 1 or not _bounded(loops[0])):
+        if loops and (statement.name not in LOOPS or len(loops) > 1 or not _bounded(statement)):
             raise UnsafeSource("a loop that is not the bounded loop gdcli generates")
+        pushes = [
+            n
+            for n in ast.walk(statement)
+            if isinstance(n, ast.Name) and n.id in LOOP_CALLS and isinstance(n.ctx, ast.Load)
+        ]
+        if pushes and statement.name != "trace":
+            raise UnsafeSource("only a trace loop hands out rows")
 
 
-def _bounded(loop: ast.While) -> bool:
-    """The fused loop's shape: `while True:` whose body counts `k = k + 1` and returns
-    when `k == steps`, at its top level (no break, continue or nested loop exists)."""
-    counts = any(
-        isinstance(s, ast.Assign) and ast.dump(s) == ast.dump(ast.parse("k = k + 1").body[0])
+_COUNT = ast.dump(ast.parse("k = k + 1").body[0])
+_STOP = ast.dump(ast.parse("k >= steps", mode="eval").body)
+
+
+def _bounded(function: ast.FunctionDef) -> bool:
+    """The generated loops' shape: one `while True:` at the function's top level, whose
+    body counts `k = k + 1` and returns when `k >= steps`, both at the body's top level,
+    and nothing else in the function assigns k or steps. The node allow-list has no
+    break, continue or other loop, so the loop ends after at most `steps - k` rounds."""
+    loops = [s for s in function.body if isinstance(s, ast.While)]
+    if len(loops) != 1:
+        return False
+    (loop,) = loops
+    if not (isinstance(loop.test, ast.Constant) and loop.test.value is True):
+        return False
+    counts = [s for s in loop.body if isinstance(s, ast.Assign) and ast.dump(s) == _COUNT]
+    stops = [
+        s
         for s in loop.body
-    )
-    stops = any(
-        isinstance(s, ast.If)
-        and ast.dump(s.test) == ast.dump(ast.parse("k == steps", mode="eval").body)
+        if isinstance(s, ast.If)
+        and ast.dump(s.test) == _STOP
         and len(s.body) == 1
         and isinstance(s.body[0], ast.Return)
-        for s in loop.body
-    )
-    is_true = isinstance(loop.test, ast.Constant) and loop.test.value is True
-    return counts and stops and is_true
+    ]
+    if len(counts) != 1 or not stops:
+        return False
+    for node in ast.walk(function):
+        if isinstance(node, ast.Assign) and node is not counts[0]:
+            names = [n for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+            if any(n.id in ("k", "steps") for n in names):
+                return False
+    return True
 
 
 def helpers() -> dict[str, Any]:

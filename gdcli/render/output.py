@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TextIO
 
+from gdcli.compile.chunks import FLOAT, INT, TEXT, Chunk
 from gdcli.errors import Interrupted, NumericalError
 from gdcli.render.terminal import Terminal
 from gdcli.reports.base import Cell, Report, Table
@@ -113,8 +114,17 @@ def write_json(report: Report, out: TextIO) -> None:
 
     def rows(values: Iterable[Any], stop: Callable[[], bool] = lambda: False) -> None:
         out.write("[")
-        for i, item in enumerate(values):
-            out.write(("," if i else "") + "\n    " + _compact(item))
+        skeleton = getattr(values, "skeleton", None)
+        template = ",\n    " + _json_template(skeleton) if skeleton is not None else ""
+        written = 0
+        for item in values.chunked(str) if skeleton is not None else values:  # type: ignore[attr-defined]
+            if isinstance(item, Chunk):  # many records in one go (every float is finite)
+                text = (template * item.rows) % tuple(item.values)
+                out.write(text if written else text[1:])
+                written += item.rows
+            else:
+                out.write(("," if written else "") + "\n    " + _compact(item))
+                written += 1
             if stop():
                 break
         out.write("\n  ]")
@@ -141,13 +151,56 @@ def _compact(value: Any) -> str:
         return json.dumps(strict(value), allow_nan=False, separators=(", ", ": "))
 
 
+_PLACES = {INT: "%d", FLOAT: "%r", TEXT: "%s"}  # a chunk's values in a %-template
+
+
+def _json_template(skeleton: dict[str, Any]) -> str:
+    """One record as a %-template: `_compact`'s text with a place for every leaf (for
+    finite floats json and %r write the same shortest round-trip text)."""
+    marks = {INT: "\x00int", FLOAT: "\x00float"}
+
+    def marked(value: Any) -> Any:
+        return {k: marked(v) for k, v in value.items()} if isinstance(value, dict) else marks[value]
+
+    text = json.dumps(marked(skeleton), separators=(", ", ": ")).replace("%", "%%")
+    for kind, mark in marks.items():
+        text = text.replace(json.dumps(mark), _PLACES[kind])
+    return text
+
+
+def _write_rows(table: Table, out: TextIO, separator: str, single: Callable[[Any], Any]) -> None:
+    """A table's rows: chunks as one %-template each (its text values quoted by
+    `single`'s rules already), single rows through `single`."""
+    kinds = getattr(table.rows, "kinds", None)
+    if kinds is None:
+        for row in table.rows:
+            single(row)
+        return
+    template = separator.join(_PLACES[k] for k in kinds) + "\n"
+    encode = _csv_cell if separator == "," else str
+    for item in table.rows.chunked(encode):  # type: ignore[attr-defined]
+        if isinstance(item, Chunk):
+            out.write((template * item.rows) % tuple(item.values))
+        else:
+            single(item)
+
+
+def _csv_cell(text: str) -> str:
+    """A text as the csv module writes it in a row (quoted where it must be)."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow([text, ""])
+    return buffer.getvalue()[:-2]
+
+
 def write_csv(table: Table, out: TextIO) -> None:
     import csv
 
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(table.columns)
-    for row in table.rows:
-        writer.writerow([exact_text(c) for c in row])
+    _write_rows(table, out, ",", lambda row: writer.writerow([exact_text(c) for c in row]))
 
 
 def write_plain(tables: Sequence[Table], out: TextIO) -> None:
@@ -155,8 +208,9 @@ def write_plain(tables: Sequence[Table], out: TextIO) -> None:
         if i:
             out.write("\n")
         out.write("\t".join(table.columns) + "\n")
-        for row in table.rows:
-            out.write("\t".join(exact_text(c) for c in row) + "\n")
+        _write_rows(
+            table, out, "\t", lambda row: out.write("\t".join(exact_text(c) for c in row) + "\n")
+        )
 
 
 def _elided(rows: Iterable[Sequence[Cell]], keep: int | None) -> Iterator[Sequence[Cell] | int]:

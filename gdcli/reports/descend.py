@@ -6,7 +6,9 @@ import math
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from gdcli.compile.chunks import FLOAT, INT, TEXT, Chunk, Chunked
 from gdcli.compile.load import Loaded as Compiled
+from gdcli.compile.trace import Trace, fused
 from gdcli.descent import Descent, Outcome, Step
 from gdcli.errors import Diverged
 from gdcli.limits import PLOT_POINTS
@@ -100,6 +102,25 @@ class Run:
         if self._outcome is None and self._shown is not None:
             self._last = self._shown
             self._outcome = Outcome(INTERRUPTED, self._shown.step, "interrupted (Ctrl-C)")
+
+    def chunks(self, trace: Trace) -> Iterator[Chunk | Step]:
+        """The pass through a trace loop: its chunks of rows, then the last step. Where
+        the loop gives up, the step loop's steps from the first row not handed out."""
+        if self._started:
+            raise RuntimeError("a run is one pass: it cannot be read twice")
+        self._started = True
+        self.first = trace.first
+        for chunk in trace.chunks():
+            self._shown = trace.shown
+            yield chunk
+        if trace.failed:
+            resume, self._started, self.first = trace.resume, False, None
+            yield from (s for s in self if s.step >= resume)
+            return
+        self._last = self._shown = trace.last
+        self._outcome = trace.outcome
+        if trace.last is not None:
+            yield trace.last
 
     def __iter__(self) -> Iterator[Step]:
         if self._started:
@@ -223,26 +244,63 @@ def descend(
     one = len(labels) == 1 and scalar
     cause = _cause(sample)
 
+    def csv_row(s: Step) -> list[Any]:
+        state = s.state or {}
+        extra = [
+            x
+            for k in state_keys
+            for x in (flatten(state[k]) if k in state else [None] * len(labels))
+        ]
+        flat = flatten(s.params)
+        updates = _updates(flat, s.after)
+        words = [_direction(labels[0], s.grad[0], updates[0], cause)] if one else []
+        shown = ["" if u is None else u for u in updates]
+        rate = [s.lr] if scheduled is not None else []
+        return [s.step, *rate, *flat, s.loss, *flatten(s.grad), *extra, *shown, *words]
+
     def csv_rows() -> Iterator[list[Any]]:
-        for s in run:
-            state = s.state or {}
-            extra = [
-                x
-                for k in state_keys
-                for x in (flatten(state[k]) if k in state else [None] * len(labels))
-            ]
-            flat = flatten(s.params)
-            updates = _updates(flat, s.after)
-            words = [_direction(labels[0], s.grad[0], updates[0], cause)] if one else []
-            shown = ["" if u is None else u for u in updates]
-            rate = [s.lr] if scheduled is not None else []
-            yield [s.step, *rate, *flat, s.loss, *flatten(s.grad), *extra, *shown, *words]
+        return (csv_row(s) for s in run)
+
+    # long runs of scalar weights come from a generated loop, in chunks (the step loop's
+    # rows, to the last bit); the step loop is the reference and the fallback
+    traceable = scalar and scheduled is None and not explain_steps and not show_state
+
+    def traced(updates: bool, encode: Callable[[str], str] | None) -> Trace:
+        words = None
+        if one and encode is not None:  # the direction's text depends on two signs only
+            signs = (1, -1, 0)
+            words = {
+                (a, b): encode(_direction(labels[0], float(a), float(b), cause))
+                for a in signs
+                for b in signs
+            }
+        return Trace(
+            compiled, start, descent.first, optimizer(), rule,
+            every=every, updates=updates, directions=words,
+        )  # fmt: skip
+
+    def chunked_rows(encode: Callable[[str], str]) -> Iterator[Chunk | list[Any]]:
+        for item in run.chunks(traced(True, encode)):
+            yield item if isinstance(item, Chunk) else csv_row(item)
+
+    def chunked_records(encode: Callable[[str], str] | None) -> Iterator[Chunk | dict[str, Any]]:
+        for item in run.chunks(traced(False, None)):
+            yield item if isinstance(item, Chunk) else record(item)
 
     columns = ["step", *(["lr"] if scheduled is not None else [])]
     columns += [*labels, "loss", *(f"grad_{label}" for label in labels)]
     columns += [f"{k}_{label}" for k in state_keys for label in labels]
     columns += [f"update_{label}" for label in labels] + (["direction"] if one else [])
-    tables = [Table(columns, csv_rows(), title="")]
+    rows: Iterable[list[Any]] = csv_rows()
+    records: Iterable[dict[str, Any]] = (record(s) for s in run)
+    if traceable and not wide:
+        size = len(labels)
+        kinds = [INT, *[FLOAT] * (3 * size + 1), *([TEXT] if one else [])]
+        rows = Chunked(rows, chunked_rows, kinds=kinds)
+        leaves = dict.fromkeys(names, FLOAT)
+        skeleton = {"step": INT, "params": leaves, "loss": FLOAT, "grad": leaves}
+        records = Chunked(records, chunked_records, skeleton=skeleton)
+    tables = [Table(columns, rows, title="")]
     if wide:
         tables = [
             _terminal_table(
@@ -314,13 +372,17 @@ def descend(
         return {**main, "where": "start" if main is found.get("start") else "end", **found}
 
     def quiet() -> list[Any]:
-        fused = None if schedule is not None else compiled.fused_sgd(start, optimizer(), rule)
-        if fused is not None:
+        whole = (
+            None
+            if schedule is not None
+            else fused(compiled, start, descent.first, optimizer(), rule)
+        )
+        if whole is not None:
             run.end(
-                fused.outcome,
-                Step(fused.outcome.step, unflatten(fused.params, shapes), fused.loss, []),
+                whole.outcome,
+                Step(whole.outcome.step, unflatten(whole.params, shapes), whole.loss, []),
             )
-            return [*fused.params, fused.loss]
+            return [*whole.params, whole.loss]
         for _ in run:
             pass
         return [*flatten(run.last.params), run.last.loss]
@@ -365,7 +427,7 @@ def descend(
         tables,
         quiet,
         rows_key="steps",
-        records=(record(s) for s in run),
+        records=records,
         tail=tail,
         notes=notes,
         figures=figures,
