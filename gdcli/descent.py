@@ -9,6 +9,7 @@ from an evaluator of the flat entries, compiled once by the layer above.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -154,15 +155,38 @@ def check_schedule(schedule: Schedule, optimizer: Optimizer, steps: int) -> None
 # ---------------------------------------------------------------------------
 # many runs at once (sweep): every run is one entry of NumPy arrays
 
-ArrayEvaluator = Callable[[list[Any]], tuple[Any, list[Any]]]
+# the loss and gradient over arrays with one entry per run; `care` (a bool array or None)
+# names the entries whose values must be exact (the others may be anything)
+ArrayEvaluator = Callable[..., tuple[Any, list[Any]]]
+
+RUNNING, CONVERGED_CODE, DIVERGED_CODE, MAX_STEPS_CODE = 0, 1, 2, 3
+STATUS = ("running", CONVERGED, DIVERGED, MAX_STEPS)  # a sweep's status codes, by number
 
 
 class SweepResult(NamedTuple):
-    status: list[str]
+    codes: Any  # int8 array: STATUS[code] is the run's status
     steps_used: Any  # int array
     final_loss: Any  # float array
     final_params: list[Any]  # one float array per entry
     oscillating: Any  # bool array
+
+    @property
+    def status(self) -> list[str]:
+        return [STATUS[c] for c in self.codes.tolist()]
+
+
+def norm_threshold(tol: float) -> float:
+    """The largest float y >= 0 with sqrt(y) <= tol: math.sqrt is correctly rounded (so
+    monotone), and `sqrt(sum of squares) <= tol` is `sum of squares <= y`."""
+    top = sys.float_info.max
+    if tol >= math.sqrt(top):
+        return top
+    y = tol * tol
+    while y > 0 and math.sqrt(y) > tol:
+        y = math.nextafter(y, 0.0)
+    while math.sqrt(math.nextafter(y, math.inf)) <= tol:
+        y = math.nextafter(y, math.inf)
+    return y
 
 
 def sweep(
@@ -173,37 +197,93 @@ def sweep(
     schedule: Schedule | None = None,
 ) -> SweepResult:
     """Run all runs at once: `starts` holds one float array per entry (one value
-    per run) and `optimizer.lr` one learning rate per run. The stop rule is that of
-    `Descent`, run by run; a stopped run's parameters are frozen (so its loss,
-    evaluated again at the frozen point, stays the one it stopped with)."""
+    per run) and `optimizer.lr` one learning rate per run. Each run is `Descent`'s:
+    the same stop rule, the same numbers to the last bit (given an `evaluate` that
+    gives the scalar loss's numbers), its loss and point where it stopped.
+
+    The runs still going are kept in compact arrays (a stopped run's entries are
+    taken out, with the optimizer's buffers); with a schedule, which keeps one lr per
+    run, a stopped run stays in place, its point frozen. The stop rule is checked
+    with one reduction per array while no run stops (an exact test only then)."""
     import numpy as np
 
     if schedule is not None:
         from gdcli.schedules import apply
 
         check_schedule(schedule, optimizer, rule.steps)
-    params = [np.asarray(p, dtype=float) for p in starts]
-    n = params[0].shape[0]
-    loss, grad = evaluate(params)
-    codes = np.zeros(n, dtype=np.int8)  # 0 running, 1 converged, 2 diverged, 3 max_steps
-    steps_used = np.zeros(n, dtype=int)
-    bad = ~_finite_arrays([loss, *grad])
-    codes[bad] = 2
-    active = ~bad
-    limit = rule.factor * np.maximum(1.0, np.abs(np.where(bad, 0.0, loss)))
-    alternations = np.zeros(n, dtype=int)
-    previous_delta = np.zeros(n)
+    params: list[Any] = [np.asarray(p, dtype=float) for p in starts]
+    total = params[0].shape[0]
+    loss: Any = None
+    grad: list[Any] = []
+    limit: Any = None
+    codes = np.zeros(total, dtype=np.int8)
+    steps_used = np.zeros(total, dtype=np.int32 if rule.steps < 2**31 else np.int64)
+    final_loss = np.empty(total)
+    final = [np.empty(total) for _ in params]
+    oscillating = np.zeros(total, dtype=bool)
+    compact = schedule is None
+    index = np.arange(total, dtype=np.int32 if total < 2**31 else np.int64)  # run of each entry
+    active = np.ones(total, dtype=bool)  # without compaction: the entries still going
+    threshold = norm_threshold(rule.tol)
     # oscillation only matters for runs still going at the end: watch the last updates
     # (OSCILLATION_STEPS + 1 of them make OSCILLATION_STEPS comparisons of sign)
     watch_from = rule.steps - OSCILLATION_STEPS - 1
+    alternations: Any = None
+    previous: Any = None
+    squares: Any = None  # a buffer, used again while the runs' count stays
+
+    def record(mask: Any, code: int, step: int) -> None:
+        runs = index[mask]
+        codes[runs], steps_used[runs], final_loss[runs] = code, step, loss[mask]
+        for out, p in zip(final, params, strict=True):
+            out[runs] = p[mask]
+
+    def drop(mask: Any) -> None:
+        """The runs `mask` picks out have ended: out of the arrays (or frozen)."""
+        nonlocal index, params, grad, loss, limit, alternations, previous
+        if not compact:
+            active[mask] = False
+            return
+        keep = ~mask
+        index = index[keep]
+        loss = loss[keep]
+        if np.ndim(limit):
+            limit = limit[keep]
+        for i in range(len(params)):  # one array at a time: memory stays flat
+            params[i] = params[i][keep]
+            grad[i] = grad[i][keep]
+        if alternations is not None:
+            alternations, previous = alternations[keep], previous[keep]
+        _select(optimizer, keep)
+
+    def going() -> bool:
+        return bool(index.size) and (compact or bool(active.any()))
+
     with np.errstate(all="ignore"):
+        loss, grad = evaluate(params)
+        limit = rule.factor * np.maximum(1.0, np.abs(loss))  # inf past 1.8e296, no warning
+        if limit.size and bool((limit == limit[0]).all()):
+            limit = float(limit[0])  # one start: one limit
+        bad = ~_finite_arrays([loss, *grad])  # a run that cannot begin
+        if bad.any():
+            record(bad, DIVERGED_CODE, 0)
+            drop(bad)
         for k in range(1, rule.steps + 1):
-            done = active & (_norm(grad) <= rule.tol)
-            if done.any():
-                codes[done], steps_used[done] = 1, k - 1
-                active &= ~done
-                if not active.any():
-                    break
+            if not going():
+                break
+            if squares is None or squares.shape != grad[0].shape:
+                squares = np.empty_like(grad[0])
+            _squares(grad, squares)
+            # every running entry's partials are finite: its min is a true min
+            if not compact or squares.min() <= threshold:
+                done = _converged(squares, grad, threshold)
+                if not compact:
+                    done &= active
+                if done.any():
+                    record(done, CONVERGED_CODE, k - 1)
+                    drop(done)
+                    if not going():
+                        break
             if schedule is not None:
                 apply(schedule, optimizer)
             new = optimizer.step(params, grad)
@@ -211,28 +291,89 @@ def sweep(
                 schedule.step(None)
             if k > watch_from:
                 delta = new[0] - params[0]
-                alternations = np.where(delta * previous_delta < 0, alternations + 1, 0)
-                previous_delta = delta
-            params = [np.where(active, q, p) for q, p in zip(new, params, strict=True)]
-            loss, grad = evaluate(params)
-            diverged = active & ~(_finite_arrays([*params, *grad]) & (np.abs(loss) <= limit))
-            if diverged.any():
-                codes[diverged], steps_used[diverged] = 2, k
-                active &= ~diverged
-        ended = active & (_norm(grad) <= rule.tol)
-        codes[ended] = 1
-        codes[active & ~ended] = 3
-        steps_used[active] = rule.steps
-    names = ("running", CONVERGED, DIVERGED, MAX_STEPS)
-    status = [names[c] for c in codes.tolist()]
-    oscillating = (codes == 3) & (alternations >= OSCILLATION_STEPS)
-    return SweepResult(status, steps_used, loss, params, oscillating)
+                if alternations is None:
+                    alternations, previous = np.zeros(delta.shape, dtype=np.int64), delta
+                else:
+                    alternations = np.where(delta * previous < 0, alternations + 1, 0)
+                    previous = delta
+            if compact:
+                params = new
+            else:
+                params = [np.where(active, q, p) for q, p in zip(new, params, strict=True)]
+            del new
+            moved = _all_finite(params)
+            loss, grad = evaluate(params, None if compact else active)
+            if not moved:  # descend evaluates nothing at a point that is not finite
+                still = _finite_arrays(params)
+                loss = np.where(still, loss, math.nan)
+                grad = [np.where(still, g, math.nan) for g in grad]
+            if not (compact and moved and _within(loss, limit) and _all_finite(grad)):
+                ended = ~(_finite_arrays([*params, loss, *grad]) & (np.abs(loss) <= limit))
+                if not compact:
+                    ended &= active
+                if ended.any():
+                    record(ended, DIVERGED_CODE, k)
+                    drop(ended)
+        if going():
+            rest = np.ones(index.size, dtype=bool) if compact else active.copy()
+            done = rest & _converged(_squares(grad, np.empty_like(grad[0])), grad, threshold)
+            rest &= ~done
+            record(done, CONVERGED_CODE, rule.steps)
+            record(rest, MAX_STEPS_CODE, rule.steps)
+            if alternations is not None:
+                oscillating[index[rest]] = alternations[rest] >= OSCILLATION_STEPS
+    return SweepResult(codes, steps_used, final_loss, final, oscillating)
 
 
-def _norm(grad: list[Any]) -> Any:
+def _select(optimizer: Optimizer, keep: Any) -> None:
+    """Keep only the runs `keep` picks out in the optimizer's lrs and buffers."""
     import numpy as np
 
-    return np.sqrt(grad[0] * grad[0] if len(grad) == 1 else sum(g * g for g in grad))
+    rates: Any = optimizer.lr
+    if np.ndim(rates):
+        optimizer.lr = rates[keep]
+    buffers: dict[str, list[Any]] = optimizer._buffers
+    for values in buffers.values():
+        values[:] = [v[keep] if np.ndim(v) else v for v in values]
+
+
+def _squares(grad: list[Any], out: Any) -> Any:
+    """Each run's sum of the squared partials, as a float sum gives it (see
+    `_converged`), into the buffer `out`."""
+    import numpy as np
+
+    np.multiply(grad[0], grad[0], out=out)
+    for g in grad[1:]:
+        out += g * g
+    return out
+
+
+def _converged(squares: Any, grad: list[Any], threshold: float) -> Any:
+    """Which runs have sqrt(fsum of the squares) <= tol, as `stopping.norm` decides: the
+    float sum of two squares is the exact sum rounded once, as fsum's; of more, it may
+    differ from fsum's by a few roundings, so runs that close to the threshold are
+    summed again with fsum."""
+    import numpy as np
+
+    done = squares <= threshold
+    if len(grad) > 2:
+        margin = 4 * len(grad) * sys.float_info.epsilon
+        near = np.flatnonzero(np.abs(squares - threshold) <= margin * threshold)
+        for i in near.tolist():
+            done[i] = math.fsum(float(g[i]) * float(g[i]) for g in grad) <= threshold
+    return done
+
+
+def _all_finite(arrays: list[Any]) -> bool:
+    """Are all entries finite? One reduction per array (nan and inf carry through a sum;
+    a sum that overflows answers no, and the caller then looks entry by entry)."""
+    return all(math.isfinite(a.sum()) for a in arrays)
+
+
+def _within(loss: Any, limit: Any) -> bool:
+    """Is every run's |loss| within its limit? (nan is not.)"""
+    bound = limit.min() if hasattr(limit, "min") else limit
+    return bool(loss.max() <= bound and loss.min() >= -bound)
 
 
 def _finite_arrays(arrays: list[Any]) -> Any:

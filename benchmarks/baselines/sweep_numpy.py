@@ -1,7 +1,10 @@
 """Baseline for `gdcli sweep "(w-3)**2" --lr 1e-4:1.9:10000 --start 0 --steps 1000 --tol 0`:
 10,000 learning rates x 1000 steps of plain gradient descent, vectorised with NumPy, with
 gdcli's stopping rules (converged: |grad| <= tol; diverged: a non-finite value or
-|loss| > 1e12 * max(1, |loss at the start|)); a stopped run is frozen."""
+|loss| > 1e12 * max(1, |loss at the start|)); a stopped run is frozen.
+argv (optional): the number of learning rates (10,000)."""
+
+import sys
 
 import numpy as np
 import sympy as sp
@@ -11,7 +14,7 @@ w_ = sp.Symbol("w", real=True)
 loss_expr = (w_ - 3) ** 2
 f = sp.lambdify(w_, [loss_expr, sp.diff(loss_expr, w_)], "numpy")
 
-lr = np.linspace(1e-4, 1.9, 10_000)
+lr = np.linspace(1e-4, 1.9, int(sys.argv[1]) if len(sys.argv) > 1 else 10_000)
 w = np.zeros_like(lr)
 loss, grad = f(w)
 limit = 1e12 * np.maximum(1.0, np.abs(loss))

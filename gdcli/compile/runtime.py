@@ -2,13 +2,88 @@
 
 from __future__ import annotations
 
+import ast
+import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from gdcli.compile.verify import load, math_namespace, numpy_namespace, verify
 from gdcli.limits import MAX_ENTRIES, MAX_LENGTH
 from gdcli.params import Params, Shape, flatten, unflatten
+
+PRODUCT_POWER = 4  # integer powers up to this (and down to its negative) run as products
+
+
+class _Products(ast.NodeTransformer):
+    def visit_BinOp(self, node: ast.BinOp) -> ast.expr:
+        self.generic_visit(node)
+        if not _small_power(node):
+            return node
+        exponent: Any = node.right
+        negative = isinstance(exponent, ast.UnaryOp)
+        n = (exponent.operand if negative else exponent).value
+        product: ast.expr = node.left
+        for _ in range(n - 1):
+            product = ast.BinOp(product, ast.Mult(), node.left)
+        return ast.BinOp(ast.Constant(1), ast.Div(), product) if negative else product
+
+
+def _small_power(node: ast.AST) -> bool:
+    if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow)):
+        return False
+    exponent = node.right
+    if isinstance(exponent, ast.UnaryOp) and isinstance(exponent.op, ast.USub):
+        exponent = exponent.operand
+    value = exponent.value if isinstance(exponent, ast.Constant) else None
+    return type(value) is int and 2 <= value <= PRODUCT_POWER
+
+
+def _hoist(node: ast.expr, temps: list[ast.stmt], names: Iterator[str]) -> ast.expr:
+    """The bases of small powers (other than names) computed once, before the statement,
+    as temporaries; not inside what Python evaluates only on a condition (a branch, an
+    and/or, a chained comparison), where the base might raise."""
+    if isinstance(node, (ast.IfExp, ast.BoolOp)) or (
+        isinstance(node, ast.Compare) and len(node.ops) > 1
+    ):
+        return node
+    for field, value in ast.iter_fields(node):
+        if isinstance(value, ast.expr):
+            setattr(node, field, _hoist(value, temps, names))
+        elif isinstance(value, list):
+            value[:] = [_hoist(v, temps, names) if isinstance(v, ast.expr) else v for v in value]
+    if _small_power(node) and not isinstance(node.left, (ast.Name, ast.Constant)):  # type: ignore[attr-defined]
+        name = next(names)
+        temps.append(ast.Assign([ast.Name(name, ast.Store())], node.left))  # type: ignore[attr-defined]
+        node.left = ast.Name(name, ast.Load())  # type: ignore[attr-defined]
+    return node
+
+
+def products(tree: ast.Module) -> ast.Module:
+    """Small integer powers as products: `b**2` runs as `b*b`, `b**(-3)` as `1/(b*b*b)`,
+    a base other than a name computed once before (`_p0 = x0 - 3`). Multiplication is
+    IEEE's, the same bits over floats and over NumPy arrays, where `**` is the C
+    library's pow for a float and NumPy's own for an array, which differ in the last
+    bit: so descend's numbers and a sweep's are the same (`compile.sweep`)."""
+    for function in tree.body:
+        if not isinstance(function, ast.FunctionDef):
+            continue
+        names = (f"_p{k}" for k in itertools.count())
+        body: list[ast.stmt] = []
+        for statement in function.body:
+            if isinstance(statement, (ast.Assign, ast.Return)) and statement.value is not None:
+                temps: list[ast.stmt] = []
+                statement.value = _hoist(statement.value, temps, names)
+                body += temps
+            body.append(statement)
+        function.body = body
+    out: ast.Module = ast.fix_missing_locations(_Products().visit(tree))
+    return out
+
+
+def product_source(source: str) -> str:
+    """A (verified) source with its small integer powers as products."""
+    return ast.unparse(products(ast.parse(source))) if "**" in source else source
 
 
 class Compiled:
@@ -32,7 +107,8 @@ class Compiled:
         self.source = source
         self.has_kink = has_kink
         verify(self.source)
-        self.functions = load(self.source, math_namespace())
+        self.runs = product_source(self.source) + "\n"  # what runs: the powers as products
+        self.functions = load(self.runs, math_namespace())
         self.size = sum(math.prod(s) for s in self.shapes.values())
 
     def evaluate_params(self, params: Params) -> tuple[float, Params]:
@@ -58,7 +134,7 @@ class Compiled:
         """math raises on overflow; the same source over NumPy float64 gives ±inf."""
         import numpy as np
 
-        functions = load(self.source, numpy_namespace())
+        functions = load(self.runs, numpy_namespace())
         with np.errstate(all="ignore"):
             try:
                 loss, grad = functions["value_and_grad"](*(np.float64(v) for v in x))

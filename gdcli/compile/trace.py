@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from gdcli.compile.chunks import Chunk
-from gdcli.compile.runtime import Compiled
+from gdcli.compile.runtime import Compiled, products
 from gdcli.compile.verify import MATH_NAMES, UnsafeSource, load, math_namespace, verify
 from gdcli.descent import Outcome, Step
 from gdcli.optimizers import Optimizer
@@ -82,8 +82,9 @@ def _is_float(node: ast.expr, floats: set[str]) -> bool:
 
 def evaluation(source: str, size: int) -> list[str]:
     """The statements of `value_and_grad` that compute `loss` and `g0, g1, ...` from
-    `x0, x1, ...`, to inline in a loop (from a verified source)."""
-    tree = ast.parse(source)
+    `x0, x1, ...`, to inline in a loop (from a verified source; the small powers as
+    products, as `Compiled` runs them)."""
+    tree = products(ast.parse(source))
     functions = [s for s in tree.body if isinstance(s, ast.FunctionDef)]
     function = next((f for f in functions if f.name == "value_and_grad"), None)
     if function is None or [a.arg for a in function.args.args] != [f"x{k}" for k in range(size)]:
@@ -102,7 +103,7 @@ def evaluation(source: str, size: int) -> list[str]:
             isinstance(statement, ast.Assign)
             and len(statement.targets) == 1
             and isinstance(statement.targets[0], ast.Name)
-            and statement.targets[0].id.startswith("_t")
+            and statement.targets[0].id.startswith(("_t", "_p"))
         ):
             raise UnsafeSource("value_and_grad assigns something other than a temporary")
         lines.append(ast.unparse(statement))
@@ -269,27 +270,42 @@ def loop_source(
     update: Rule,
     *,
     name: str = "fused",
-    finite_limit: bool = True,
+    limit: float | None = None,
     extra: Sequence[str] = (),
     every: int = 1,
     updates: bool = False,
     directions: Directions | None = None,
 ) -> str:
-    """The source of one loop: `name(x.., loss, g.., buffers.., k, steps, tol, limit,
-    *extra)` returns (status, x.., loss, g.., buffers.., k) with status converged,
-    max_steps (k reached steps), diverged, or error (a weight became inf or nan; the
-    loss and gradient at it are not computed). `tol` is `threshold(rule.tol)`. A trace
-    loop (name "trace") pushes the row of each step k-1 it leaves (every `every`-th,
-    counted from its first step, which the caller makes a multiple of `every`):
-    step, entries, loss, partials, and with `updates` the update of every entry, and
-    with `directions` the one weight's direction text."""
+    """The source of one loop: `name(x.., loss, g.., buffers.., k, steps, tol, *extra)`
+    returns (status, x.., loss, g.., buffers.., k) with status converged, max_steps (k
+    reached steps), diverged, or error (a weight became inf or nan: the loss and
+    gradient the loop holds then are not the step loop's, which does not compute them).
+    `tol` is `threshold(rule.tol)`; `limit` the largest |loss| (written in; None: the
+    loop takes it as an argument `limit`). A trace loop (name "trace") pushes the row
+    of each step k-1 it leaves (every `every`-th, counted from its first step, which the
+    caller makes a multiple of `every`): step, entries, loss, partials, and with
+    `updates` the update of every entry, and with `directions` the one weight's
+    direction text."""
+    trace = name == "trace"
     xs = [f"x{i}" for i in range(size)]
     gs = [f"g{i}" for i in range(size)]
     buffers = [f"{prefix}{i}" for prefix, _ in update.buffers for i in range(size)]
     state = ", ".join([*xs, "loss", *gs, *buffers, "k"])
     squares = [f"{g} * {g}" for g in gs]
     norm = squares[0] if size == 1 else f"_fsum(({', '.join(squares)}))"
-    head = ", ".join([*xs, "loss", *gs, *buffers, "k", "steps", "tol", "limit", *extra])
+    head = ", ".join(
+        [
+            *xs,
+            "loss",
+            *gs,
+            *buffers,
+            "k",
+            "steps",
+            "tol",
+            *(["limit"] if limit is None else []),
+            *extra,
+        ]
+    )
     body = [
         f"if {norm} <= tol:",
         f"    return {CONVERGED!r}, {state}",
@@ -299,8 +315,11 @@ def loop_source(
         *update.shared,
     ]
     for i in range(size):
-        body += update.entry(i)
-    if name == "trace":
+        entry = update.entry(i)
+        if not trace:  # nothing needs the point before: the new value takes its place
+            entry[-1] = entry[-1].replace(f"n{i} = ", f"x{i} = ", 1)
+        body += entry
+    if trace:
         row = ["k - 1", *xs, "loss", *gs]
         push: list[str] = []
         if updates:
@@ -315,14 +334,24 @@ def loop_source(
             body.append(f"    j = {every - 1}")
         else:
             body += push
-    body += [f"x{i} = n{i}" for i in range(size)]
+        body += [f"x{i} = n{i}" for i in range(size)]
+    # the loss and gradient where a weight is inf or nan are evaluated too (the step loop
+    # does not, and nor does anyone read them: the status says error)
+    body += lines
+    if limit is None:
+        bound, low = "limit", "-limit"
+    else:
+        bound = repr(limit) if math.isfinite(limit) else "1e999"
+        low = f"(-{bound})"
+    # inf - inf and nan - nan are nan, and so is any sum with them: one test for all
+    finite = " + ".join(f"({v} - {v})" for v in [*gs, *xs])
+    if limit is None or not math.isfinite(limit):  # an inf limit: the loss may be inf too
+        finite = f"(loss - loss) + {finite}"
+    healthy = f"{low} <= loss <= {bound} and {finite} == 0"
     moved = " and ".join(f"{x} - {x} == 0" for x in xs)
-    body += [f"if not ({moved}):", f"    return 'error', {state}", *lines]
-    healthy = ["-limit <= loss <= limit", *(f"{g} - {g} == 0" for g in gs)]
-    if not finite_limit:  # the limit itself is inf: the loss may be too
-        healthy.insert(0, "loss - loss == 0")
-    body += [f"if not ({' and '.join(healthy)}):", f"    return {DIVERGED!r}, {state}"]
-    count = ["    j = 0"] if name == "trace" and every > 1 else []
+    status = f"('error' if not ({moved}) else {DIVERGED!r})"
+    body += [f"if not ({healthy}):", f"    return {status}, {state}"]
+    count = ["    j = 0"] if trace and every > 1 else []
     return "\n".join(
         [f"def {name}({head}):", *count, "    while True:", *(f"        {line}" for line in body)]
     )
@@ -372,13 +401,7 @@ def _compose(
         lines = evaluation(compiled.source, compiled.size)
         extra = ["_push"] if name == "trace" else []
         source = loop_source(
-            lines,
-            compiled.size,
-            update,
-            name=name,
-            finite_limit=math.isfinite(limit),
-            extra=extra,
-            **options,
+            lines, compiled.size, update, name=name, limit=limit, extra=extra, **options
         )
         verify(source)
     except (UnsafeSource, SyntaxError, ValueError, RecursionError):
@@ -414,9 +437,7 @@ def fused(
         return None
     x, g = flatten(start), flatten(grad)
     try:
-        status, *state = loop.function(
-            *x, loss, *g, *loop.buffers, 0, stop.steps, loop.tol, loop.limit
-        )
+        status, *state = loop.function(*x, loss, *g, *loop.buffers, 0, stop.steps, loop.tol)
     except FAILURES:
         return None
     n = len(x)
@@ -489,7 +510,7 @@ class Trace:
             values: list[Any] = []
             end = min(state[-1] + span, total)
             try:
-                status, *state = loop.function(*state, end, loop.tol, loop.limit, values.extend)
+                status, *state = loop.function(*state, end, loop.tol, values.extend)
             except FAILURES:
                 self.failed = True
                 return

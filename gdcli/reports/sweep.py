@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from gdcli.budget import time_limit
-from gdcli.compile.codegen import array_evaluator
+from gdcli.compile.codegen import scalar
+from gdcli.compile.sweep import ArrayEvaluator
+from gdcli.descent import CONVERGED_CODE, DIVERGED_CODE, STATUS, SweepResult
 from gdcli.descent import sweep as run_sweep
 from gdcli.errors import BadInput, ResourceLimit
 from gdcli.limits import MAX_RUNS
@@ -17,6 +19,8 @@ from gdcli.problem import Problem, plain
 from gdcli.reports.base import Report, Table, constant
 from gdcli.reports.figures import Figure, Series
 from gdcli.stopping import StopRule
+
+ROWS_AT_ONCE = 16_384  # runs turned into Python values at a time, as they are written
 
 
 def sweep(
@@ -29,7 +33,8 @@ def sweep(
     seconds: float,
     schedule: tuple[str, dict[str, Any], float | None] | None = None,
 ) -> Report:
-    """Every (start, lr) pair as one run; `seconds` of CPU time for the symbolic work."""
+    """Every (start, lr) pair as one run; `seconds` of CPU time for the symbolic work.
+    Runs are start-major: all the lrs from the first start, then from the next."""
     import numpy as np
 
     loss = problem.loss
@@ -42,17 +47,19 @@ def sweep(
         start_values = starts
     else:
         start_values = [base[0]] if len(base) == 1 else [math.nan]
-    if len(start_values) * len(lrs) > MAX_RUNS:
+    count = len(start_values) * len(lrs)
+    if count > MAX_RUNS:
         raise ResourceLimit(
             f"{len(start_values)} starts x {len(lrs)} learning rates = "
-            f"{len(start_values) * len(lrs)} runs: too many (at most {MAX_RUNS})"
+            f"{count} runs: too many (at most {MAX_RUNS})"
         )
-    runs = [(s, lr) for s in start_values for lr in lrs]
-    lr_array = np.array([lr for _, lr in runs])
+    lr_array = np.array(lrs, dtype=float)
+    if len(start_values) > 1:
+        lr_array = np.tile(lr_array, len(start_values))
     if starts is not None:
-        entries = [np.array([s for s, _ in runs])]
-    else:
-        entries = [np.full(len(runs), v) for v in base]
+        entries = [np.repeat(np.array(starts, dtype=float), len(lrs))]
+    else:  # one start for every run: no memory
+        entries = [np.broadcast_to(np.float64(v), (count,)) for v in base]
     optimizer = make_optimizer(optimizer_name, lr_array, **hyper)
     scheduled = None
     if schedule is not None:
@@ -63,42 +70,61 @@ def sweep(
             schedule_name, lr_array if base_lr is None else base_lr, **options
         )
     with time_limit(seconds):
-        evaluate = array_evaluator(loss)
+        evaluate = ArrayEvaluator(scalar(loss))
+    if scheduled is None:
+        del lr_array  # the optimizer has its copy; the values are lrs' own
     result = run_sweep(evaluate, entries, optimizer, rule, scheduled)
+    del entries
+
+    def lr_of(k: int) -> float:
+        return lrs[k % len(lrs)]
+
+    def all_lrs() -> Any:
+        return np.tile(np.array(lrs, dtype=float), len(start_values))
 
     common_start = {n: plain(problem.point[n]) for n in names}
-    lr_list = [lr for _, lr in runs]
-    status = result.status
-    final_loss = result.final_loss.tolist()
-    steps_used = result.steps_used.tolist()
-    oscillating = result.oscillating.tolist()
-    final = [p.tolist() for p in result.final_params]  # one list per entry
+    sizes = [len(loss.entries[n]) for n in names]
 
     def start_of(k: int) -> Any:
-        return {names[0]: runs[k][0]} if starts is not None else common_start
+        return {names[0]: starts[k // len(lrs)]} if starts is not None else common_start
 
-    def params_of(k: int) -> dict[str, Any]:
-        flat = [entry[k] for entry in final]
+    def params_of(flat: list[float]) -> dict[str, Any]:
         out, i = {}, 0
-        for n in names:
-            size = len(loss.entries[n])
+        for n, size in zip(names, sizes, strict=True):
             out[n] = nested(flat[i : i + size], loss.shapes[n])
             i += size
         return out
 
+    def runs() -> Iterator[tuple[int, float, str, float, int, bool, list[float]]]:
+        """Every run's values as Python objects, a block of runs at a time."""
+        for lo in range(0, count, ROWS_AT_ONCE):
+            hi = min(lo + ROWS_AT_ONCE, count)
+            status = [STATUS[c] for c in result.codes[lo:hi].tolist()]
+            columns = zip(
+                (lr_of(k) for k in range(lo, hi)),
+                status,
+                result.final_loss[lo:hi].tolist(),
+                result.steps_used[lo:hi].tolist(),
+                result.oscillating[lo:hi].tolist(),
+                zip(*(p[lo:hi].tolist() for p in result.final_params), strict=True),
+                strict=True,
+            )
+            for k, (lr, s, final_loss, used, wavy, flat) in enumerate(columns, lo):
+                yield k, lr, s, final_loss, used, wavy, list(flat)
+
     def records() -> Iterator[dict[str, Any]]:  # built as they are written
-        for k, lr in enumerate(lr_list):
+        for k, lr, status, final_loss, used, wavy, flat in runs():
             yield {
                 "lr": lr,
                 "start": start_of(k),
-                "status": status[k],
-                "final_loss": final_loss[k],
-                "params": params_of(k),
-                "steps_used": steps_used[k],
-                "oscillating": oscillating[k],
+                "status": status,
+                "final_loss": final_loss,
+                "params": params_of(flat),
+                "steps_used": used,
+                "oscillating": wavy,
             }
 
-    best = _best(lr_list, status, final_loss, steps_used)
+    best = _best(lr_of, result)
     if best is not None:
         best["start"] = start_of(best.pop("index"))
     head = {
@@ -119,75 +145,79 @@ def sweep(
         return next(iter(start.values())) if one else ",".join(f"{a}={b}" for a, b in start.items())
 
     def rows() -> Iterator[list[Any]]:
-        for k, lr in enumerate(lr_list):
-            yield [
-                lr,
-                start_text(k),
-                status[k],
-                final_loss[k],
-                steps_used[k],
-                oscillating[k],
-                *([entry[k] for entry in final] if len(labels) <= 4 else []),
-            ]
+        for k, lr, status, final_loss, used, wavy, flat in runs():
+            entries = flat if len(labels) <= 4 else []
+            yield [lr, start_text(k), status, final_loss, used, wavy, *entries]
 
-    counts = {s: status.count(s) for s in ("converged", "max_steps", "diverged")}
+    return Report(
+        head,
+        [Table(columns, rows(), head_tail=10 if count > 40 else None)],
+        constant([best["lr"] if best else None]),
+        undefined=lambda: f"every one of the {count} runs diverged: there is no best lr",
+        rows_key="runs",
+        records=records(),
+        tail=constant({"best": best}),
+        notes=lambda: _notes(all_lrs(), result, rule, best),
+        figures=lambda: [_figure(all_lrs(), result)],
+    )
+
+
+def _notes(lrs: Any, result: SweepResult, rule: StopRule, best: dict[str, Any] | None) -> list[str]:
+    codes = result.codes
+    counts = {name: int((codes == code).sum()) for code, name in enumerate(STATUS) if code}
     notes = [
-        f"{len(runs)} runs of at most {rule.steps} steps: "
-        + ", ".join(f"{v} {k}" for k, v in counts.items())
+        f"{codes.size} runs of at most {rule.steps} steps: "
+        + ", ".join(f"{counts[k]} {k}" for k in ("converged", "max_steps", "diverged"))
         + "."
     ]
-    stable = [lr for lr, s in zip(lr_list, status, strict=True) if s != "diverged"]
-    unstable = [lr for lr, s in zip(lr_list, status, strict=True) if s == "diverged"]
-    if stable and unstable:
+    stable, unstable = lrs[codes != DIVERGED_CODE], lrs[codes == DIVERGED_CODE]
+    if stable.size and unstable.size:
         notes.append(
-            f"the largest lr that did not diverge is {max(stable):.6g}; "
-            f"the smallest that did is {min(unstable):.6g}."
+            f"the largest lr that did not diverge is {float(stable.max()):.6g}; "
+            f"the smallest that did is {float(unstable.min()):.6g}."
         )
     if best:
         notes.append(
             f"best lr: {best['lr']:.6g} ({best['why']}). A run oscillates when its "
             "update changed sign at each of the last 20 steps."
         )
+    return notes
 
-    kept = [k for k, s in enumerate(status) if s != "diverged"]
-    figure = Figure(
-        [Series("final loss", [lr_list[k] for k in kept], [final_loss[k] for k in kept], "points")],
+
+def _figure(lrs: Any, result: SweepResult) -> Figure:
+    kept = result.codes != DIVERGED_CODE
+    xs, ys = lrs[kept].tolist(), result.final_loss[kept].tolist()
+    return Figure(
+        [Series("final loss", xs, ys, "points")],
         title="final loss against the learning rate (diverged runs are left out)",
         xlabel="lr",
         ylabel="final loss",
-        logx=bool(kept)
-        and min(lr_list[k] for k in kept) > 0
-        and max(lr_list[k] for k in kept) / min(lr_list[k] for k in kept) > 100,
+        logx=bool(xs) and min(xs) > 0 and max(xs) / min(xs) > 100,
         logy=True,
     )
-    return Report(
-        head,
-        [Table(columns, rows(), head_tail=10 if len(runs) > 40 else None)],
-        constant([best["lr"] if best else None]),
-        undefined=lambda: f"every one of the {len(runs)} runs diverged: there is no best lr",
-        rows_key="runs",
-        records=records(),
-        tail=constant({"best": best}),
-        notes=constant(notes),
-        figures=constant([figure]),
-    )
 
 
-def _best(
-    lrs: list[float], status: list[str], final_loss: list[float], steps_used: list[int]
-) -> dict[str, Any] | None:
-    """The converged run that needed the fewest steps; else the lowest final loss of
-    a run that did not diverge."""
-    converged = [k for k, s in enumerate(status) if s == "converged"]
-    if converged:
-        k = min(converged, key=lambda k: (steps_used[k], final_loss[k]))
-        why = f"converged in the fewest steps, {steps_used[k]}"
+def _best(lr_of: Callable[[int], float], result: SweepResult) -> dict[str, Any] | None:
+    """The converged run that needed the fewest steps (the lower final loss, then the
+    first, among equals); else the lowest final loss of a run that did not diverge."""
+    import numpy as np
+
+    codes, steps_used, final_loss = result.codes, result.steps_used, result.final_loss
+    converged = np.flatnonzero(codes == CONVERGED_CODE)
+    why: Callable[[int], str]
+    if converged.size:
+        order = np.lexsort((final_loss[converged], steps_used[converged]))  # stable
+        k = int(converged[order[0]])
+
+        def why(k: int) -> str:
+            return f"converged in the fewest steps, {int(steps_used[k])}"
     else:
-        alive = [
-            k for k, s in enumerate(status) if s != "diverged" and math.isfinite(final_loss[k])
-        ]
-        if not alive:
+        alive = np.flatnonzero((codes != DIVERGED_CODE) & np.isfinite(final_loss))
+        if not alive.size:
             return None
-        k = min(alive, key=lambda k: final_loss[k])
-        why = "the lowest final loss; none converged"
-    return {"lr": lrs[k], "index": k, "final_loss": final_loss[k], "why": why}
+        k = int(alive[np.argmin(final_loss[alive])])
+
+        def why(k: int) -> str:
+            return "the lowest final loss; none converged"
+
+    return {"lr": lr_of(k), "index": k, "final_loss": float(final_loss[k]), "why": why(k)}
