@@ -225,6 +225,7 @@ def sweep(
     index = np.arange(total, dtype=np.int32 if total < 2**31 else np.int64)  # run of each entry
     active = np.ones(total, dtype=bool)  # without compaction: the entries still going
     threshold = norm_threshold(rule.tol)
+    margin = 1 + 4 * len(params) * sys.float_info.epsilon if len(params) > 2 else 1.0
     # oscillation only matters for runs still going at the end: watch the last updates
     # (OSCILLATION_STEPS + 1 of them make OSCILLATION_STEPS comparisons of sign)
     watch_from = rule.steps - OSCILLATION_STEPS - 1
@@ -274,8 +275,9 @@ def sweep(
             if squares is None or squares.shape != grad[0].shape:
                 squares = np.empty_like(grad[0])
             _squares(grad, squares)
-            # every running entry's partials are finite: its min is a true min
-            if not compact or squares.min() <= threshold:
+            # every running entry's partials are finite: its min is a true min (with a
+            # margin for a float sum of more than two squares, see `_converged`)
+            if not compact or squares.min() <= threshold * margin:
                 done = _converged(squares, grad, threshold)
                 if not compact:
                     done &= active
@@ -371,9 +373,11 @@ def _all_finite(arrays: list[Any]) -> bool:
 
 
 def _within(loss: Any, limit: Any) -> bool:
-    """Is every run's |loss| within its limit? (nan is not.)"""
+    """Is every run's loss finite and its |loss| within its limit? (nan is not; the
+    limit may be inf, for a loss past 1.8e296 at the start.)"""
     bound = limit.min() if hasattr(limit, "min") else limit
-    return bool(loss.max() <= bound and loss.min() >= -bound)
+    high, low = float(loss.max()), float(loss.min())
+    return math.isfinite(high) and math.isfinite(low) and high <= bound and low >= -bound
 
 
 def _finite_arrays(arrays: list[Any]) -> Any:

@@ -62,16 +62,18 @@ def _python(args: list[Any]) -> Any:
     return _printer(PythonCodePrinter, args, {"fully_qualified_modules": False, "order": "none"})
 
 
-def _value_and_grad(printer: Any, expr: Any, grads: list[Any]) -> list[str]:
-    """The source lines of `value_and_grad(x0, x1, ...)`: (loss, (partials,))."""
+def _value_and_grad(printer: Any, expr: Any, grads: list[Any]) -> tuple[list[str], str, list[str]]:
+    """The source lines of `value_and_grad(x0, x1, ...)`: (loss, (partials,)); and the
+    code of the loss and of the partials."""
     arglist = ", ".join(f"x{k}" for k in range(len(grads)))
     lines, (loss_code, *grad_codes) = _body(printer, [expr, *grads], "    ")
     comma = "," if len(grads) == 1 else ""
-    return [
+    source = [
         f"def value_and_grad({arglist}):",
         *lines,
         f"    return {loss_code}, ({', '.join(grad_codes)}{comma})",
     ]
+    return source, loss_code, grad_codes
 
 
 def scalar(loss: Loss) -> Compiled:
@@ -81,7 +83,7 @@ def scalar(loss: Loss) -> Compiled:
         text=loss.text,
         variables=tuple(loss.variables),
         shapes={n: tuple(loss.shapes[n]) for n in loss.variables},
-        source="\n".join(_value_and_grad(_python(args), expr, grads)) + "\n",
+        source="\n".join(_value_and_grad(_python(args), expr, grads)[0]) + "\n",
         has_kink=False,
     )
 
@@ -95,7 +97,7 @@ def build(loss: Loss, grads: list[Any] | None = None) -> Compiled:
     def body(outputs: list[Any], indent: str) -> tuple[list[str], list[str]]:
         return _body(printer, outputs, indent)
 
-    source = _value_and_grad(printer, expr, grads)
+    source, loss_code, grad_codes = _value_and_grad(printer, expr, grads)
     first_end = len(source)
     scalar = all(not loss.shapes[n] for n in loss.variables)
     if len(args) == 1 and scalar:
@@ -106,10 +108,11 @@ def build(loss: Loss, grads: list[Any] | None = None) -> Compiled:
         lines, codes = body(seconds, "    ")
         source += ["", f"def hessian({arglist}):", *lines, f"    return ({', '.join(codes)},)"]
     if scalar:  # plain SGD in one loop (`compile.trace` composes one per run and rule)
-        from gdcli.compile.trace import Rule, evaluation, loop_source
+        from gdcli.compile.trace import Rule, loop_source
 
         plain = Rule([], [], lambda i: [f"n{i} = x{i} - lr * g{i}"])
-        lines = evaluation("\n".join(source[:first_end]), len(args))
+        lines = [line.strip() for line in source[1 : first_end - 1]]
+        lines += [f"loss = {loss_code}", *(f"g{k} = {g}" for k, g in enumerate(grad_codes))]
         source += ["", loop_source(lines, len(args), plain, name="sgd", extra=["lr"])]
     return Compiled(
         text=loss.text,

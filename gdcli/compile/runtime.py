@@ -81,9 +81,11 @@ def products(tree: ast.Module) -> ast.Module:
     return out
 
 
-def product_source(source: str) -> str:
-    """A (verified) source with its small integer powers as products."""
-    return ast.unparse(products(ast.parse(source))) if "**" in source else source
+def value_and_grad(tree: ast.Module) -> ast.FunctionDef | None:
+    return next(
+        (s for s in tree.body if isinstance(s, ast.FunctionDef) and s.name == "value_and_grad"),
+        None,
+    )
 
 
 class Compiled:
@@ -106,9 +108,10 @@ class Compiled:
         self.shapes = shapes
         self.source = source
         self.has_kink = has_kink
-        verify(self.source)
-        self.runs = product_source(self.source) + "\n"  # what runs: the powers as products
-        self.functions = load(self.runs, math_namespace())
+        tree = products(verify(self.source))  # what runs: the small powers as products
+        self.tree = value_and_grad(tree)  # the loops and the sweep are made from it
+        self.code = compile(tree, "<gdcli generated>", "exec")
+        self.functions = load(self.code, math_namespace())
         self.size = sum(math.prod(s) for s in self.shapes.values())
 
     def evaluate_params(self, params: Params) -> tuple[float, Params]:
@@ -134,7 +137,7 @@ class Compiled:
         """math raises on overflow; the same source over NumPy float64 gives ±inf."""
         import numpy as np
 
-        functions = load(self.runs, numpy_namespace())
+        functions = load(self.code, numpy_namespace())
         with np.errstate(all="ignore"):
             try:
                 loss, grad = functions["value_and_grad"](*(np.float64(v) for v in x))

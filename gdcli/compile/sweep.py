@@ -15,12 +15,13 @@ makes of each case). So every entry is descend's number, to the last bit.
 from __future__ import annotations
 
 import ast
+import copy
 import math
 import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from gdcli.compile.runtime import Compiled, products
+from gdcli.compile.runtime import Compiled
 from gdcli.compile.verify import MATH_NAMES, UnsafeSource, load, verify
 
 FAILURES = (ArithmeticError, ValueError, TypeError)  # what Python raises on a float
@@ -170,17 +171,13 @@ def _has_name(node: ast.expr) -> bool:
     return any(isinstance(n, ast.Name) and n.id not in _VALUES for n in ast.walk(node))
 
 
-def array_source(source: str) -> str:
-    """`value_and_grad` of a scalar source, rewritten over arrays (verified with the
-    NumPy allow-list: the calls are `numpy.<name>`)."""
-    tree = products(ast.parse(source))  # as `Compiled` runs it
-    function = next(
-        (s for s in tree.body if isinstance(s, ast.FunctionDef) and s.name == "value_and_grad"),
-        None,
-    )
+def array_source(function: ast.FunctionDef | None) -> str:
+    """`value_and_grad` of a scalar source (its syntax tree, as `Compiled` runs it),
+    rewritten over arrays (verified with the NumPy allow-list: the calls are
+    `numpy.<name>`)."""
     if function is None:
         raise UnsafeSource("no value_and_grad")
-    function = _Arrays().visit(function)
+    function = _Arrays().visit(copy.deepcopy(function))
     text = ast.unparse(ast.fix_missing_locations(ast.Module([function], [])))
     verify(text, numpy=True)
     return text
@@ -194,7 +191,7 @@ class ArrayEvaluator:
         self.compiled = compiled
         self.space = Space()
         namespace = {"numpy": self.space, "pi": math.pi, "e": math.e}
-        self.function = load(array_source(compiled.source) + "\n", namespace)["value_and_grad"]
+        self.function = load(array_source(compiled.tree) + "\n", namespace)["value_and_grad"]
 
     def __call__(self, x: list[Any], care: Any = None) -> tuple[Any, list[Any]]:
         """(loss, gradient) at the points x (one array per entry); `care`, a bool array,

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from gdcli.compile.chunks import Chunk
-from gdcli.compile.runtime import Compiled, products
+from gdcli.compile.runtime import Compiled
 from gdcli.compile.verify import MATH_NAMES, UnsafeSource, load, math_namespace, verify
 from gdcli.descent import Outcome, Step
 from gdcli.optimizers import Optimizer
@@ -80,13 +80,10 @@ def _is_float(node: ast.expr, floats: set[str]) -> bool:
     return False
 
 
-def evaluation(source: str, size: int) -> list[str]:
-    """The statements of `value_and_grad` that compute `loss` and `g0, g1, ...` from
-    `x0, x1, ...`, to inline in a loop (from a verified source; the small powers as
-    products, as `Compiled` runs them)."""
-    tree = products(ast.parse(source))
-    functions = [s for s in tree.body if isinstance(s, ast.FunctionDef)]
-    function = next((f for f in functions if f.name == "value_and_grad"), None)
+def evaluation(function: ast.FunctionDef | None, size: int) -> list[str]:
+    """The statements of `value_and_grad` (its syntax tree, as `Compiled` runs it: the
+    small powers as products) that compute `loss` and `g0, g1, ...` from `x0, x1, ...`,
+    to inline in a loop."""
     if function is None or [a.arg for a in function.args.args] != [f"x{k}" for k in range(size)]:
         raise UnsafeSource("no value_and_grad of the weights' entries")
     *temps, last = function.body
@@ -122,11 +119,28 @@ def evaluation(source: str, size: int) -> list[str]:
 class Rule(NamedTuple):
     """An update rule as source: its buffers per entry (name prefix and start value),
     the lines computed once per update (with `k`, torch's step count t), and the lines
-    of entry i, which end with the new value `n{i}`."""
+    of entry i, which end with the new value `n{i}`; lines run once, before the loop."""
 
     buffers: list[tuple[str, float]]
     shared: list[str]
     entry: Callable[[int], list[str]]
+    prologue: list[str] = []
+
+
+TINY = 2.0**-56  # 1 - x is 1.0 exactly for every 0 <= x < 2**-54
+
+
+def settled(beta: float) -> int:
+    """The first step count k from which `1 - beta**k` is 1.0 exactly (and stays so:
+    beta**k falls, and pow is within an ulp of it)."""
+    if beta == 0:
+        return 1
+    k = max(1, int(math.log(TINY) / math.log(beta)))
+    while k > 1 and beta ** (k - 1) < TINY:
+        k -= 1
+    while beta**k >= TINY:
+        k += 1
+    return k
 
 
 def update_rule(optimizer: Optimizer, lr: str | None = None) -> Rule | None:
@@ -196,12 +210,18 @@ def update_rule(optimizer: Optimizer, lr: str | None = None) -> Rule | None:
                 v = f"w{i}"
             return [*out, f"n{i} = {p} - ss * m{i} / (_sqrt({v}) / r2 + {c(eps)})"]
 
+        # the bias corrections 1 - beta**t, until they are 1.0 for good (torch computes
+        # them at every step: the same numbers)
+        first, second = settled(beta1), settled(beta2)
         shared = [
-            f"ss = {lr_text} / (1 - {c(beta1)} ** k)",
-            f"r2 = (1 - {c(beta2)} ** k) ** 0.5",
+            f"if k < {first}:",
+            f"    ss = {lr_text} / (1 - {c(beta1)} ** k)",
+            f"if k < {second}:",
+            f"    r2 = (1 - {c(beta2)} ** k) ** 0.5",
         ]
+        prologue = [f"ss = {lr_text} / 1.0", "r2 = 1.0"]
         buffers = [("m", 0.0), ("v", 0.0)] + ([("w", 0.0)] if amsgrad else [])
-        return Rule(buffers, shared, adam)
+        return Rule(buffers, shared, adam, prologue)
     if name == "rmsprop":
         alpha, eps = float(hyper["alpha"]), float(hyper["eps"])
         momentum, centered = float(hyper["momentum"]), bool(hyper["centered"])
@@ -351,7 +371,8 @@ def loop_source(
     moved = " and ".join(f"{x} - {x} == 0" for x in xs)
     status = f"('error' if not ({moved}) else {DIVERGED!r})"
     body += [f"if not ({healthy}):", f"    return {status}, {state}"]
-    count = ["    j = 0"] if trace and every > 1 else []
+    count = ["j = 0"] if trace and every > 1 else []
+    count = [f"    {line}" for line in [*count, *update.prologue]]
     return "\n".join(
         [f"def {name}({head}):", *count, "    while True:", *(f"        {line}" for line in body)]
     )
@@ -398,7 +419,7 @@ def _compose(
         return None
     limit = stop.limit(loss)
     try:
-        lines = evaluation(compiled.source, compiled.size)
+        lines = evaluation(compiled.tree, compiled.size)
         extra = ["_push"] if name == "trace" else []
         source = loop_source(
             lines, compiled.size, update, name=name, limit=limit, extra=extra, **options

@@ -42,9 +42,10 @@ class UnsafeSource(ValueError):
     """Source that is not of the shape gdcli generates."""
 
 
-def verify(source: str, numpy: bool = False) -> None:
+def verify(source: str, numpy: bool = False) -> ast.Module:
     """Refuse any source that is not arithmetic over our names (see module docstring).
-    With `numpy`, also the NumPy printer's `numpy.f(...)`, lists and keywords."""
+    With `numpy`, also the NumPy printer's `numpy.f(...)`, lists and keywords. Returns
+    the source's syntax tree."""
     allowed = _NODES + _NUMPY_NODES if numpy else _NODES
     if len(source) > MAX_SOURCE:
         raise UnsafeSource("generated source too large")
@@ -98,6 +99,7 @@ def verify(source: str, numpy: bool = False) -> None:
         ]
         if pushes and statement.name != "trace":
             raise UnsafeSource("only a trace loop hands out rows")
+    return tree
 
 
 _COUNT = ast.dump(ast.parse("k = k + 1").body[0])
@@ -164,13 +166,18 @@ def numpy_namespace() -> dict[str, Any]:
     return namespace
 
 
-def load(source: str, namespace: dict[str, Any]) -> dict[str, Callable[..., Any]]:
-    """The functions a VERIFIED source defines, made straight from their code objects
-    (nothing at the module level runs: `verify` allows only function definitions)."""
+def load(
+    source: str | ast.Module | Any, namespace: dict[str, Any]
+) -> dict[str, Callable[..., Any]]:
+    """The functions a VERIFIED source (its text, its syntax tree or its code) defines,
+    made straight from their code objects (nothing at the module level runs: `verify`
+    allows only function definitions)."""
     import types
 
     scope: dict[str, Any] = {"__builtins__": {}, **namespace}
-    code = compile(source, "<gdcli generated>", "exec")
+    code: Any = source
+    if not isinstance(source, types.CodeType):
+        code = compile(source, "<gdcli generated>", "exec")
     return {
         const.co_name: types.FunctionType(const, scope)
         for const in code.co_consts
