@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import random
 import signal
 import subprocess
