@@ -18,8 +18,6 @@ from typing import Annotated, Any
 
 import typer
 
-from gdcli.optimizers import DEFAULTS
-
 
 class Format(str, Enum):
     auto = "auto"
@@ -48,9 +46,11 @@ class Scheme(str, Enum):
     central = "central"
 
 
-OptimizerName = Enum(  # type: ignore[misc]
-    "OptimizerName", {name: name for name in DEFAULTS}, type=str
-)
+@functools.cache
+def _optimizer_names() -> Any:
+    from gdcli.optimizers import DEFAULTS
+
+    return Enum("OptimizerName", {name: name for name in DEFAULTS}, type=str)
 
 
 def choice(value: Any) -> str:
@@ -127,6 +127,42 @@ class Output:
         emit(report, self.fmt, self.term, quiet=self.quiet, plot=self.plot)
 
 
+class _Deferred:
+    """A command's function with keyword parameters added to its signature, made when
+    first asked for (by Typer reading the signature, or a call): `extra()` gives the
+    parameters, `call(function, kwargs)` receives every argument and calls it."""
+
+    def __init__(
+        self,
+        function: Callable[..., Any],
+        extra: Callable[[], list[inspect.Parameter]],
+        call: Callable[[Callable[..., Any], dict[str, Any]], Any],
+    ) -> None:
+        self._parts = (function, extra, call)
+        self._made: Callable[..., Any] | None = None
+        self.__name__ = function.__name__
+        self.__qualname__ = function.__qualname__
+        self.__doc__ = function.__doc__
+        self.__module__ = function.__module__
+
+    def _make(self) -> Callable[..., Any]:
+        if self._made is None:
+            function, extra, call = self._parts
+            self._made = _with_parameters(function, extra(), call)
+        return self._made
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        return inspect.signature(self._make())
+
+    @property
+    def __annotations__(self) -> dict[str, Any]:  # type: ignore[override]
+        return self._make().__annotations__
+
+    def __call__(self, **kwargs: Any) -> Any:
+        return self._make()(**kwargs)
+
+
 def _with_parameters(
     function: Callable[..., Any],
     extra: list[inspect.Parameter],
@@ -140,14 +176,14 @@ def _with_parameters(
     kept = [p for p in signature.parameters.values() if p.name not in injected]
     kept = [p for p in kept if p.name not in names]
 
-    @functools.wraps(function)
     def wrapper(**kwargs: Any) -> Any:
         return call(function, kwargs)
 
+    for name in ("__module__", "__name__", "__qualname__", "__doc__"):
+        setattr(wrapper, name, getattr(function, name))
     parameters = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in kept] + extra
     wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
     wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
-    del wrapper.__wrapped__
     return wrapper
 
 
@@ -200,7 +236,7 @@ def output_options(
         )
         return function(out=out, **kwargs)
 
-    return lambda function: _with_parameters(function, extra, call)
+    return lambda function: _Deferred(function, lambda: extra, call)
 
 
 # ---------------------------------------------------------------------------
@@ -212,6 +248,8 @@ def _optimizer_help(option: str) -> str:
     `... (default 0; adamw 0.01)` where one rule differs."""
     from collections import Counter
 
+    from gdcli.optimizers import DEFAULTS
+
     takers = {name: d[option] for name, d in DEFAULTS.items() if option in d}
     if all(isinstance(v, bool) for v in takers.values()):
         return ", ".join(takers) + "."
@@ -222,6 +260,8 @@ def _optimizer_help(option: str) -> str:
 
 def optimizer_option_names() -> list[str]:
     """Every update rule's options besides lr, in the order the rules list them."""
+    from gdcli.optimizers import DEFAULTS
+
     names: list[str] = []
     for defaults in DEFAULTS.values():
         names += [n for n in defaults if n != "lr" and n not in names]
@@ -231,22 +271,30 @@ def optimizer_option_names() -> list[str]:
 def optimizer_options(function: Callable[..., Any]) -> Callable[..., Any]:
     """Add `--optimizer` and every update rule's options (torch's names); the command
     receives `optimizer=(name, hyper)`, hyper holding only the options given."""
-    extra = [
-        _keyword(
-            "optimizer_name",
-            Annotated[
-                OptimizerName,
-                typer.Option("--optimizer", "-o", case_sensitive=False, help="The update rule."),
-            ],
-            OptimizerName("sgd"),
-        )
-    ]
-    for option in optimizer_option_names():
-        flag = "--" + option.replace("_", "-")
-        default = next(d[option] for d in DEFAULTS.values() if option in d)
-        kind: Any = bool if isinstance(default, bool) else float
-        info = typer.Option(flag, help=_optimizer_help(option), show_default=False)
-        extra.append(_keyword(option, Annotated[kind | None, info], None))
+
+    def extra() -> list[inspect.Parameter]:
+        from gdcli.optimizers import DEFAULTS
+
+        names = _optimizer_names()
+        out = [
+            _keyword(
+                "optimizer_name",
+                Annotated[
+                    names,
+                    typer.Option(
+                        "--optimizer", "-o", case_sensitive=False, help="The update rule."
+                    ),
+                ],
+                names("sgd"),
+            )
+        ]
+        for option in optimizer_option_names():
+            flag = "--" + option.replace("_", "-")
+            default = next(d[option] for d in DEFAULTS.values() if option in d)
+            kind: Any = bool if isinstance(default, bool) else float
+            info = typer.Option(flag, help=_optimizer_help(option), show_default=False)
+            out.append(_keyword(option, Annotated[kind | None, info], None))
+        return out
 
     def call(function: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
         name = choice(kwargs.pop("optimizer_name"))
@@ -255,7 +303,7 @@ def optimizer_options(function: Callable[..., Any]) -> Callable[..., Any]:
             kwargs.pop(k, None)
         return function(optimizer=(name, hyper), **kwargs)
 
-    return _with_parameters(function, extra, call)
+    return _Deferred(function, extra, call)
 
 
 # ---------------------------------------------------------------------------
@@ -317,50 +365,54 @@ def schedule_options(
 
 
 def _schedule_options(function: Callable[..., Any], positional: bool) -> Callable[..., Any]:
-    from gdcli.schedules import OPTIONS, SCHEDULES
+    def parameters() -> list[inspect.Parameter]:
+        from gdcli.schedules import OPTIONS, SCHEDULES
 
-    names = Enum(  # type: ignore[misc]
-        "ScheduleName", {name: name for name in SCHEDULES}, type=str
-    )
-    which: Any = (
-        typer.Argument(
-            metavar="NAME",
-            case_sensitive=False,
-            help="The schedule: " + " | ".join(SCHEDULES) + ".",
-            show_default=False,
+        names = Enum(  # type: ignore[misc]
+            "ScheduleName", {name: name for name in SCHEDULES}, type=str
         )
-        if positional
-        else typer.Option(
-            "--scheduler",
-            case_sensitive=False,
-            help="A learning-rate schedule (torch.optim.lr_scheduler's), stepped once per update.",
-            show_default=False,
+        which: Any = (
+            typer.Argument(
+                metavar="NAME",
+                case_sensitive=False,
+                help="The schedule: " + " | ".join(SCHEDULES) + ".",
+                show_default=False,
+            )
+            if positional
+            else typer.Option(
+                "--scheduler",
+                case_sensitive=False,
+                help="A learning-rate schedule (torch.optim.lr_scheduler's), stepped once per update.",
+                show_default=False,
+            )
         )
-    )
-    extra = [
-        _keyword(
-            "scheduler",
-            Annotated[names if positional else names | None, which],
-            inspect.Parameter.empty if positional else None,
-        ),
-        _keyword(
-            "base_lr",
-            Annotated[
-                float | None,
-                typer.Option("--base-lr", help="cyclic: the cycle's lower lr (default: --lr)."),
-            ],
-            None,
-        ),
-    ]
-    for option in schedule_option_names():
-        spec = next(o[option] for o in OPTIONS.values() if option in o)
-        flag = "--" + SCHEDULE_FLAG_NAMES.get(option, option).replace("_", "-")
-        kind: Any = {int: int, float: float, str: str, tuple: str, bool: bool}[spec.kind]
-        names_ = [f"{flag}/--no-{flag[2:]}"] if spec.kind is bool else [flag]
-        info = typer.Option(*names_, help=_schedule_help(option), show_default=False)
-        extra.append(
-            _keyword(SCHEDULE_FLAG_NAMES.get(option, option), Annotated[kind | None, info], None)
-        )
+        extra = [
+            _keyword(
+                "scheduler",
+                Annotated[names if positional else names | None, which],
+                inspect.Parameter.empty if positional else None,
+            ),
+            _keyword(
+                "base_lr",
+                Annotated[
+                    float | None,
+                    typer.Option("--base-lr", help="cyclic: the cycle's lower lr (default: --lr)."),
+                ],
+                None,
+            ),
+        ]
+        for option in schedule_option_names():
+            spec = next(o[option] for o in OPTIONS.values() if option in o)
+            flag = "--" + SCHEDULE_FLAG_NAMES.get(option, option).replace("_", "-")
+            kind: Any = {int: int, float: float, str: str, tuple: str, bool: bool}[spec.kind]
+            names_ = [f"{flag}/--no-{flag[2:]}"] if spec.kind is bool else [flag]
+            info = typer.Option(*names_, help=_schedule_help(option), show_default=False)
+            extra.append(
+                _keyword(
+                    SCHEDULE_FLAG_NAMES.get(option, option), Annotated[kind | None, info], None
+                )
+            )
+        return extra
 
     def call(function: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
         from gdcli.errors import BadValue
@@ -386,7 +438,7 @@ def _schedule_options(function: Callable[..., Any], positional: bool) -> Callabl
             raise BadValue("base_lr", f"is an option of cyclic, not of {name}")
         return function(schedule=(name, given, base_lr), **kwargs)
 
-    return _with_parameters(function, extra, call)
+    return _Deferred(function, parameters, call)
 
 
 def _whole_numbers(text: str, parameter: str) -> tuple[int, ...]:

@@ -312,10 +312,10 @@ class PipeClosed(Exception):
 
 
 def _write(report: Report, fmt: str, term: Terminal, plot: bool, out: TextIO, err: TextIO) -> None:
-    from gdcli.render.plots import draw
-
     fmt = resolve_format(fmt, term)
     if report.figure_is_data and fmt in ("table", "plain"):
+        from gdcli.render.plots import draw
+
         color = term.color and fmt == "table"
         for figure in report.figures():
             out.write(draw(figure, min(term.width, 100), 24, color) + "\n")
@@ -343,6 +343,8 @@ def _write(report: Report, fmt: str, term: Terminal, plot: bool, out: TextIO, er
         for note in report.notes():
             console.print(note)
         if plot:
+            from gdcli.render.plots import draw
+
             for figure in report.figures():
                 out.write(draw(figure, min(term.width, 100), 22, term.color) + "\n")
             if report.graph is not None:
