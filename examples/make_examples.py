@@ -15,19 +15,25 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    from numpy.random import Generator
 
 SEED = 11
 
 
-def line(rng: np.random.Generator) -> str:
+def line(rng: Generator) -> str:
+    import numpy as np
+
     x = np.round(rng.uniform(-3, 3, size=24), 2) + 0.0  # no -0
     y = np.round(2 * x + 1 + rng.normal(0, 0.5, size=24), 3)
     return "x,y\n" + "".join(f"{a:g},{b:g}\n" for a, b in zip(x, y, strict=True))
 
 
-def classes(rng: np.random.Generator) -> str:
+def classes(rng: Generator) -> str:
+    import numpy as np
+
     centres = [(0.0, 2.0), (-2.0, -1.0), (2.0, -1.0)]
     rows = []
     for label, (cx, cy) in enumerate(centres):
@@ -40,6 +46,8 @@ def classes(rng: np.random.Generator) -> str:
 
 
 def main(folder: Path) -> None:
+    import numpy as np
+
     rng = np.random.default_rng(SEED)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "line.csv").write_text(line(rng), encoding="utf-8")

@@ -368,7 +368,8 @@ def cosine(a: list[Any], b: list[Any]) -> float | None:
 
 def rows_text(rows: list[int] | None, most: int | None = None) -> str:
     """Row numbers as text: `2-65` for a run of consecutive rows, else `17 5 103`;
-    `all` for every example (None). With `most`, at most that many pieces, then `…`."""
+    `all` for every example (None). With `most`, at most that many pieces, then `…`
+    (a terminal's narrow column; csv, plain and JSON have every row)."""
     if rows is None:
         return "all"
     pieces: list[str] = []
@@ -383,7 +384,7 @@ def rows_text(rows: list[int] | None, most: int | None = None) -> str:
             pieces.extend(str(r) for r in rows[k : j + 1])
         k = j + 1
         if most is not None and len(pieces) > most:
-            return " ".join(pieces[:most]) + f" … ({len(rows)} rows)"
+            return " ".join(pieces[:most]) + " …"
     return " ".join(pieces)
 
 
@@ -419,8 +420,8 @@ def data_notes(training: Training, steps: int) -> list[str]:
         out.append(
             f"mini-batches of {batches.size} examples ({order}): {batches.per_epoch} batches "
             f"per epoch{tail}; {steps} steps = {epochs:.4g} epochs, each visiting every example "
-            "once. A step's loss and gradient are over the batch its next update uses (the "
-            "rows column); the last step's over every example."
+            "once. A step's loss and gradient are over the batch of rows its next update "
+            "uses; the last step's over every example."
         )
     return out
 
@@ -521,7 +522,7 @@ def _terminal_table(
             flat, grad = flatten(s.params), flatten(s.grad)
             rates: list[Any] = [s.lr] if scheduled else []
             if rows_of is not None:
-                rates += [s.epoch, rows_text(rows_of(s), most=6)]
+                rates += [s.epoch, rows_text(rows_of(s), most=2)]
             extra = [s.full[0], cosine(s.grad, s.full[1])] if s.full is not None else []
             if scalar:
                 row: list[Any] = [s.step, *rates, *flat, s.loss, *grad, *extra]
