@@ -10,10 +10,11 @@ over the examples.
 Rows are numbered as a spreadsheet shows them: the header is row 1, the first example
 row 2 (a blank line is skipped, but still counts).
 
-Reading is fast: NumPy's `loadtxt` reads only the columns the loss uses. When the file
-is not plain (quotes, blank lines, a row with more or fewer cells than the header) or
-NumPy refuses it, the `csv` module reads it again, which finds the exact row and
-column of a problem and words it (`DataError`).
+Reading is fast: NumPy's `loadtxt` reads a plain file, every row as many numbers as the
+header has names. When the file is not plain (quotes, blank lines, a row with more or
+fewer cells than the header, a column of words) NumPy refuses it, and the `csv` module
+reads it again: only the columns the loss uses must hold numbers, and a problem is
+found and worded with its exact row and column (`DataError`).
 
 Mini-batches (`Batches`): each epoch visits every example exactly once. Shuffled, an
 epoch takes the examples in the order of `rng.permutation(n)`, where `rng =
@@ -22,17 +23,19 @@ permutation from the same generator; unshuffled, in the file's order. An epoch i
 into batches of `size` consecutive examples of that order, the last one smaller when
 `size` does not divide n (torch's DataLoader with `drop_last=False`).
 
-The core reads no file: the CLI opens the file (or stdin) and passes its text in.
+The core opens no file: the CLI opens it (or reads stdin) and passes the stream (or the
+text) in.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import itertools
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
 from gdcli.errors import BadValue, DataError, MissingColumn, MissingValue, NameRole, source_name
 from gdcli.params import Shape
@@ -100,23 +103,61 @@ def parse_vectors(specs: Sequence[str]) -> dict[str, tuple[str, ...]]:
 
 
 def read_data(
-    text: str,
+    source_data: str | TextIO,
     source: str,
     names: Iterable[str],
     vectors: Mapping[str, Sequence[str]] | None = None,
 ) -> Data:
-    """The columns of a CSV text that the names of a loss use. `names` are the loss's
-    names; `vectors` groups columns under a name (see `parse_vectors`)."""
-    import numpy as np
+    """The columns of a CSV that the names of a loss use. `source_data` is the CSV's
+    text, or a text stream that can seek (a file opened with universal newlines, read
+    twice: a scan, then NumPy); `names` are the loss's names; `vectors` groups
+    columns under a name (see `parse_vectors`)."""
+    if isinstance(source_data, str):
+        text = source_data.removeprefix("\ufeff")  # a byte-order mark, as spreadsheets write it
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        stream: TextIO = io.StringIO(text)
+    else:
+        stream = source_data
+    try:
+        return _read(stream, source, names, vectors or {})
+    except UnicodeDecodeError:
+        raise DataError(source, "is not text (UTF-8)") from None
 
-    given = {k: tuple(v) for k, v in (vectors or {}).items()}
-    if text.startswith("\ufeff"):  # a byte-order mark, as spreadsheets write it
-        text = text[1:]
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if not text.strip():
+
+class _Scan(NamedTuple):
+    header: str  # the first line
+    lines: int  # physical lines, the header's included
+    quotes: bool  # a double quote anywhere
+    examples: bool  # anything but blanks below the header
+
+
+def _scan(stream: TextIO) -> _Scan:
+    """One pass over the stream in chunks (memory stays small); back to its start."""
+    header = stream.readline().removeprefix("\ufeff")
+    lines = 1 if header else 0
+    quotes = '"' in header
+    examples = False
+    last = header[-1:] or "\n"
+    while chunk := stream.read(1 << 20):
+        lines += chunk.count("\n")
+        quotes = quotes or '"' in chunk
+        examples = examples or bool(chunk.strip())
+        last = chunk[-1]
+    if last != "\n":
+        lines += 1  # a last line without its newline
+    stream.seek(0)
+    return _Scan(header.rstrip("\n"), lines, quotes, examples)
+
+
+def _read(
+    stream: TextIO, source: str, names: Iterable[str], vectors: Mapping[str, Sequence[str]]
+) -> Data:
+    given = {k: tuple(v) for k, v in vectors.items()}
+    scan = _scan(stream)
+    if not scan.header.strip() and not scan.examples:
         raise DataError(source, "is empty: no header and no examples", hint=_HEADER_HINT)
-    header = _header(text, source)
+    header = _header(scan.header, source)
     position = {name: k for k, name in enumerate(header)}
     for name, members in given.items():
         if name in position:
@@ -138,15 +179,26 @@ def read_data(
             f"the loss uses none of its columns ({', '.join(header)})",
             hint="a column's name in the header binds it in the loss, e.g. (w*x - y)**2",
         )
+    if not scan.examples:
+        raise DataError(source, "has a header but no examples", hint=_HEADER_HINT)
     wanted = sorted({position[c] for cs in groups.values() for c in cs})
-    values, rows = _load(text, source, header, wanted)
-    at = {k: j for j, k in enumerate(wanted)}
+    values, rows = _load(stream, scan, source, header, wanted)
+    # NumPy's reader gives every column (it checks each row's cells), the csv module's
+    # only the wanted ones
+    at = {k: j for j, k in enumerate(wanted)} if values.shape[1] < len(header) else None
     columns: dict[str, Any] = {}
     for name, cs in groups.items():
-        picked = [at[position[c]] for c in cs]
-        block = values[:, picked] if name in given else values[:, picked[0]]
-        columns[name] = np.ascontiguousarray(block, dtype=np.float64)
+        picked = [position[c] if at is None else at[position[c]] for c in cs]
+        columns[name] = _block(values, picked) if name in given else values[:, picked[0]]
     return Data(source, header, columns, groups, values.shape[0], rows)
+
+
+def _block(values: Any, picked: list[int]) -> Any:
+    """Columns side by side: a view where they are consecutive, else a copy."""
+    first = picked[0]
+    if picked == list(range(first, first + len(picked))):
+        return values[:, first : first + len(picked)]
+    return values[:, picked]
 
 
 _HEADER_HINT = "the first row names the columns (e.g. x,y); each row below it is one example"
@@ -159,8 +211,7 @@ def _number(cell: str) -> float | None:
         return None
 
 
-def _header(text: str, source: str) -> tuple[str, ...]:
-    first = text.split("\n", 1)[0]
+def _header(first: str, source: str) -> tuple[str, ...]:
     cells = next(csv.reader([first]), [])
     names = tuple(c.strip() for c in cells)
     if not any(names):
@@ -186,57 +237,37 @@ def _header(text: str, source: str) -> tuple[str, ...]:
     return names
 
 
-def _load(text: str, source: str, header: tuple[str, ...], wanted: list[int]) -> tuple[Any, Any]:
-    """The wanted columns (n x len(wanted) floats) and the row numbers (None where
-    they are 2 .. n + 1): NumPy on a plain file, else the csv module."""
+def _load(
+    stream: TextIO, scan: _Scan, source: str, header: tuple[str, ...], wanted: list[int]
+) -> tuple[Any, Any]:
+    """The columns (n x len(header) floats from NumPy, n x len(wanted) from the csv
+    module) and the row numbers (None where they are 2 .. n + 1): NumPy reads a plain
+    file (each row as many numbers as the header has names, no quotes, no blank line),
+    the csv module any other."""
     import numpy as np
 
-    counts = _commas_per_line(text)
-    if counts.size < 2 or not bool(np.any(counts[1:] >= 0)):
-        raise DataError(source, "has a header but no examples", hint=_HEADER_HINT)
-    if '"' not in text:
-        if counts.size and bool(np.all(counts == len(header) - 1)):
-            import warnings
+    if not scan.quotes:
+        import warnings
 
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    values = np.loadtxt(
-                        io.StringIO(text),
-                        delimiter=",",
-                        skiprows=1,
-                        usecols=wanted,
-                        ndmin=2,
-                        comments=None,
-                        dtype=np.float64,
-                    )
-            except ValueError:
-                values = None
-            if values is not None and values.shape == (counts.size - 1, len(wanted)):
-                bad = ~np.isfinite(values)
-                if bad.any():
-                    i, j = (int(v) for v in np.argwhere(bad)[0])
-                    cell = text.split("\n", i + 2)[i + 1].split(",")[wanted[j]].strip()
-                    raise _not_finite(source, i + FIRST_ROW, wanted[j], header, cell)
-                return values, None
-    return _load_slowly(text, source, header, wanted)
-
-
-def _commas_per_line(text: str) -> Any:
-    """The number of commas on each line (no line may be blank: a blank line gives
-    -1, so the caller takes the careful path)."""
-    import numpy as np
-
-    raw = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
-    ends = np.flatnonzero(raw == 10)
-    if not raw.size or raw[-1] != 10:
-        ends = np.append(ends, raw.size)
-    commas = np.flatnonzero(raw == 44)
-    counts = np.bincount(np.searchsorted(ends, commas), minlength=ends.size)[: ends.size]
-    starts = np.concatenate(([0], ends[:-1] + 1))
-    counts = counts.astype(np.int64)
-    counts[ends == starts] = -1  # an empty line
-    return counts
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                # every column: NumPy then checks that each row has as many cells as the first
+                values = np.loadtxt(
+                    stream, delimiter=",", skiprows=1, ndmin=2, comments=None, dtype=np.float64
+                )
+        except ValueError:
+            values = None
+        stream.seek(0)
+        if values is not None and values.shape == (scan.lines - 1, len(header)):
+            bad = ~np.isfinite(values[:, wanted])
+            if bad.any():
+                i, j = (int(v) for v in np.argwhere(bad)[0])
+                line = next(itertools.islice(stream, i + 1, None))
+                cell = line.rstrip("\n").split(",")[wanted[j]].strip()
+                raise _not_finite(source, i + FIRST_ROW, wanted[j], header, cell)
+            return values, None
+    return _load_slowly(stream, source, header, wanted)
 
 
 def _not_finite(source: str, row: int, k: int, header: tuple[str, ...], cell: str) -> DataError:
@@ -246,11 +277,11 @@ def _not_finite(source: str, row: int, k: int, header: tuple[str, ...], cell: st
 
 
 def _load_slowly(
-    text: str, source: str, header: tuple[str, ...], wanted: list[int]
+    stream: TextIO, source: str, header: tuple[str, ...], wanted: list[int]
 ) -> tuple[Any, Any]:
     import numpy as np
 
-    reader = csv.reader(io.StringIO(text))
+    reader = csv.reader(stream)
     next(reader)
     values: list[list[float]] = []
     rows: list[int] = []

@@ -232,3 +232,36 @@ def test_data_from_stdin(run):
 def test_an_error_in_stdin_data_names_stdin(run):
     r = run(["grad", LOSS, "--data", "-", "--at", "w=1,b=0"], stdin="x,y\n1,2\n3,x\n")
     assert_clean_failure(r, 2, "stdin, row 3, column 2 (y)")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"\xef\xbb\xbfx,y\r\n1,3\r\n2,5\r\n3,7.5\r\n",  # a spreadsheet's export: BOM and CRLF
+        b"x,y\r1,3\r2,5\r3,7.5",  # old Mac line ends
+        b'x,y\n1,3\n"2","5"\n3,7.5\n',  # quotes: the csv module reads the file
+    ],
+)
+def test_files_as_spreadsheets_write_them(run, tmp_path, raw):
+    path = tmp_path / "export.csv"
+    path.write_bytes(raw)
+    data = json_output(run(["grad", LOSS, "--data", str(path), "--at", "w=1,b=0",
+                            "--per-example", "--format", "json"]))  # fmt: skip
+    assert [e["row"] for e in data["per_example"]] == [2, 3, 4]
+    assert [e["loss"] for e in data["per_example"]] == [4.0, 9.0, 20.25]
+
+
+def test_a_file_that_is_not_text(run, tmp_path):
+    path = tmp_path / "image.csv"
+    path.write_bytes(b"x,y\n1,2\n\xff\xfe\x00garbage\n")
+    r = run(["grad", LOSS, "--data", str(path), "--at", "w=1,b=0"])
+    assert_clean_failure(r, 2, str(path), "is not text (UTF-8)")
+
+
+def test_a_non_finite_cell_far_down_a_plain_file_is_found(run, tmp_path):
+    """NumPy reads the file; the row and the cell's text are then found again."""
+    rows = [f"{k},{2 * k}" for k in range(3000)]
+    rows[2500] = "2500,inf"
+    path = write(tmp_path, "x,y\n" + "\n".join(rows) + "\n")
+    r = run(["grad", LOSS, "--data", path, "--at", "w=1,b=0"])
+    assert_clean_failure(r, 2, "row 2502, column 2 (y): 'inf' is not a finite number")

@@ -3,7 +3,8 @@ No maths here. Heavy modules are imported inside the commands that need them, so
 `gdcli --help` starts fast."""
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
@@ -73,8 +74,10 @@ def read_expression(expr: str | None) -> str:
     return expr
 
 
-def read_data_text(path: str) -> str:
-    """The text of a data file, or of stdin for `-` (errors name the file)."""
+@contextmanager
+def data_source(path: str) -> Iterator[Any]:
+    """The data to read: an open file (text, universal newlines, a byte-order mark
+    dropped), or the text of stdin for `-`; errors name the file."""
     from gdcli.errors import DataError
 
     if path.strip() == "-":
@@ -87,20 +90,20 @@ def read_data_text(path: str) -> str:
             raise DataError("-", "is not text (UTF-8)") from None
         except (OSError, ValueError):
             raise DataError("-", "cannot be read") from None
-        return text
+        yield text
+        return
     try:
-        with open(path, encoding="utf-8-sig", newline="") as f:
-            return f.read()
+        stream = open(path, encoding="utf-8-sig")  # closed by the with below
     except FileNotFoundError:
         raise DataError(path, "does not exist (no such file)") from None
     except IsADirectoryError:
         raise DataError(path, "is a directory, not a CSV file") from None
     except PermissionError:
         raise DataError(path, "cannot be read (permission denied)") from None
-    except UnicodeDecodeError:
-        raise DataError(path, "is not text (UTF-8)") from None
     except OSError as exc:
         raise DataError(path, f"cannot be read ({exc.strerror or exc})") from None
+    with stream:
+        yield stream
 
 
 def _with_data(expr: str | None, spec: DataOptions) -> tuple[str, Any]:
@@ -116,7 +119,8 @@ def _with_data(expr: str | None, spec: DataOptions) -> tuple[str, Any]:
     vectors = parse_vectors(spec.vectors)
     text = read_expression(expr)
     names = free_names(normalise(text))
-    return text, read_data(read_data_text(spec.path), spec.path, names, vectors)
+    with data_source(spec.path) as source:
+        return text, read_data(source, spec.path, names, vectors)
 
 
 def _data_problem(
