@@ -646,6 +646,47 @@ def fig_data(caches: Caches) -> Figure:
     )
 
 
+COMPARE_LOSS = "(x-1)**2 + 10*(y+2)**2"
+COMPARE_RUNS = [("sgd lr=0.01", ["--lr", "0.01"]),
+                ("sgd lr=0.01 momentum=0.9", ["--lr", "0.01", "--momentum", "0.9"]),
+                ("adam lr=0.01", ["--optimizer", "adam", "--lr", "0.01"])]  # fmt: skip
+
+
+def fig_compare(caches: Caches) -> Figure:
+    """compare: three runs of 10,000 steps in one process, against the three descend
+    calls it replaces (each writing its JSON)."""
+    env = caches.fresh()
+    common = ["--start", "x=0,y=0", "--steps", "10000", "--tol", "0", "--format", "json"]
+    runs = [a for text, _ in COMPARE_RUNS for a in ("--run", text)]
+    compare_cmd = gdcli("compare", COMPARE_LOSS, *runs, *common)
+    descends = [gdcli("descend", COMPARE_LOSS, *opts, *common) for _, opts in COMPARE_RUNS]
+
+    def three(capture: bool) -> tuple[float, str]:
+        total, outs = 0.0, []
+        for cmd in descends:
+            seconds, out = timed(cmd, env, capture)
+            total += seconds
+            outs.append(out)
+        return total, "\n".join(outs)
+
+    t, outputs = interleaved({"compare": side(compare_cmd, env), "descend": three}, LONG)
+    data = json.loads(outputs["compare"])
+    singles = [json.loads(text) for text in outputs["descend"].split("\n{")[:1]]
+    if data["runs"][0]["final"]["params"] != singles[0]["final"]["params"]:
+        raise BenchError("compare's first run differs from descend's")
+    return Figure(
+        [
+            ratio_row(
+                "C  compare 3 runs x 1e4 steps / 3 descend calls", t["compare"], t["descend"], 0.5
+            )
+        ],  # fmt: skip
+        [
+            "C: both sides --format json (descend writes every step, compare the summaries); "
+            "target: well under 2x, stated here as <= 0.5x."
+        ],
+    )
+
+
 FIGURES: list[tuple[str, Callable[[Caches], Figure]]] = [
     ("1 --help", fig_help),
     ("2 cold derive", fig_derive),
@@ -655,6 +696,7 @@ FIGURES: list[tuple[str, Callable[[Caches], Figure]]] = [
     ("6 peak RSS", fig_memory),
     ("M matrix", fig_matrix),
     ("A arrays", fig_arrays),
+    ("C compare", fig_compare),
     ("D data", fig_data),
 ]
 

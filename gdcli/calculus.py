@@ -14,8 +14,23 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gdcli.budget import time_limit
-from gdcli.errors import BadInput, BadValue, NameRole, NumericalError, ResourceLimit
-from gdcli.limits import DIGITS, EXACT_SECONDS, MAX_H_VALUES
+from gdcli.errors import (
+    BadInput,
+    BadValue,
+    NameRole,
+    NotComputed,
+    NumericalError,
+    ResourceLimit,
+    TooSlow,
+)
+from gdcli.limits import (
+    DIGITS,
+    EXACT_SECONDS,
+    MAX_H_VALUES,
+    MAXN,
+    RELIABLE_BITS,
+    SUBSTITUTE_SECONDS,
+)
 from gdcli.parse.expression import Loss
 from gdcli.parse.options import show_value
 
@@ -123,45 +138,89 @@ def exact(expr: sympy.Expr, point: dict[Any, Any]) -> sympy.Expr:
     return expr.xreplace(point)
 
 
-def to_float(value: Any) -> float | None:
-    """A real finite float, or None where the value is undefined, infinite or complex."""
+def _number(value: Any) -> Any:
+    """A SymPy value evaluated to DIGITS correct digits (working precision up to MAXN
+    bits, so that cancellation near a saturated tanh or a sigmoid's tail keeps its
+    digits); None where undefined, infinite or complex. NotComputed where even that
+    precision leaves fewer than a float's digits known."""
     import sympy as sp
 
-    if isinstance(value, (int, float)):
-        f = float(value)
-        return f if math.isfinite(f) else None
     if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         return None
     try:
-        number = sp.N(value, DIGITS)
+        number = sp.N(value, DIGITS, maxn=MAXN)
     except (TypeError, ValueError, ZeroDivisionError):
         return None
-    if not number.is_number or number.has(sp.zoo, sp.nan):
+    return _real(number)
+
+
+def _real(number: Any) -> Any:
+    import sympy as sp
+
+    if not number.is_number or number.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         return None
     re, im = number.as_real_imag()
-    if im != 0 and abs(float(im)) > 1e-25 * max(1.0, abs(float(re))):
+    if im != 0 and abs(im) > 1e-25 * max(1, abs(re)):
+        return None
+    if isinstance(re, sp.Float) and re._prec < RELIABLE_BITS:
+        if re == 0 or abs(re) < sp.Float("1e-330"):  # zero to every digit evalf could see
+            return sp.S.Zero
+        raise NotComputed("a value could not be computed to a float's precision")
+    return re
+
+
+def to_float(value: Any) -> float | None:
+    """A real finite float, correctly rounded, or None where the value is undefined,
+    infinite, complex or beyond the range of floats."""
+    if isinstance(value, (int, float)):
+        f = float(value)
+        return f if math.isfinite(f) else None
+    number = _number(value)
+    if number is None:
         return None
     try:
-        f = float(re)
-    except (TypeError, ValueError):
+        f = float(number)
+    except (TypeError, ValueError, OverflowError):
         return None
     return f if math.isfinite(f) else None
 
 
 def value_at(expr: sympy.Expr, point: dict[Any, Any]) -> float:
-    """expr at the point: inf where it overflows a float, nan where it is undefined
-    or complex, else its value to the last bit (SymPy, 30 digits). A float
-    evaluation comes first, so that no huge exact number (w**w at 1e20) is built."""
-    symbols = list(point)
-    rough = compile_scalar(expr, symbols)(*(float(v) for v in point.values()))
-    if not math.isfinite(rough):
-        return rough
+    """expr at the point, correctly rounded to a float: evaluated by SymPy to DIGITS
+    correct digits (numerically at the point, so that no huge exact number, w**w at
+    1e20, is built; and never a float first: exp(710) overflowing inside softplus
+    must not make softplus(710) overflow). ±inf where the value lies beyond the range
+    of floats, nan where it is undefined or complex; NotComputed (exit 4) where its
+    digits cannot be known within the time for one exact evaluation."""
+    import sympy as sp
+
     try:
         with time_limit(EXACT_SECONDS):
-            value = to_float(exact(expr, point))
-    except ResourceLimit:
-        return rough  # too slow to be exact: the float evaluation it is
-    return math.nan if value is None else value
+            try:
+                # exactly first: a part that is exactly 0 at the point (the argument of
+                # max or abs at a kink, w - 1 under a root) is 0, not 0.e-39711
+                with time_limit(SUBSTITUTE_SECONDS):
+                    exact_value = expr.xreplace(point)
+                number = sp.N(exact_value, DIGITS, maxn=MAXN)
+            except TooSlow:  # a huge exact number (w**w at 1e20): numerically instead
+                number = sp.N(expr, DIGITS, subs=point, maxn=MAXN)
+            real = _real(number)
+    except TooSlow:
+        # too slow to be exact: where even floats overflow, the value is beyond them
+        rough = compile_scalar(expr, list(point))(*(float(v) for v in point.values()))
+        if math.isinf(rough):
+            return rough
+        raise NotComputed(
+            "a value could not be computed to a float's precision within its time"
+        ) from None
+    except (TypeError, ValueError, ZeroDivisionError):
+        return math.nan
+    if real is None:
+        return math.nan
+    try:
+        return float(real)
+    except OverflowError:
+        return math.copysign(math.inf, float(sp.sign(real)))
 
 
 def _is_finite(x: float | None) -> bool:

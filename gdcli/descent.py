@@ -29,14 +29,17 @@ ScheduleFactory = Callable[[], "Schedule"]
 
 class Step:
     """The point after `step` updates (step 0 is the start). `after` is the point the
-    next update leads to, once known (None for the last step).
+    next update leads to, once known (None for the last step), and `explain` that
+    update's intermediate values per weight, when they were asked for.
 
     On training data (`BatchDescent`), `batch` is the batch of the next update and
     `loss`, `grad` are over its examples; the last step of a run that did not
     diverge has `batch` None, its loss and gradient over every example. `full` is
     (loss, gradient) over every example, where asked for."""
 
-    __slots__ = ("step", "params", "loss", "grad", "state", "lr", "after", "batch", "full")
+    __slots__ = (
+        "step", "params", "loss", "grad", "state", "lr", "after", "explain", "batch", "full"
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -54,6 +57,7 @@ class Step:
         self.state = state
         self.lr = lr
         self.after: Params | None = None
+        self.explain: list[dict[str, Any]] | None = None
         self.batch: Batch | None = None
         self.full: tuple[float, Params] | None = None
 
@@ -95,6 +99,7 @@ class Descent:
         rule: StopRule,
         show_state: bool = False,
         schedule: ScheduleFactory | None = None,
+        explain_steps: int = 0,
     ) -> None:
         self.evaluate = evaluate
         self.start = start
@@ -102,6 +107,7 @@ class Descent:
         self.rule = rule
         self.show_state = show_state
         self.schedule = schedule
+        self.explain_steps = explain_steps
         if schedule is not None:
             check_schedule(schedule(), optimizer(), rule.steps)
         self.first = check_start(evaluate, start)
@@ -121,18 +127,24 @@ class Descent:
         params = self.start
         loss, grad = self.first
         limit = rule.limit(loss)
-        yield Step(0, params, loss, grad, state() if state else None, lr())
+        optimizer.record = self.explain_steps > 0
+        current = Step(0, params, loss, grad, state() if state else None, lr())
+        yield current
         for k in range(1, rule.steps + 1):
             if rule.converged(norm(grad)):
                 return Outcome(CONVERGED, k - 1)
             if schedule is not None:
                 apply(schedule, optimizer)
             params = optimizer.step(params, grad)
+            if optimizer.record:  # how the point before came to this one
+                current.explain = optimizer.explained
+                optimizer.record = k < self.explain_steps
             if schedule is not None:
                 schedule.step(loss)  # the loss whose gradient this update used (plateau)
             moved = finite(params)
             loss, grad = evaluate(params) if moved else (math.nan, [p * math.nan for p in params])
-            yield Step(k, params, loss, grad, state() if state else None, lr())
+            current = Step(k, params, loss, grad, state() if state else None, lr())
+            yield current
             healthy = moved and math.isfinite(loss) and abs(loss) <= limit
             reason = "" if healthy and finite(grad) else rule.divergence(params, loss, grad, limit)
             if reason:
@@ -170,8 +182,10 @@ class BatchDescent(Descent):
         show_state: bool = False,
         schedule: ScheduleFactory | None = None,
         full: bool = False,
+        explain_steps: int = 0,
     ) -> None:
         self.evaluate_rows = evaluate
+        self.explain_steps = explain_steps
         self.batches = batches
         self.full = full
         self.start = start
@@ -217,6 +231,7 @@ class BatchDescent(Descent):
         loss, grad = self.first if batch.whole else evaluate(params, batch.index)
         epoch_loss = 0.0
         k = 0
+        optimizer.record = self.explain_steps > 0
         while True:
             if batch is None or rule.converged(norm(grad)):
                 # the last step: its loss and gradient over every example
@@ -225,11 +240,15 @@ class BatchDescent(Descent):
                 yield record(k, params, loss, grad, None)
                 converged = batch is not None or rule.converged(norm(grad))
                 return Outcome(CONVERGED if converged else MAX_STEPS, k)
-            yield record(k, params, loss, grad, batch)
+            current = record(k, params, loss, grad, batch)
+            yield current
             if schedule is not None:
                 apply(schedule, optimizer)
             params = optimizer.step(params, grad)
             k += 1
+            if optimizer.record:  # how the point before came to this one
+                current.explain = optimizer.explained
+                optimizer.record = k < self.explain_steps
             epoch_loss += loss * batch.size
             if schedule is not None and self.per_batch:
                 schedule.step(loss)

@@ -162,6 +162,17 @@ def source_name(source: str) -> str:
     return "stdin" if source == "-" else source
 
 
+class BadRun(BadInput):
+    """A run of a comparison that cannot be read: `index` (1-based) and `text` name it,
+    `problem` says what is wrong."""
+
+    def __init__(self, index: int, text: str, problem: str, hint: str | None = None) -> None:
+        super().__init__(f"run {index} ({text!r}): {problem}", hint)
+        self.index = index
+        self.text = text
+        self.problem = problem
+
+
 class NumericalError(GdcliError):
     """A value became non-finite or complex."""
 
@@ -181,6 +192,11 @@ class ResourceLimit(GdcliError):
     """An expression too large, too deep or too slow to handle."""
 
     exit_code = ExitCode.RESOURCE
+
+
+class NotComputed(ResourceLimit):
+    """A value whose digits could not be known to a float's precision (within the time
+    or the working precision gdcli allows): it is not shown rather than shown wrong."""
 
 
 class TooSlow(ResourceLimit):

@@ -15,10 +15,13 @@ MAX_ARGUMENTS = 32  # arguments of max(...) / min(...)
 
 # --- time ------------------------------------------------------------------------------
 DEFAULT_TIME_LIMIT = 3.0  # CPU seconds of symbolic work per command
-EXACT_SECONDS = 1.0  # CPU seconds for one exact evaluation before the float value is taken
+EXACT_SECONDS = 1.0  # CPU seconds for one exact evaluation of a value
+SUBSTITUTE_SECONDS = 0.2  # of which putting the exact point in may take this much
 
 # --- derivatives and quotients ---------------------------------------------------------
 DIGITS = 30  # working precision of exact evaluations
+MAXN = 20_000  # bits of precision an evaluation may use to get its DIGITS right
+RELIABLE_BITS = 60  # fewer correct bits than this: the value is not known to float precision
 MAX_H_VALUES = 400  # rows of a difference-quotient table
 
 # --- descent ---------------------------------------------------------------------------

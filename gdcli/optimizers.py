@@ -152,12 +152,16 @@ class Optimizer:
         self.lr: V = _learning_rate(lr)
         self.t = 0  # torch's state["step"]: 1 during the first update
         self._buffers: dict[str, list[V]] = {}
+        self.record = False  # keep each update's intermediate values (to explain it)
+        self.explained: list[dict[str, V]] = []  # per parameter, of the last update
 
     def step(self, params: Sequence[V], grads: Sequence[V]) -> list[V]:
         """One update of every parameter; returns the new params (the inputs are not changed)."""
         if len(params) != len(grads):
             raise ValueError(f"{len(params)} params but {len(grads)} grads")
         self.t += 1
+        if self.record:
+            self.explained = []
         pairs = list(enumerate(zip(params, grads, strict=True)))
         if _is_scalar(self.lr) and all(map(_is_scalar, (*params, *grads))):
             return [self._update(i, p, g) for i, (p, g) in pairs]
@@ -177,6 +181,10 @@ class Optimizer:
 
     def _update(self, i: int, p: V, g: V) -> V:
         raise NotImplementedError
+
+    def _note(self, **values: V) -> None:
+        """The named intermediate values of one parameter's update (when recording)."""
+        self.explained.append({"t": float(self.t), "lr": self.lr, **values})
 
     def _get(self, key: str, i: int, like: V, initial: float = 0.0) -> V:
         """Buffer `key` of parameter i, created as `initial` (shaped like `like`) on first use."""
@@ -222,17 +230,24 @@ class SGD(Optimizer):
             raise BadValue("nesterov", "requires a momentum > 0 and zero dampening")
 
     def _update(self, i: int, p: V, g: V) -> V:
+        grad = g
         if self.weight_decay != 0:
             g = g + self.weight_decay * p
+        decayed, previous, buf = g, None, None
         if self.momentum != 0:
             if self.t == 1:
                 buf = _copy(g)  # torch starts the buffer at the gradient itself
             else:
-                buf = self.momentum * self._get("momentum_buffer", i, p)
+                previous = self._get("momentum_buffer", i, p)
+                buf = self.momentum * previous
                 buf = buf + (1 - self.dampening) * g
             self._put("momentum_buffer", i, buf)
             g = g + self.momentum * buf if self.nesterov else buf
-        return p - self.lr * g
+        new = p - self.lr * g
+        if self.record:
+            extra = {} if buf is None else {"b": buf, "b_before": previous}
+            self._note(p=p, g=grad, g_decayed=decayed, step=g, p_new=new, **extra)  # type: ignore[arg-type]
+        return new
 
 
 class Adam(Optimizer):
@@ -267,13 +282,15 @@ class Adam(Optimizer):
         self.amsgrad = _flag("amsgrad", amsgrad)
 
     def _update(self, i: int, p: V, g: V) -> V:
+        start, grad = p, g
         if self.weight_decay != 0:
             if self.decoupled_weight_decay:
                 p = p * (1 - self.lr * self.weight_decay)  # AdamW: shrink p, leave g alone
             else:
                 g = g + self.weight_decay * p
-        m = self.beta1 * self._get("exp_avg", i, p) + (1 - self.beta1) * g
-        v = self.beta2 * self._get("exp_avg_sq", i, p) + (1 - self.beta2) * g * g
+        m_before, v_before = self._get("exp_avg", i, p), self._get("exp_avg_sq", i, p)
+        m = self.beta1 * m_before + (1 - self.beta1) * g
+        v = self.beta2 * v_before + (1 - self.beta2) * g * g
         self._put("exp_avg", i, m)
         self._put("exp_avg_sq", i, v)
         if self.amsgrad:
@@ -283,7 +300,14 @@ class Adam(Optimizer):
         bias_correction2 = 1 - self.beta2**self.t
         step_size = self.lr / bias_correction1
         denom = _sqrt(v) / bias_correction2**0.5 + self.eps
-        return p - _div(step_size * m, denom)
+        new = p - _div(step_size * m, denom)
+        if self.record:
+            self._note(
+                p=start, g=grad, g_decayed=g, p_decayed=p, m_before=m_before, m=m,
+                v_before=v_before, v=v, bc1=bias_correction1, bc2=bias_correction2,
+                m_hat=m / bias_correction1, v_hat=v / bias_correction2, p_new=new,
+            )  # fmt: skip
+        return new
 
 
 class AdamW(Adam):
@@ -339,9 +363,11 @@ class RMSprop(Optimizer):
         self.centered = _flag("centered", centered)
 
     def _update(self, i: int, p: V, g: V) -> V:
+        grad = g
         if self.weight_decay != 0:
             g = g + self.weight_decay * p
-        v = self.alpha * self._get("square_avg", i, p) + (1 - self.alpha) * g * g
+        v_before = self._get("square_avg", i, p)
+        v = self.alpha * v_before + (1 - self.alpha) * g * g
         self._put("square_avg", i, v)
         if self.centered:
             g_avg = self.alpha * self._get("grad_avg", i, p) + (1 - self.alpha) * g
@@ -349,10 +375,18 @@ class RMSprop(Optimizer):
             v = v - g_avg * g_avg  # an estimate of the variance instead of the second moment
         avg = _sqrt(v) + self.eps
         if self.momentum > 0:
-            buf = self.momentum * self._get("momentum_buffer", i, p) + _div(g, avg)
+            b_before = self._get("momentum_buffer", i, p)
+            buf = self.momentum * b_before + _div(g, avg)
             self._put("momentum_buffer", i, buf)
-            return p - self.lr * buf
-        return p - _div(self.lr * g, avg)
+            new = p - self.lr * buf
+            if self.record:
+                self._note(p=p, g=grad, g_decayed=g, v_before=v_before, v=v, avg=avg,
+                           b_before=b_before, b=buf, p_new=new)  # fmt: skip
+            return new
+        new = p - _div(self.lr * g, avg)
+        if self.record:
+            self._note(p=p, g=grad, g_decayed=g, v_before=v_before, v=v, avg=avg, p_new=new)
+        return new
 
 
 class Adagrad(Optimizer):
@@ -384,12 +418,17 @@ class Adagrad(Optimizer):
         self.eps = _non_negative("eps", eps)
 
     def _update(self, i: int, p: V, g: V) -> V:
+        grad = g
         if self.weight_decay != 0:
             g = g + self.weight_decay * p
         clr = self.lr / (1 + (self.t - 1) * self.lr_decay)
-        s = self._get("sum", i, p, self.initial_accumulator_value) + g * g
+        s_before = self._get("sum", i, p, self.initial_accumulator_value)
+        s = s_before + g * g
         self._put("sum", i, s)
-        return p - _div(clr * g, _sqrt(s) + self.eps)
+        new = p - _div(clr * g, _sqrt(s) + self.eps)
+        if self.record:
+            self._note(p=p, g=grad, g_decayed=g, clr=clr, s_before=s_before, s=s, p_new=new)
+        return new
 
 
 # --- registry ----------------------------------------------------------------------------------

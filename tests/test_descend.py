@@ -157,7 +157,8 @@ def test_tty_two_variables(run):
     r = descend(run, "x**2 + y**2", "--start", "x=1,y=-2", "--steps", "5", tty=True)
     assert r.code == 0, r.err
     assert "┏" in r.out and "loss against step" in r.out
-    assert "the path in the (x, y) plane" in r.out
+    assert "the path on the level lines of the loss, in the (x, y) plane" in r.out
+    assert "level lines" in r.out and "S" in r.out  # the start marked
 
 
 @pytest.mark.parametrize(

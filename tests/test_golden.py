@@ -44,6 +44,16 @@ CALLS: dict[str, list[str]] = {
     "grad": ["grad"],
     "check": ["check", "(w-3)**2", "2*(w-3)"],
     "sweep": ["sweep", "--lr", "0.1:1.5:5", "--start", "0", "--steps", "20"],
+    "schedule": ["schedule", "step", "--step-size", "2", "--steps", "6"],
+    "compare": [
+        "compare",
+        "--run",
+        "sgd lr=0.1",
+        "--run",
+        "sgd lr=0.1 momentum=0.5",
+        "--steps",
+        "5",
+    ],
 }
 
 W = sympy.Symbol("w", real=True)
@@ -293,3 +303,21 @@ def test_table_shows_the_csv_values(command):
                 assert shown[k] in roundings, (names[k], shown[k], value)
             else:
                 assert shown[k] == value
+
+
+def test_schedule_numbers():
+    """StepLR with step_size 2 and torch's gamma 0.1: lr = 0.1 * 0.1**(k // 2)."""
+    rows = golden_csv("schedule")
+    assert [int(row["step"]) for row in rows] == list(range(6))
+    for k, row in enumerate(rows):
+        assert float(row["lr"]) == pytest.approx(0.1 * 0.1 ** (k // 2), rel=1e-15)
+
+
+def test_compare_numbers():
+    """Plain descent from 1 with lr 0.1 is 3 - 2·0.8^k; heavy-ball momentum 0.5 by hand:
+    b = -4, -5.2, -4.76, -3.588, -2.2844 gives w = 1.4, 1.92, 2.396, 2.7548, 2.98324."""
+    plain, momentum = golden_csv("compare")
+    assert float(plain["w"]) == pytest.approx(3 - 2 * 0.8**5, rel=1e-15)
+    assert float(plain["final_loss"]) == pytest.approx(4 * 0.64**5, rel=1e-14)
+    assert float(momentum["w"]) == pytest.approx(2.98324, rel=1e-14)
+    assert float(momentum["final_loss"]) == pytest.approx((3 - 2.98324) ** 2, rel=1e-9)

@@ -19,7 +19,7 @@ LAYERS = [
     ["gdcli.problem", "gdcli.data"],
     ["gdcli.calculus", "gdcli.derivation"],
     ["gdcli.engine"],
-    ["gdcli.optimizers", "gdcli.schedules", "gdcli.stopping"],
+    ["gdcli.optimizers", "gdcli.schedules", "gdcli.stopping", "gdcli.runs"],
     ["gdcli.descent"],
     ["gdcli.compile"],
     ["gdcli.reports"],

@@ -315,9 +315,10 @@ def plot_command(
     ] = None,
     sets: SetOpt = None,
 ) -> None:
-    """Draw the loss l(w), the current point and its tangent (its slope).
+    """Draw the loss l(w), the current point and its tangent (its slope). For two
+    weights (--at x=1,y=-2): the loss's level lines, the point, and -gradient.
 
-    With --data, l(w) is the mean loss over the examples.
+    With --data, l(w) is the mean loss over the examples (one weight).
     """
     from gdcli.budget import time_limit
 
@@ -328,11 +329,17 @@ def plot_command(
         problem = _data_problem(text, table, at, sets, None, wrt)
         report = plot_on_data(problem, table, problem.variable(wrt), _range(range_))
     else:
+        from gdcli.problem import read_problem
         from gdcli.reports.plot import plot as build
+        from gdcli.reports.plot import plot_2d
 
         with time_limit(env.time_limit()):
-            problem, name = _one_weight(expr, at, wrt, sets, None)
-            report = build(problem, name, _range(range_))
+            problem = read_problem(read_expression(expr), at, sets=sets or (), wrt=wrt)
+            two = [n for n, shape in problem.weights.items() if not shape]
+            if wrt is None and len(problem.weights) == 2 and len(two) == 2:
+                report = plot_2d(problem, two, _range(range_))
+            else:
+                report = build(problem, problem.variable(wrt), _range(range_))
     report.figure_is_data = out.plot
     out.emit(report)
 
@@ -363,6 +370,20 @@ def descend(
         bool, typer.Option("--show-state", help="Show the optimizer's state (buffers, m, v).")
     ] = False,
     logy: Annotated[bool, typer.Option("--logy", help="Log scale for the loss plot.")] = False,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain", help="Write each update out with its numbers, in the rule's formula."
+        ),
+    ] = False,
+    explain_steps: Annotated[
+        int | None,
+        typer.Option(
+            "--explain-steps",
+            help="Explain only the first K updates (implies --explain).",
+            show_default=False,
+        ),
+    ] = None,
     no_cache: Annotated[
         bool,
         typer.Option(
@@ -390,6 +411,8 @@ def descend(
 
     if every < 1:
         raise BadValue("every", f"must be at least 1 (got {every})")
+    if explain_steps is not None and explain_steps < 1:
+        raise BadValue("explain_steps", f"must be at least 1 (got {explain_steps})")
     training = None
     if data is None:
         from gdcli.compile.cache import Cache
@@ -415,6 +438,7 @@ def descend(
         schedules = _schedule_factory(schedule, lr)
         problem = _data_problem(text, table, start, sets, shapes, point_parameter="start")
         compiled, start_values = build_on_data(problem, table), problem.start()
+    explained = explain_steps or (steps if explain else 0)
     wide = out.wide
     report = build(
         compiled,
@@ -427,6 +451,7 @@ def descend(
         wide,
         progress=_progress_bar(steps) if wide else None,
         schedule=schedules,
+        explain_steps=explained,
         training=training,
     )
     out.emit(report)
@@ -593,6 +618,67 @@ def sweep(
             point_parameter="start",
         )
     out.emit(build(problem, lrs, starts, name, hyper, rule, seconds, schedule))
+
+
+@command(
+    epilog="Examples:  gdcli compare '(x-1)**2 + 10*(y+2)**2' --start x=0,y=0 "
+    "--run 'sgd lr=0.04' --run 'sgd lr=0.04 momentum=0.9' --run 'adam lr=0.3'  |  "
+    "gdcli compare --run 'sgd lr=0.1' --run 'sgd lr=0.1 scheduler=cosine t_max=50' "
+    "--target-loss 1e-6 --format json"
+)
+@output_options()
+def compare(
+    out: Output,
+    expr: ExprArg = None,
+    runs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--run",
+            help="One run: 'OPTIMIZER key=value ...' with descend's option names "
+            "('sgd lr=0.01 momentum=0.9', 'adam lr=0.1', 'sgd lr=0.1 scheduler=cosine "
+            "t_max=100'); repeat it for each run.",
+            show_default=False,
+        ),
+    ] = None,
+    start: StartOpt = None,
+    steps: StepsOpt = 50,
+    tol: TolOpt = 1e-8,
+    target_loss: Annotated[
+        float | None,
+        typer.Option(
+            "--target-loss",
+            help="Count the steps each run needs to reach it.",
+            show_default=False,
+        ),
+    ] = None,
+    trace: Annotated[bool, typer.Option("--trace", help="JSON: every step of every run.")] = False,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Do not read or write the compiled cache.")
+    ] = False,
+    sets: SetOpt = None,
+    shapes: ShapeOpt = None,
+) -> None:
+    """Several update rules on one loss, side by side: one table, the loss curves
+    overlaid, and for two weights the paths on the loss's level lines.
+
+    Each run is exactly what descend gives with the same settings.
+    """
+    from gdcli.compile.cache import Cache
+    from gdcli.compile.load import load_or_build
+    from gdcli.errors import BadValue
+    from gdcli.reports.compare import compare as build
+    from gdcli.runs import parse_run
+    from gdcli.stopping import StopRule
+
+    if not runs:
+        raise BadValue("run", "is needed at least once: 'OPTIMIZER key=value ...'")
+    rule = StopRule(steps, tol)
+    specs = [parse_run(text, k) for k, text in enumerate(runs, start=1)]
+    cache = Cache(env.cache_dir(no_cache))
+    compiled, start_values = load_or_build(
+        read_expression(expr), start, sets or (), shapes or (), cache, env.time_limit()
+    )
+    out.emit(build(compiled, start_values, specs, rule, target_loss, trace))
 
 
 @command(

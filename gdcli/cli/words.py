@@ -7,6 +7,7 @@ is the one place that knows how the command line spells them.
 from __future__ import annotations
 
 from gdcli.errors import (
+    BadRun,
     BadValue,
     Conflict,
     Diverged,
@@ -56,6 +57,8 @@ def words(exc: GdcliError) -> tuple[str, str | None]:
         return f"{exc.name} has shape {value} but --shape says {shape_text(exc.declared)}", None
     if isinstance(exc, NameRole):
         return _role(exc)
+    if isinstance(exc, BadRun):
+        return f"--run {exc.index} ({exc.text!r}): {exc.problem}", exc.hint
     if isinstance(exc, TooSlow):
         return exc.message, "simplify the expression (or raise GDCLI_TIME_LIMIT)"
     if isinstance(exc, Diverged):

@@ -21,6 +21,8 @@ from gdcli.params import Params, Shape
 if TYPE_CHECKING:
     from gdcli.engine import Graph
 
+HESSIAN_ENTRIES = 200  # weights' entries up to which the Hessian is estimated
+
 # operations whose derivative jumps where their argument crosses a tie or zero
 KINK_OPS = frozenset(
     ("maximum", "minimum", "amax", "amin", "abs", "relu", "sign", "heaviside", "heaviside2")
@@ -132,6 +134,32 @@ class ArrayCompiled:
             g if self.shapes[n] else float(g) for n, g in zip(self.variables, grads, strict=True)
         ]
         return float(loss), out
+
+    def hessian(self, params: Params) -> list[list[float]] | None:
+        """Second derivatives by central differences of the exact gradient (h scaled to
+        each entry), symmetrised; None above HESSIAN_ENTRIES entries."""
+        import numpy as np
+
+        from gdcli.params import flatten, unflatten
+
+        x = np.array(flatten(params))
+        if x.size > HESSIAN_ENTRIES:
+            return None
+        shapes = [self.shapes[n] for n in self.variables]
+        columns = []
+        for j in range(x.size):
+            h = 1e-5 * max(1.0, abs(x[j]))
+            up, down = x.copy(), x.copy()
+            up[j] += h
+            down[j] -= h
+            g_up = np.array(flatten(self.evaluate_params(unflatten(list(up), shapes))[1]))
+            g_down = np.array(flatten(self.evaluate_params(unflatten(list(down), shapes))[1]))
+            columns.append((g_up - g_down) / (2 * h))
+        matrix = np.array(columns).T
+        if not np.all(np.isfinite(matrix)):
+            return None
+        symmetric: list[list[float]] = ((matrix + matrix.T) / 2).tolist()
+        return symmetric
 
     def curvature(self, x: float) -> float | None:
         return None  # the stability note is for one scalar weight, from the symbolic path

@@ -18,7 +18,7 @@ from typing import Any
 from gdcli.compile.arrays import ArrayCompiled
 from gdcli.compile.runtime import Compiled
 
-FORMAT = 5  # bump when the generated source or the entry layout changes
+FORMAT = 6  # bump when the generated source or the entry layout changes
 MAX_ENTRY = 10_000_000  # bytes of one entry; a larger file is not read
 
 

@@ -22,6 +22,7 @@ from gdcli.parse.expression import Loss
 from gdcli.stopping import CONVERGED, DIVERGED, MAX_STEPS
 
 CSE_OUTPUTS = 200  # above this many outputs, common subexpressions are not searched
+HESSIAN_WEIGHTS = 8  # up to this many scalar weights the Hessian is generated exactly
 
 
 def _outputs(loss: Loss, grads: list[Any] | None = None) -> tuple[list[Any], Any, list[Any]]:
@@ -78,6 +79,10 @@ def build(loss: Loss, grads: list[Any] | None = None) -> Compiled:
     if len(args) == 1 and scalar:
         lines, (second,) = body([printable(partial(grads[0], args[0]))], "    ")
         source += ["", f"def curvature({arglist}):", *lines, f"    return {second}"]
+    if scalar and 2 <= len(args) <= HESSIAN_WEIGHTS:
+        seconds = [printable(partial(g, s)) for g in grads for s in args]
+        lines, codes = body(seconds, "    ")
+        source += ["", f"def hessian({arglist}):", *lines, f"    return ({', '.join(codes)},)"]
     if scalar:
         source += ["", *_sgd_loop(names, body, [expr, *grads])]
     return Compiled(

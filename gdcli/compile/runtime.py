@@ -25,6 +25,8 @@ class Compiled:
     the flat weight entries, l'' for one scalar weight, and a fused loop of plain
     gradient descent for scalar weights."""
 
+    kind = "scalar"
+
     def __init__(
         self,
         text: str,
@@ -85,6 +87,22 @@ class Compiled:
         if isinstance(value, complex) or not math.isfinite(value):
             return None
         return float(value)
+
+    def hessian(self, params: Params) -> list[list[float]] | None:
+        """The matrix of second derivatives at a point (None where not generated or
+        not defined)."""
+        f = self.functions.get("hessian")
+        if f is None:
+            return None
+        x = flatten(params)
+        try:
+            flat = f(*x)
+        except (ValueError, ZeroDivisionError, TypeError, OverflowError):
+            return None
+        if any(isinstance(v, complex) or not math.isfinite(v) for v in flat):
+            return None
+        n = len(x)
+        return [[float(flat[i * n + j]) for j in range(n)] for i in range(n)]
 
     def fused_sgd(self, start: Params, optimizer: Optimizer, rule: StopRule) -> Fused | None:
         """Plain SGD on scalar weights in one generated loop: the arithmetic and the

@@ -20,7 +20,7 @@ MATH_NAMES = (
 ).split()
 BUILTIN_NAMES = ("abs", "max", "min")
 HELPER_NAMES = ("_fsum", "_sqrt")
-FUNCTIONS = ("value_and_grad", "curvature", "sgd")
+FUNCTIONS = ("value_and_grad", "curvature", "hessian", "sgd")
 MAX_SOURCE = 5_000_000  # characters of one generated source
 MAX_CONSTANT_BITS = 4096  # an integer constant larger than this is not of our making
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from gdcli.compile.load import Loaded as Compiled
@@ -13,10 +13,15 @@ from gdcli.limits import PLOT_POINTS
 from gdcli.optimizers import Optimizer
 from gdcli.params import entry_labels, flatten, json_value, unflatten
 from gdcli.reports.base import Report, Table
+from gdcli.reports.curvature import curvature, sentence
+from gdcli.reports.explain import explain
 from gdcli.reports.figures import (
     Figure,
     Series,
+    contour_series,
     curve_figure,
+    legend_room,
+    padded,
     path_figure_1d,
     path_figure_2d,
 )
@@ -25,7 +30,7 @@ from gdcli.reports.words import data_sentence, data_summary, subgradient_note
 if TYPE_CHECKING:
     from gdcli.data import Training
     from gdcli.schedules import Schedule
-from gdcli.stopping import CONVERGED, DIVERGED, INTERRUPTED, MAX_STEPS, StopRule, norm
+from gdcli.stopping import CONVERGED, DIVERGED, INTERRUPTED, MAX_STEPS, StopRule, finite, norm
 
 GROWING = 100.0  # a loss this many times its start (and more) is called growing
 HEAD_TAIL = 10  # a terminal table longer than 3x this shows the first and last rows
@@ -77,6 +82,11 @@ class Run:
         if self._outcome is None:
             raise RuntimeError("the run has not ended yet")
         return self._outcome
+
+    @property
+    def shown(self) -> Step | None:
+        """The step handed out last (the one a table row is being made of)."""
+        return self._shown
 
     @property
     def last(self) -> Step:
@@ -144,6 +154,7 @@ def descend(
     wide: bool,
     progress: Callable[[int], None] | None = None,
     schedule: Callable[[], Schedule] | None = None,
+    explain_steps: int = 0,
     training: Training | None = None,
 ) -> Report:
     """The report of a descent; on `training` data a mini-batch descent (each step's
@@ -154,7 +165,9 @@ def descend(
     labels = [label for n in names for label in entry_labels(n, compiled.shapes[n])]
     descent: Descent
     if training is None:
-        descent = Descent(compiled.evaluate_params, start, optimizer, rule, show_state, schedule)
+        descent = Descent(
+            compiled.evaluate_params, start, optimizer, rule, show_state, schedule, explain_steps
+        )
     else:
         descent = BatchDescent(
             compiled.evaluate_rows,  # type: ignore[union-attr]
@@ -165,6 +178,7 @@ def descend(
             show_state,
             schedule,
             training.full,
+            explain_steps,
         )
     full = training is not None and training.full
     run = Run(descent, every, keep_history=wide, progress=progress)
@@ -196,6 +210,11 @@ def descend(
             out["full_loss"] = full_loss
             out["full_grad"] = {n: json_value(g) for n, g in zip(names, full_grad, strict=True)}
             out["cosine"] = cosine(s.grad, full_grad)
+        if s.explain is not None:
+            out["explain"] = {
+                n: {k: json_value(x) for k, x in values.items() if x is not None}
+                for n, values in zip(names, s.explain, strict=True)
+            }
         if s.state is not None:
             out["state"] = {
                 k: {n: json_value(v) for n, v in zip(names, vs, strict=True)}
@@ -234,6 +253,8 @@ def descend(
         }
         if len(names) == 1 and scalar and training is None:
             out["stability"] = _stability(compiled, run, sample)
+        elif len(labels) >= 2:
+            out["stability"] = several()
         out["growing"] = outcome.status == MAX_STEPS and _growth(run.first, last) is not None
         return out
 
@@ -297,6 +318,57 @@ def descend(
                 if compiled.shapes[name]
             ]
 
+    explanations: list[list[Any]] = []  # (step, weight, line) rows, filled as the run goes
+    hyper = sample.hyperparameters()
+
+    def explained(rows: Iterable[Sequence[Any]]) -> Iterator[Sequence[Any]]:
+        """The rows of the main table, keeping each step's explanation for the next table."""
+        for row in rows:
+            s = run.shown
+            if s is not None and s.explain is not None:
+                for n, values in zip(names, s.explain, strict=True):
+                    if not compiled.shapes[n]:
+                        explanations.extend(
+                            [s.step, line] for line in explain(sample.name, hyper, n, values)
+                        )
+            yield row
+
+    if explain_steps:
+        main = tables[0]
+        tables[0] = main._replace(rows=explained(main.rows))
+        tables.insert(
+            1,
+            Table(
+                ["step", "the next update, written out"],
+                explanations,
+                title="how each update is computed (the update rule's formula, with its numbers)",
+                records=False,
+                text_columns=frozenset({"the next update, written out"}),
+            ),
+        )
+
+    curvatures: dict[str, Any] = {}
+
+    def several() -> dict[str, Any] | None:
+        """The Hessian's story at the start and the end (several weights)."""
+        if "done" not in curvatures:
+            points = {"start": run.first, "end": run.last}
+            for key, step in points.items():
+                if step is None or not finite(step.params):
+                    continue
+                hessian = compiled.hessian(step.params)
+                if hessian is not None:
+                    at = {n: json_value(p) for n, p in zip(names, step.params, strict=True)}
+                    curvatures[key] = {"at": at, **curvature(hessian, compiled.kind != "arrays")}
+            curvatures["done"] = True
+        found = {k: v for k, v in curvatures.items() if k != "done"}
+        if not found:
+            return None
+        main = found.get("start" if run.outcome.status == DIVERGED else "end") or next(
+            iter(found.values())
+        )
+        return {**main, "where": "start" if main is found.get("start") else "end", **found}
+
     def quiet() -> list[Any]:
         fused = None if schedule is not None else compiled.fused_sgd(start, optimizer(), rule)
         if fused is not None:
@@ -314,6 +386,13 @@ def descend(
         out.append(_status_line(run.outcome, run.last, names, training))
         if len(names) == 1 and scalar and training is None:
             out.append(_stability_line(_stability(compiled, run, sample), sample, names[0]))
+        elif len(labels) >= 2:
+            info = several()
+            if info is not None:
+                exact = compiled.kind != "arrays"
+                for key, where in (("start", "the start"), ("end", "the end point")):
+                    if info.get(key) is not None:
+                        out.append(sentence(info[key], where, exact))
         grown = _growth(run.first, run.last) if run.outcome.status == MAX_STEPS else None
         if grown is not None:
             out.append(
@@ -335,7 +414,8 @@ def descend(
         if len(labels) == 1:
             out.append(_path_figure_1d(compiled, run, training is not None))
         elif len(labels) == 2:
-            out.append(_path_figure_2d(run, labels))
+            examples = training.data.size if training is not None else None
+            out.append(_path_figure_2d(compiled, run, labels, examples))
         return out
 
     return Report(
@@ -712,12 +792,30 @@ def _on_curve(xs: list[float], ys: list[float], x: float) -> float:
     return ys[k] + t * (ys[k + 1] - ys[k])
 
 
-def _path_figure_2d(run: Run, labels: list[str]) -> Figure:
+LEVEL_EXAMPLES = 10_000  # on more examples than this the level lines are left out (slow)
+
+
+def _path_figure_2d(
+    compiled: Compiled, run: Run, labels: list[str], examples: int | None = None
+) -> Figure:
+    """The path of two weights on the level lines of the loss, start and end marked
+    (on training data, of the mean loss; left out on more than LEVEL_EXAMPLES examples)."""
     points = run.history.points if run.history else []
-    return path_figure_2d(
-        [p[2][0] for p in points],
-        [p[2][1] for p in points],
-        title=f"the path in the ({labels[0]}, {labels[1]}) plane",
+    xs, ys = [p[2][0] for p in points], [p[2][1] for p in points]
+    path = path_figure_2d(
+        xs,
+        ys,
+        title=f"the path on the level lines of the loss, in the ({labels[0]}, {labels[1]}) plane",
         xlabel=labels[0],
         ylabel=labels[1],
     )
+    x_range, y_range = padded(xs), legend_room(padded(ys))
+
+    def loss(x: float, y: float) -> float:
+        return compiled.evaluate_params(
+            unflatten([x, y], [compiled.shapes[n] for n in compiled.variables])
+        )[0]
+
+    if examples is not None and examples > LEVEL_EXAMPLES:
+        return path
+    return path._replace(series=[*contour_series(loss, x_range, y_range), *path.series])

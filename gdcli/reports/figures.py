@@ -192,3 +192,79 @@ def curve_figure(
     """One curve, e.g. loss against step, or error against h with logx=logy=True
     (where zero errors are dropped)."""
     return Figure([Series(label, steps, values)], title, xlabel, ylabel, logx, logy)
+
+
+# ---------------------------------------------------------------------------
+# level lines of a loss of two weights (marching squares)
+
+
+def grid(lo: float, hi: float, n: int) -> list[float]:
+    return [lo + (hi - lo) * k / (n - 1) for k in range(n)]
+
+
+def level_points(
+    values: Sequence[Sequence[float]], xs: Sequence[float], ys: Sequence[float], level: float
+) -> list[tuple[float, float]]:
+    """Where the loss crosses `level` on the edges of each grid cell (marching squares,
+    the points only: a dotted level line). `values[j][i]` is the loss at (xs[i], ys[j])."""
+    points: list[tuple[float, float]] = []
+    for j in range(len(ys)):
+        for i in range(len(xs)):
+            here = values[j][i]
+            if not math.isfinite(here):
+                continue
+            for di, dj in ((1, 0), (0, 1)):
+                ii, jj = i + di, j + dj
+                if ii >= len(xs) or jj >= len(ys):
+                    continue
+                there = values[jj][ii]
+                if (
+                    not math.isfinite(there)
+                    or (here - level) * (there - level) > 0
+                    or here == there
+                ):
+                    continue
+                t = (level - here) / (there - here)
+                points.append((xs[i] + t * (xs[ii] - xs[i]), ys[j] + t * (ys[jj] - ys[j])))
+    return points
+
+
+def levels_of(values: Sequence[Sequence[float]], count: int = 7) -> list[float]:
+    """Level values spread over the loss's range on the grid: evenly in log(l - min),
+    so that the lines crowd neither the valley nor the walls."""
+    finite = [v for row in values for v in row if math.isfinite(v)]
+    if not finite:
+        return []
+    low, high = min(finite), max(finite)
+    if high <= low:
+        return []
+    span = high - low
+    return [low + span * (10 ** (-3 + 3 * k / (count - 1))) * 0.999 for k in range(count)]
+
+
+def contour_series(
+    f: Any, x_range: tuple[float, float], y_range: tuple[float, float], n: int = 61
+) -> list[Series]:
+    """Dotted level lines of f(x, y) over a box (one series for all levels)."""
+    xs, ys = grid(*x_range, n), grid(*y_range, n)
+    values = [[f(x, y) for x in xs] for y in ys]
+    points = [p for level in levels_of(values) for p in level_points(values, xs, ys, level)]
+    if not points:
+        return []
+    return [Series("level lines", [p[0] for p in points], [p[1] for p in points], "points", "·")]
+
+
+def padded(values: Sequence[float], fraction: float = 0.2) -> tuple[float, float]:
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return (-1.0, 1.0)
+    lo, hi = min(finite), max(finite)
+    pad = max(fraction * (hi - lo), 0.5 if hi == lo else 0.0, 1e-9 * max(abs(lo), abs(hi)))
+    return lo - pad, hi + pad
+
+
+def legend_room(y_range: tuple[float, float], share: float = 0.3) -> tuple[float, float]:
+    """A y-range with room at the top for the legend, which plotext draws at the top
+    left, so that it hides no marker (the start of a path, say)."""
+    lo, hi = y_range
+    return lo, hi + share * (hi - lo) / (1 - share)

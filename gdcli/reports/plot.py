@@ -9,7 +9,7 @@ from gdcli import calculus
 from gdcli.limits import CURVE_SAMPLES
 from gdcli.problem import Problem
 from gdcli.reports.base import Report, Table, constant
-from gdcli.reports.figures import loss_figure
+from gdcli.reports.figures import Figure, loss_figure
 from gdcli.reports.slope import curve_range
 from gdcli.reports.words import data_sentence, data_summary, kink_note, sample
 
@@ -138,6 +138,78 @@ def plot_on_data(
         ],
         constant([s.loss, s.slope]),
         undefined=lambda: kink_sentence(name, at, s),
+        notes=constant(notes),
+        figures=constant([figure]),
+        figure_is_data=True,
+    )
+
+
+def plot_2d(problem: Problem, names: list[str], plot_range: tuple[float, float] | None) -> Report:
+    """A loss of two weights: its level lines, the point, and the way the negative
+    gradient points there (where gradient descent goes)."""
+    from gdcli.reports.figures import Series, contour_series, legend_room
+
+    loss = problem.loss
+    x, y = (loss.entries[n][0] for n in names)
+    point = {x: problem.at(names[0]), y: problem.at(names[1])}
+    value = calculus.value_at(loss.expr, point)
+    slopes = [calculus.value_at(calculus.partial(loss.expr, s), point) for s in (x, y)]
+    at = [float(problem.at(n)) for n in names]
+    if not (math.isfinite(value) and all(math.isfinite(g) for g in slopes)):
+        from gdcli.errors import NumericalError
+
+        raise NumericalError(
+            "the loss or its gradient is not a real number at this point",
+            hint="choose another point (is the loss defined there?)",
+        )
+    f = calculus.compile_scalar(loss.expr, [x, y])
+    half = (plot_range[1] - plot_range[0]) / 2 if plot_range is not None else 3.0
+    x_range = plot_range or (at[0] - half, at[0] + half)
+    y_range = (at[1] - half, at[1] + half)
+    norm = math.hypot(*slopes)
+    arrow: list[Series] = []
+    if norm > 0:
+        length = 0.4 * half
+        tip = (at[0] - length * slopes[0] / norm, at[1] - length * slopes[1] / norm)
+        arrow = [Series("-gradient", [at[0], tip[0]], [at[1], tip[1]]),
+                 Series("", [tip[0]], [tip[1]], "points", ">")]  # fmt: skip
+    series = [
+        *contour_series(f, x_range, y_range),
+        *arrow,
+        Series(f"({names[0]}, {names[1]})", [at[0]], [at[1]], "points", "o"),
+    ]
+    figure = Figure(
+        series,
+        title=f"l({names[0]}, {names[1]}) = {loss.text}: level lines, the point, and -gradient",
+        xlabel=names[0],
+        ylabel=names[1],
+    )
+    lo, hi = legend_room(y_range)
+    figure = figure._replace(series=[*figure.series, Series("", [x_range[0]], [hi], "points", " ")])
+    data: dict[str, Any] = {
+        "expression": loss.text,
+        "variables": names,
+        "at": dict(zip(names, at, strict=True)),
+        "loss": value,
+        "gradient": dict(zip(names, slopes, strict=True)),
+        "range": {names[0]: list(x_range), names[1]: list(y_range)},
+    }
+    direction = ", ".join(f"{-g:.6g}" for g in slopes)
+    notes = [
+        f"at ({names[0]}, {names[1]}) = ({at[0]:g}, {at[1]:g}): l = {value:.10g}; the gradient is "
+        f"({', '.join(f'{g:.6g}' for g in slopes)}), so gradient descent moves along "
+        f"({direction}), across the level lines, downhill."
+        if norm > 0
+        else f"at ({at[0]:g}, {at[1]:g}) the gradient is 0: a flat spot, gradient descent stays."
+    ]
+    table = Table(
+        ["variable", "value", "slope"],
+        [[n, a, g] for n, a, g in zip(names, at, slopes, strict=True)],
+    )
+    return Report(
+        data,
+        [table],
+        constant([value, *slopes]),
         notes=constant(notes),
         figures=constant([figure]),
         figure_is_data=True,

@@ -1,0 +1,227 @@
+"""compare: several update rules on one loss, side by side. "In the course you will
+see other methods to the update rule that change the exact value of this update":
+one table, the loss curves overlaid, and for two weights the paths on level lines.
+Every run is `descend` with the same settings, step for step."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+from gdcli.compile.load import Loaded
+from gdcli.descent import Descent, Outcome, Step
+from gdcli.limits import PLOT_POINTS
+from gdcli.params import Params, entry_labels, flatten, json_value
+from gdcli.reports.base import Report, Table
+from gdcli.reports.curvature import curvature, sentence
+from gdcli.reports.figures import Figure, Series, contour_series, legend_room, padded
+from gdcli.runs import RunSpec
+from gdcli.stopping import StopRule
+
+
+class Result:
+    """One run, run to its end: its outcome, its last point, and a thinned history."""
+
+    def __init__(self, spec: RunSpec, outcome: Outcome, last: Step) -> None:
+        self.spec = spec
+        self.outcome = outcome
+        self.last = last
+        self.history: list[tuple[int, float, list[float]]] = []
+        self.steps_to_target: int | None = None
+        self.trace: list[dict[str, Any]] = []
+
+
+def _run(
+    compiled: Loaded,
+    start: Params,
+    spec: RunSpec,
+    rule: StopRule,
+    target: float | None,
+    trace: bool,
+    names: list[str],
+) -> Result:
+    descent = Descent(
+        compiled.evaluate_params, start, spec.make_optimizer, rule,
+        schedule=spec.schedule_factory(),
+    )  # fmt: skip
+    steps = descent.run()
+    stride = max(1, rule.steps // PLOT_POINTS)
+    history: list[tuple[int, float, list[float]]] = []
+    records: list[dict[str, Any]] = []
+    reached: int | None = None
+    last: Step | None = None
+    while True:
+        try:
+            s = next(steps)
+        except StopIteration as stop:
+            outcome: Outcome = stop.value
+            break
+        last = s
+        if reached is None and target is not None and s.loss <= target:
+            reached = s.step
+        if s.step % stride == 0:
+            history.append((s.step, s.loss, flatten(s.params)))
+        if trace:
+            record = {
+                "step": s.step,
+                "params": {n: json_value(p) for n, p in zip(names, s.params, strict=True)},
+                "loss": s.loss,
+                "grad": {n: json_value(g) for n, g in zip(names, s.grad, strict=True)},
+            }
+            if s.lr is not None:
+                record["lr"] = s.lr
+            records.append(record)
+    assert last is not None
+    if history[-1][0] != last.step:
+        history.append((last.step, last.loss, flatten(last.params)))
+    result = Result(spec, outcome, last)
+    result.history, result.steps_to_target, result.trace = history, reached, records
+    return result
+
+
+def compare(
+    compiled: Loaded,
+    start: Params,
+    specs: list[RunSpec],
+    rule: StopRule,
+    target: float | None,
+    trace: bool,
+) -> Report:
+    names = list(compiled.variables)
+    labels = [label for n in names for label in entry_labels(n, compiled.shapes[n])]
+    for spec in specs:  # every run checked before any starts (a bad schedule, say)
+        Descent(compiled.evaluate_params, start, spec.make_optimizer, rule,
+                schedule=spec.schedule_factory())  # fmt: skip
+    done: list[Result] = []
+
+    def results() -> Iterator[Result]:
+        for spec in specs:
+            result = _run(compiled, start, spec, rule, target, trace, names)
+            done.append(result)
+            yield result
+
+    def record(r: Result) -> dict[str, Any]:
+        optimizer = r.spec.make_optimizer()
+        out: dict[str, Any] = {
+            "label": r.spec.label,
+            "optimizer": r.spec.optimizer,
+            "lr": r.spec.lr,
+            "hyper": optimizer.hyperparameters(),
+            "status": r.outcome.status,
+            "steps_used": r.outcome.step,
+            "final": {
+                "params": {n: json_value(p) for n, p in zip(names, r.last.params, strict=True)},
+                "loss": r.last.loss,
+            },
+            "steps_to_target": r.steps_to_target,
+        }
+        if r.spec.scheduler is not None:
+            out["scheduler"] = {"name": r.spec.scheduler, **r.spec.schedule}
+        if trace:
+            out["steps"] = r.trace
+        return out
+
+    head: dict[str, Any] = {
+        "expression": compiled.text,
+        "variables": names,
+        "start": {n: json_value(p) for n, p in zip(names, start, strict=True)},
+        "steps": rule.steps,
+        "tol": rule.tol,
+        "target_loss": target,
+    }
+    columns = ["run", "status", "steps_used", "final_loss"]
+    columns += ["steps_to_target"] if target is not None else []
+    columns += labels if len(labels) <= 4 else []
+
+    def rows() -> Iterator[list[Any]]:
+        for r in results():
+            row: list[Any] = [r.spec.label, r.outcome.status, r.outcome.step, r.last.loss]
+            row += [r.steps_to_target] if target is not None else []
+            row += flatten(r.last.params) if len(labels) <= 4 else []
+            yield row
+
+    hessian = compiled.hessian(start) if len(labels) >= 2 else None
+    start_curvature = curvature(hessian, compiled.kind != "arrays") if hessian else None
+
+    def tail() -> dict[str, Any]:
+        finite = [r for r in done if math.isfinite(r.last.loss)]
+        best = min(finite, key=lambda r: r.last.loss).spec.label if finite else None
+        out: dict[str, Any] = {"lowest_final_loss": best}
+        if start_curvature is not None:
+            out["stability"] = {"where": "start", **start_curvature}
+        return out
+
+    def notes() -> list[str]:
+        out = [
+            f"{len(done)} update rules from the same start, each for at most {rule.steps} "
+            "steps; each run is what descend gives with the same settings."
+        ]
+        best = tail()["lowest_final_loss"]
+        if best is not None:
+            out.append(f"lowest final loss: {best}.")
+        if start_curvature is not None:
+            out.append(sentence(start_curvature, "the start", compiled.kind != "arrays"))
+        if target is not None:
+            reached = [r for r in done if r.steps_to_target is not None]
+            if reached:
+                first = min(reached, key=lambda r: r.steps_to_target or 0)
+                out.append(
+                    f"first to reach loss <= {target:g}: {first.spec.label} "
+                    f"(step {first.steps_to_target})."
+                )
+            else:
+                out.append(f"no run reached loss <= {target:g}.")
+        return out
+
+    def figures() -> list[Figure]:
+        return _figures(compiled, done, labels)
+
+    return Report(
+        head,
+        [Table(columns, rows(), title="", text_columns=frozenset({"run"}))],
+        lambda: [r.last.loss for r in (done or list(results()))],
+        rows_key="runs",
+        records=(record(r) for r in results()),
+        tail=tail,
+        notes=notes,
+        figures=figures,
+    )
+
+
+def _figures(compiled: Loaded, done: list[Result], labels: list[str]) -> list[Figure]:
+    losses = [loss for r in done for _, loss, _ in r.history if math.isfinite(loss) and loss > 0]
+    logy = bool(losses) and max(losses) / min(losses) > 100
+    curves = Figure(
+        [
+            Series(r.spec.label, [h[0] for h in r.history], [h[1] for h in r.history]) for r in done
+        ],  # fmt: skip
+        title="loss against step" + (" (log scale)" if logy else ""),
+        xlabel="step",
+        ylabel="loss",
+        logy=logy,
+    )
+    out = [curves]
+    if len(labels) == 2:
+        xs = [h[2][0] for r in done for h in r.history]
+        ys = [h[2][1] for r in done for h in r.history]
+        x_range, y_range = padded(xs), legend_room(padded(ys))
+
+        def loss(x: float, y: float) -> float:
+            return compiled.evaluate_params([x, y])[0]
+
+        series = contour_series(loss, x_range, y_range)
+        for r in done:
+            series.append(Series(r.spec.label, [h[2][0] for h in r.history],
+                                 [h[2][1] for h in r.history]))  # fmt: skip
+        first = done[0].history[0][2] if done else [0.0, 0.0]
+        series.append(Series("start", [first[0]], [first[1]], "points", "S"))
+        out.append(
+            Figure(
+                series,
+                title=f"the paths on the level lines of the loss ({labels[0]}, {labels[1]})",
+                xlabel=labels[0],
+                ylabel=labels[1],
+            )
+        )
+    return out
