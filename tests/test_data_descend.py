@@ -339,3 +339,19 @@ def test_a_mini_batch_run_converges_on_the_next_batch_and_ends_on_every_example(
     assert math.hypot(bw, bb) <= 0.5 < math.hypot(data["steps"][-2]["grad"]["w"],
                                                   data["steps"][-2]["grad"]["b"])  # fmt: skip
     assert not close(loss, line_loss(x[idx], y[idx], w, b)[0])
+
+
+def test_compare_runs_equal_descend_on_the_same_batches(run, tmp_path):
+    _, _, text = line_data(n=9)
+    path = write(tmp_path, text)
+    common = ["--data", path, "--start", "w=0,b=0", "--batch-size", "2", "--seed", "5",
+              "--epochs", "3"]  # fmt: skip
+    r = run(["compare", LOSS, *common, "--run", "sgd lr=0.05", "--run", "adam lr=0.1",
+             "--trace", "--format", "json"])  # fmt: skip
+    runs = json_output(r)["runs"]
+    for item, flags in zip(runs, (["--lr", "0.05"], ["--optimizer", "adam", "--lr", "0.1"]),
+                           strict=True):  # fmt: skip
+        one = json_output(run(["descend", LOSS, *common, *flags, "--format", "json"]))
+        assert item["final"]["params"] == one["final"]["params"]
+        assert item["final"]["loss"] == one["final"]["loss"]
+        assert [s["batch"] for s in item["steps"]] == [s["batch"] for s in one["steps"]]

@@ -627,8 +627,10 @@ def sweep(
     "--target-loss 1e-6 --format json"
 )
 @output_options()
+@data_options(batches=True)
 def compare(
     out: Output,
+    data: DataOptions | None,
     expr: ExprArg = None,
     runs: Annotated[
         list[str] | None,
@@ -641,7 +643,7 @@ def compare(
         ),
     ] = None,
     start: StartOpt = None,
-    steps: StepsOpt = 50,
+    steps: DataStepsOpt = None,
     tol: TolOpt = 1e-8,
     target_loss: Annotated[
         float | None,
@@ -672,7 +674,18 @@ def compare(
 
     if not runs:
         raise BadValue("run", "is needed at least once: 'OPTIMIZER key=value ...'")
-    rule = StopRule(steps, tol)
+    if data is not None:
+        from gdcli.compile.load import build_on_data
+
+        text, table = _with_data(expr, data)
+        training, steps, _ = _training(table, data, steps, None)
+        rule = StopRule(steps, tol)
+        specs = [parse_run(given, k) for k, given in enumerate(runs, start=1)]
+        problem = _data_problem(text, table, start, sets, shapes, point_parameter="start")
+        on_data = build_on_data(problem, table)
+        out.emit(build(on_data, problem.start(), specs, rule, target_loss, trace, training))
+        return
+    rule = StopRule(DEFAULT_STEPS if steps is None else steps, tol)
     specs = [parse_run(text, k) for k, text in enumerate(runs, start=1)]
     cache = Cache(env.cache_dir(no_cache))
     compiled, start_values = load_or_build(
