@@ -349,7 +349,9 @@ def plot_command(
     "gdcli descend 'max(0, 3*w+2)' --start 1  |  "
     "gdcli descend '(x-1)**2 + 10*(y+2)**2' --start x=0,y=0 --optimizer adam --lr 0.3  |  "
     "gdcli descend 'sum((W @ x - y)**2)' --set x=[1,2] --set y=[3,4] --start W=0 --shape W=2x2  |  "
-    "gdcli descend --lr 1.5 --format csv > run.csv"
+    "gdcli descend --lr 1.5 --format csv > run.csv  |  "
+    "gdcli descend '(w*x + b - y)**2' --data examples/line.csv --start w=0,b=0 "
+    "--batch-size 8 --epochs 10 --full"
 )
 @output_options()
 @optimizer_options
@@ -461,7 +463,8 @@ def descend(
     epilog="Examples:  gdcli grad '(x-1)**2 + 10*(y+2)**2' --at x=0,y=0  |  "
     "gdcli grad 'sum((W @ x - y)**2)' --set x=[1,2] --set y=[3,4] --at W=0 --shape W=2x2  |  "
     "gdcli grad 'mean((tanh(W @ x) - y)**2)' --set x=[1,-1,2] --set y=[0,1] "
-    "--at W=[[0.1,0.2,0.3],[0,0,0.5]] --format json"
+    "--at W=[[0.1,0.2,0.3],[0,0,0.5]] --format json  |  "
+    "gdcli grad '(w*x + b - y)**2' --data examples/line.csv --at w=0,b=0 --per-example"
 )
 @output_options()
 @data_options()
