@@ -355,3 +355,16 @@ def test_compare_runs_equal_descend_on_the_same_batches(run, tmp_path):
         assert item["final"]["params"] == one["final"]["params"]
         assert item["final"]["loss"] == one["final"]["loss"]
         assert [s["batch"] for s in item["steps"]] == [s["batch"] for s in one["steps"]]
+
+
+def test_a_fixed_input_holds_for_every_example_of_every_batch(run, tmp_path):
+    """--set c=0.5 beside the data: the same c in each example of each batch."""
+    x, y, text = line_data(n=7)
+    path = write(tmp_path, text)
+    r = run(["descend", "c*(w*x + b - y)**2", "--data", path, "--set", "c=0.5",
+             "--start", "w=0,b=0", "--lr", "0.1", "--batch-size", "3", "--steps", "5",
+             "--tol", "0", "--format", "json"])  # fmt: skip
+    want = hand_line(x, y, 0.05, 3, 5, 0)  # half the loss: half the gradient
+    for s, h in zip(json_output(r)["steps"], want, strict=True):
+        assert s["batch"] == h["batch"]
+        assert close(s["params"]["w"], h["w"]) and close(s["loss"], h["loss"] / 2)

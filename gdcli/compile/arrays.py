@@ -105,19 +105,13 @@ class ArrayCompiled:
             return self.evaluate_params(params)
         import numpy as np
 
-        count = 0
-        values = []
-        for column, v in self._feed:
-            if column:
-                part = v[index]
-                count = part.shape[0]
-                values.append(part)
-            else:
-                values.append(None)
-        values = [
-            np.broadcast_to(v, (count, *v.shape)) if part is None else part
-            for (_, v), part in zip(self._feed, values, strict=True)
-        ]
+        count = (
+            len(range(*index.indices(self.examples or 0)))
+            if isinstance(index, slice)
+            else len(index)
+        )
+        values = [v[index] if column else np.broadcast_to(v, (count, *v.shape))
+                  for column, v in self._feed]  # fmt: skip
         with np.errstate(all="ignore"):
             loss, grads = self.function(*params, *values)
         out = [
