@@ -14,7 +14,6 @@ import functools
 import inspect
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from enum import Enum
 from typing import Annotated, Any
 
@@ -408,17 +407,27 @@ def _schedule_options(function: Callable[..., Any], positional: bool) -> Callabl
 # training data
 
 
-@dataclass
 class DataOptions:
-    """`--data` and its companions, as given (None: not given)."""
+    """`--data` and its companions, as given (None: not given). A plain class: a
+    dataclass would cost start-up time on every call."""
 
-    path: str
-    vectors: list[str] = field(default_factory=list)
-    batch_size: int | None = None
-    shuffle: bool | None = None
-    seed: int | None = None
-    epochs: int | None = None
-    full: bool = False
+    def __init__(
+        self,
+        path: str,
+        vectors: list[str] | None = None,
+        batch_size: int | None = None,
+        shuffle: bool | None = None,
+        seed: int | None = None,
+        epochs: int | None = None,
+        full: bool = False,
+    ) -> None:
+        self.path = path
+        self.vectors = list(vectors or [])
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.epochs = epochs
+        self.full = full
 
 
 def data_options(
