@@ -687,6 +687,63 @@ def fig_compare(caches: Caches) -> Figure:
     )
 
 
+def _fifty() -> list[str]:
+    """The inputs and weights of the two 50x50 layers (as the A3 figure has them)."""
+    x = _vector(50, 0.1)
+    return ["--set", f"x={x}", "--set", f"y={x}", "--at", "W1=0.01,W2=0.02",
+            "--shape", "W1=50x50", "--shape", "W2=50x50"]  # fmt: skip
+
+
+def _backprop(*extra: str) -> list[str]:
+    return gdcli("backprop", "mean((yhat - y)**2)", "--let", "h=tanh(W1@x)",
+                 "--let", "yhat=tanh(W2@h)", *_fifty(), *extra)  # fmt: skip
+
+
+def fig_backprop(caches: Caches) -> Figure:
+    """backprop through two 50x50 layers, whole process: against grad of the same loss
+    (the gradient alone), and against a hand-written NumPy backprop (start, one step)."""
+    env = caches.fresh()
+    t, out = interleaved(
+        {
+            "json": side(_backprop("--format", "json"), env),
+            "grad": side(gdcli("grad", TWO_LAYER, *_fifty(), "--format", "json"), env),
+            "check": side(_backprop("--check", "--quiet"), env),
+            "base": side(baseline("two_layer_numpy.py", "1"), env),
+        },
+        LONG,
+    )
+    data = json.loads(out["json"])
+    grad = json.loads(out["grad"])
+    nodes = {n["name"]: n for n in data["nodes"]}
+    if any(nodes[w]["grad"] != grad["gradient"][w] for w in ("W1", "W2")):
+        raise BenchError("backprop 50x50: the weights' gradients are not grad's")
+    if float(out["check"]) > 1e-6:
+        raise BenchError(f"backprop 50x50 --check: relative difference {out['check'].strip()}")
+    return Figure(
+        [
+            ratio_row(
+                "B1 backprop 50x50 / grad 50x50 (whole process, json)", t["json"], t["grad"], 1.5
+            ),
+            ratio_row(
+                "B2 backprop 50x50 / hand NumPy backprop (start + 1 step)",
+                t["json"],
+                t["base"],
+                None,
+            ),
+            ratio_row(
+                "B3 backprop 50x50 --check / hand NumPy backprop", t["check"], t["base"], None
+            ),
+        ],
+        [
+            "B: mean((tanh(W2 @ tanh(W1 @ x)) - y)**2) with W1, W2 of 50x50, named as layers "
+            "(--let h=tanh(W1@x) --let yhat=tanh(W2@h)); the gdcli column of B1 is the time a "
+            "student waits (target: about a second). B1 checks that every weight's gradient is "
+            "grad's, B3 (5000 entries, two losses each) that the gradient check agrees; the "
+            "baseline of B2, B3 is benchmarks/baselines/two_layer_numpy.py 1."
+        ],
+    )
+
+
 FIGURES: list[tuple[str, Callable[[Caches], Figure]]] = [
     ("1 --help", fig_help),
     ("2 cold derive", fig_derive),
@@ -697,6 +754,7 @@ FIGURES: list[tuple[str, Callable[[Caches], Figure]]] = [
     ("M matrix", fig_matrix),
     ("A arrays", fig_arrays),
     ("C compare", fig_compare),
+    ("B backprop", fig_backprop),
     ("D data", fig_data),
 ]
 

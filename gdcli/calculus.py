@@ -26,6 +26,7 @@ from gdcli.errors import (
 from gdcli.limits import (
     DIGITS,
     EXACT_SECONDS,
+    LIMIT_SECONDS,
     MAX_H_VALUES,
     MAXN,
     RELIABLE_BITS,
@@ -403,8 +404,8 @@ def slope_at(loss: Loss, name: str, at: Any) -> SlopeAt:
         raise _not_finite(f"the slope dl/d{name}", name, at, convention)
     if math.isfinite(convention) and not kink_candidates(loss.expr, point):
         return SlopeAt(d, value, convention, True, convention, convention, convention)
-    left = _one_sided(d, w, at, -1)
-    right = _one_sided(d, w, at, +1)
+    left = _one_sided(loss.expr, d, w, at, -1)
+    right = _one_sided(loss.expr, d, w, at, +1)
     # a jump of l itself (a step, an indicator): no slope on the side that jumps
     beside = [value_at(loss.expr, {w: at + side * sp.Rational(KINK_STEPS[0])}) for side in (-1, 1)]
     jumps = [math.isfinite(b) and abs(b - value) > 1e-9 * max(1.0, abs(value)) for b in beside]
@@ -416,20 +417,78 @@ def slope_at(loss: Loss, name: str, at: Any) -> SlopeAt:
         and abs(left - right) <= 1e-12 * max(1.0, abs(left), abs(right))
     )
     shown = convention if math.isfinite(convention) else None
-    if same and shown is not None:
-        return SlopeAt(d, value, shown, True, left, right, shown)
+    if same and left is not None:
+        # equal one-sided slopes: differentiable (0·∞ in SymPy's formula at the point,
+        # sqrt(max(0, w)) at -1, does not make it otherwise)
+        slope = shown if shown is not None else left
+        return SlopeAt(d, value, slope, True, left, right, shown)
     return SlopeAt(d, value, None, False, left, right, shown, jump)
 
 
-def _one_sided(d: Any, w: Any, at: Any, side: int) -> float | None:
-    """The slope just left (-1) or right (+1) of `at`: the derivative a hair away, at
-    two distances; None where those disagree (an infinite or undefined slope)."""
+def _one_sided(expr: Any, d: Any, w: Any, at: Any, side: int) -> float | None:
+    """The slope from the left (-1) or the right (+1) of `at`: the limit of the
+    difference quotient (l(w + h) - l(w)) / h as h -> 0 on that side, by SymPy within
+    its time; else the derivative a hair away, at two distances (None where those
+    disagree: an infinite or undefined slope)."""
     import sympy as sp
+
+    h = sp.Symbol("h_", positive=True)
+    try:
+        with time_limit(LIMIT_SECONDS):
+            beside = _settle(expr.xreplace({w: at + side * h}), h)
+            quotient = (beside - expr.xreplace({w: at})) / (side * h)
+            found = sp.limit(quotient, h, 0, "+")
+        if found.is_number and found.is_real and found.is_finite:
+            return to_float(found)
+        if found.is_number and found.is_infinite:
+            return None
+    except (TooSlow, NotImplementedError, ValueError, TypeError, AttributeError):
+        pass  # SymPy found no limit in time: the slope a hair away
 
     near, far = (value_at(d, {w: at + side * sp.Rational(step)}) for step in KINK_STEPS)
     if not (math.isfinite(near) and math.isfinite(far)):
         return None
     return near if abs(near - far) <= 1e-6 * max(1.0, abs(near)) else None
+
+
+def _settle(expr: Any, h: Any) -> Any:
+    """expr for small h > 0, where each max, min, abs, sign and step keeps one branch:
+    the one that wins at h = 0, or (at a tie) just after it. SymPy's limit cannot
+    expand max(0, h - 1) itself."""
+    import sympy as sp
+
+    def winner(pieces: tuple[Any, ...], largest: bool) -> Any:
+        keys = []
+        for piece in pieces:
+            at0 = piece.subs(h, 0)
+            slope = sp.diff(piece, h).subs(h, 0)
+            if not (at0.is_number and slope.is_number):
+                return None
+            keys.append((at0, slope))
+        best = max(keys, key=lambda k: (k[0], k[1])) if largest else min(keys)
+        if sum(1 for k in keys if k == best) > 1 and len({id(p) for p in pieces}) > 1:
+            return None
+        return pieces[keys.index(best)]
+
+    def settle(node: Any) -> Any:
+        if isinstance(node, (sp.Max, sp.Min)):
+            chosen = winner(node.args, isinstance(node, sp.Max))
+            return node if chosen is None else chosen
+        (u, *_) = node.args
+        at0, slope = u.subs(h, 0), sp.diff(u, h).subs(h, 0)
+        if not (at0.is_number and slope.is_number):
+            return node
+        sign = sp.sign(at0) if at0 != 0 else sp.sign(slope)
+        if sign == 0:
+            return node
+        if isinstance(node, sp.Abs):
+            return sign * u
+        if isinstance(node, sp.sign):
+            return sign
+        return sp.S.One if sign > 0 else sp.S.Zero  # Heaviside
+
+    kinds = (sp.Max, sp.Min, sp.Abs, sp.sign, sp.Heaviside)
+    return expr.replace(lambda e: isinstance(e, kinds), settle)
 
 
 def _not_finite(what: str, name: str, at: Any, value: float) -> NumericalError:

@@ -173,6 +173,27 @@ class BadRun(BadInput):
         self.problem = problem
 
 
+class BadLet(BadInput):
+    """A named layer, `NAME=EXPR`, that cannot be used. `kind` says why:
+    `form` (the text is not NAME=EXPR), `twice` (NAME is defined twice), `before`
+    (EXPR uses `detail`, a layer defined after it), `cycle` (the layers use each other
+    in a circle, `detail` reads `a -> b -> a`), `unused` (the loss never uses NAME),
+    `role` (NAME is also given a value, as a weight or an input), `name` (NAME cannot
+    name anything, `detail` says why) or `expression` (EXPR does not parse, `detail`
+    says where). `text` is the definition as typed."""
+
+    def __init__(
+        self, name: str, kind: str, text: str = "", detail: str = "", hint: str | None = None
+    ) -> None:
+        super().__init__(
+            f"layer {name or text!r}: {kind}" + (f" ({detail})" if detail else ""), hint
+        )
+        self.name = name
+        self.kind = kind
+        self.text = text
+        self.detail = detail
+
+
 class NumericalError(GdcliError):
     """A value became non-finite or complex."""
 
@@ -186,6 +207,23 @@ class Diverged(NumericalError):
         super().__init__(f"diverged at step {step}: {reason}")
         self.step = step
         self.reason = reason
+
+
+class GradientMismatch(NumericalError):
+    """A gradient check failed: the reverse pass and central differences differ by
+    `difference` (relative) at entry `entry`, more than `tolerance`."""
+
+    def __init__(
+        self, difference: float, entry: str, tolerance: float, hint: str | None = None
+    ) -> None:
+        super().__init__(
+            f"gradient check failed: backprop and central differences differ by "
+            f"{difference:.3g} (relative) at {entry}, above the tolerance {tolerance:g}",
+            hint,
+        )
+        self.difference = difference
+        self.entry = entry
+        self.tolerance = tolerance
 
 
 class ResourceLimit(GdcliError):

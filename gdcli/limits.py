@@ -17,6 +17,7 @@ MAX_ARGUMENTS = 32  # arguments of max(...) / min(...)
 DEFAULT_TIME_LIMIT = 3.0  # CPU seconds of symbolic work per command
 EXACT_SECONDS = 1.0  # CPU seconds for one exact evaluation of a value
 SUBSTITUTE_SECONDS = 0.2  # of which putting the exact point in may take this much
+LIMIT_SECONDS = 0.5  # CPU seconds for SymPy's one-sided limit of a difference quotient
 
 # --- derivatives and quotients ---------------------------------------------------------
 DIGITS = 30  # working precision of exact evaluations
@@ -34,3 +35,8 @@ PLOT_POINTS = 4000  # steps kept for the plots of a long run (thinned evenly bey
 EXACT_ENTRIES = 64  # up to this many entries grad evaluates every partial exactly
 CURVE_SAMPLES = 241  # points of a sampled loss curve
 PARTIALS_SECONDS = 1.0  # CPU seconds grad may spend writing the partials of small arrays
+
+# --- backprop --------------------------------------------------------------------------
+CHECK_TOLERANCE = 1e-6  # a gradient check passes when every relative difference is below this
+CHECK_FLOOR = 1e-4  # relative difference = |a - b| / max(|a|, |b|, CHECK_FLOOR * max(1, |l|))
+CHECK_KINK_DISTANCE = 1e-4  # a failed check says why when a kink lies this close to the point

@@ -44,6 +44,7 @@ CALLS: dict[str, list[str]] = {
         "--steps",
         "3",
     ],
+    "backprop": ["backprop", "w**3", "--at", "2"],
 }
 EXPR_COMMANDS = [name for name in COMMANDS if "w**3" in CALLS.get(name, [])]  # take a loss
 # Matrix / several-weight variants where the command takes them.
@@ -54,6 +55,8 @@ MATRIX_CALLS: dict[str, list[str]] = {
              "--at", "W=0", "--shape", "W=2x3"],
     "sweep": ["sweep", "(x-1)**2 + 10*(y+2)**2", "--lr", "0.01,0.05", "--start", "x=0,y=0",
               "--steps", "3"],
+    "backprop": ["backprop", "sum((W @ x - y)**2)", "--set", "x=[1,2,3]", "--set", "y=[1,0]",
+                 "--at", "W=0", "--shape", "W=2x3"],
 }  # fmt: skip
 ALL_CALLS = [(name, CALLS[name]) for name in COMMANDS if name in CALLS]
 ALL_CALLS += [(f"{name}-matrix", args) for name, args in MATRIX_CALLS.items()]
@@ -90,6 +93,7 @@ JSON_KEYS = {
     "sweep": {"expression", "optimizer", "steps", "runs"},
     "schedule": {"scheduler", "options", "base_lr", "steps", "lrs"},
     "compare": {"expression", "variables", "start", "steps", "runs"},
+    "backprop": {"expression", "variables", "loss", "nodes", "edges", "gradient"},
 }  # fmt: skip
 
 
@@ -118,6 +122,16 @@ def test_json_contract_keys_and_values(run, name):
         assert data["gradient"] == {"w": 12.0} and data["loss"] == 8.0
     elif name == "check":
         assert data["equal"] is True and data["counterexample"] is None
+    elif name == "backprop":
+        assert data["loss"] == 8.0 and data["gradient"] == {"w": 12.0}
+        assert [(n["name"], n["expr"], n["value"], n["grad"]) for n in data["nodes"]] == [
+            ("w", "w", 2.0, 12.0),
+            ("l", "w**3", 8.0, 1.0),
+        ]
+        assert data["edges"] == [
+            {"from": "w", "to": "l", "role": "base of **", "local": "3*w**2", "local_value": 12.0,
+             "rule": "3*g*w**2", "contribution": 12.0}
+        ]  # fmt: skip
     elif name == "sweep":
         assert [record["lr"] for record in data["runs"]] == [0.01, 0.02]
         for record in data["runs"]:
@@ -211,6 +225,7 @@ QUIET_VALUES = {
     "slope": [15.25],
     "plot": [8.0, 12.0],
     "grad": [12.0],
+    "backprop": [12.0],
 }
 
 

@@ -54,6 +54,7 @@ CALLS: dict[str, list[str]] = {
         "--steps",
         "5",
     ],
+    "backprop": ["backprop"],
 }
 
 W = sympy.Symbol("w", real=True)

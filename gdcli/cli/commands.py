@@ -17,6 +17,7 @@ from gdcli.cli.options import (
     DataOptions,
     DataStepsOpt,
     ExprArg,
+    GraphFormat,
     Output,
     Scheme,
     SetOpt,
@@ -734,6 +735,63 @@ def schedule_command(
     name, options, base = schedule
     values = parse_grid(metrics, "metrics") if metrics is not None else None
     out.emit(build(name, options, base if base is not None else lr, StopRule(steps), values))
+
+
+@command(
+    epilog="Examples:  gdcli backprop 'sum((W @ x - y)**2)' --set x=[1,2] --set y=[3,4] "
+    "--at W=0.5 --shape W=2x2  |  gdcli backprop 'mean((yhat - y)**2)' --let z=W1@x+b1 "
+    "--let 'h=tanh(z)' --let 'yhat=sigmoid(W2@h+b2)' --set x=[1,2] --set y=[1] "
+    "--at W1=0.1,b1=0,W2=0.2,b2=0 --shape W1=3x2 --shape b1=3 --shape W2=1x3 --shape b2=1  |  "
+    "gdcli backprop ... --format dot | dot -Tsvg > graph.svg  |  gdcli backprop ... --check"
+)
+@output_options(
+    no_plot_help="Leave out the tree of the graph.",
+    formats=GraphFormat,
+    format_help="auto: the tables and a tree of the graph on a terminal, plain text in a "
+    "pipe; dot: the graph as Graphviz DOT text.",
+)
+def backprop(
+    out: Output,
+    expr: ExprArg = None,
+    lets: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--let",
+            help="Name a layer: NAME=EXPR (repeatable, in order; EXPR may use the layers "
+            "before it), e.g. --let z=W1@x+b1 --let 'h=tanh(z)'.",
+            show_default=False,
+        ),
+    ] = None,
+    at: AtOpt = None,
+    sets: SetOpt = None,
+    shapes: ShapeOpt = None,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Also compare every weight's gradient with central differences (a gradient "
+            "check); exit 3 when they differ by more than the tolerance.",
+        ),
+    ] = False,
+) -> None:
+    """The forward and the backward pass through the loss's graph: the chain rule.
+
+    Forward: every node is one operation on the nodes before it. Backward, from the
+    loss down: dl/dnode is the sum, over the nodes it feeds, of upstream x local
+    derivative. For a layer W @ x the weight's gradient is outer(delta, x): delta x^T.
+    --quiet prints the gradient's entries (as grad does); with --check, the largest
+    relative difference.
+    """
+    from gdcli.budget import time_limit
+    from gdcli.parse.syntax import normalise
+    from gdcli.reports.backprop import backprop as build
+    from gdcli.reports.backprop import layered_problem
+
+    text = read_expression(expr)
+    with time_limit(env.time_limit()):
+        problem, layers = layered_problem(text, at, sets or (), shapes or (), lets or ())
+        report = build(problem, layers, normalise(text), check)
+    out.emit(report)
 
 
 def _progress_bar(steps: int) -> Callable[[int], None] | None:

@@ -30,6 +30,19 @@ class Format(str, Enum):
     json = "json"
 
 
+class GraphFormat(str, Enum):
+    """The formats of a command that draws a computation graph: Format's and dot
+    (Graphviz DOT text). Only such a command offers dot, so every other command
+    refuses `--format dot` as it refuses any unknown choice (exit 2)."""
+
+    auto = "auto"
+    table = "table"
+    plain = "plain"
+    csv = "csv"
+    json = "json"
+    dot = "dot"
+
+
 class Scheme(str, Enum):
     forward = "forward"
     backward = "backward"
@@ -157,21 +170,19 @@ def _keyword(name: str, annotation: Any, default: Any) -> inspect.Parameter:
 
 def output_options(
     no_plot_help: str = "Leave out the plot.",
+    formats: type[Enum] = Format,
+    format_help: str = "auto: a table and a plot on a terminal, plain text in a pipe.",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Add the output options; the command receives them as `out: Output`."""
+    """Add the output options; the command receives them as `out: Output`. `formats`
+    is the enum of the formats it offers (`GraphFormat` adds dot)."""
     extra = [
         _keyword(
             "fmt",
             Annotated[
-                Format,
-                typer.Option(
-                    "--format",
-                    "-f",
-                    case_sensitive=False,
-                    help="auto: a table and a plot on a terminal, plain text in a pipe.",
-                ),
+                formats,
+                typer.Option("--format", "-f", case_sensitive=False, help=format_help),
             ],
-            Format.auto,
+            formats("auto"),
         ),
         _keyword(
             "quiet",
@@ -576,6 +587,7 @@ __all__ = [
     "DataStepsOpt",
     "ExprArg",
     "Format",
+    "GraphFormat",
     "Output",
     "Scheme",
     "SetOpt",

@@ -7,6 +7,7 @@ is the one place that knows how the command line spells them.
 from __future__ import annotations
 
 from gdcli.errors import (
+    BadLet,
     BadRun,
     BadValue,
     Conflict,
@@ -59,10 +60,45 @@ def words(exc: GdcliError) -> tuple[str, str | None]:
         return _role(exc)
     if isinstance(exc, BadRun):
         return f"--run {exc.index} ({exc.text!r}): {exc.problem}", exc.hint
+    if isinstance(exc, BadLet):
+        return _layer(exc)
     if isinstance(exc, TooSlow):
         return exc.message, "simplify the expression (or raise GDCLI_TIME_LIMIT)"
     if isinstance(exc, Diverged):
         return exc.message, "try a smaller --lr"
+    return exc.message, exc.hint
+
+
+def _layer(exc: BadLet) -> tuple[str, str | None]:
+    name, kind, detail = exc.name, exc.kind, exc.detail
+    if kind == "form":
+        return (
+            f"--let {exc.text!r} is not NAME=EXPR",
+            "name a layer like this: --let z=W1@x+b1 (then use z in the loss or a later --let)",
+        )
+    if kind == "twice":
+        return f"--let {name} is defined twice", "give each layer its own name"
+    if kind == "before":
+        return (
+            f"--let {name} uses {detail} before it is defined",
+            f"give --let {detail}=… before --let {name}=… (layers are read in order)",
+        )
+    if kind == "cycle":
+        return (
+            f"--let {name} is part of a cycle: {detail}",
+            "a layer may use only the layers before it",
+        )
+    if kind == "unused":
+        return f"--let {name} is never used by the loss", f"use {name} in EXPR, or leave it out"
+    if kind == "role":
+        return (
+            f"--let {name} names a layer, but {name} is also given a value (--at, --set or --shape)",
+            "a layer is computed from the weights and inputs: give it no value",
+        )
+    if kind == "name":
+        return f"--let {name}: {detail}", "choose another name"
+    if kind == "expression":
+        return f"--let {name}: {detail}", exc.hint
     return exc.message, exc.hint
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gdcli.errors import (
     BadInput,
+    BadLet,
     GdcliError,
     MissingValue,
     NameRole,
@@ -31,6 +32,7 @@ __all__ = [
     "OPERATOR_NAMES",
     "RESERVED",
     "BadInput",
+    "BadLet",
     "GdcliError",
     "MissingValue",
     "NameRole",

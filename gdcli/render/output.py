@@ -22,6 +22,7 @@ from gdcli.render.terminal import Terminal
 from gdcli.reports.base import Cell, Report, Table
 
 FORMATS = ("auto", "table", "plain", "csv", "json")
+GRAPH_FORMATS = ("dot",)  # only for a report with a computation graph (backprop)
 # columns of words or formulas, aligned left in a terminal table (numbers go right)
 TEXT_COLUMNS = {"direction", "variable", "answer", "derivative", "partial", "status"}
 TEXT_COLUMNS |= {"equal", "oscillating", "expression", "start", "formula", "quantity"}
@@ -43,6 +44,9 @@ def short_text(x: Cell, digits: int = 8) -> str:
     all of them)."""
     if x is None:
         return "—"
+    short = getattr(x, "short", None)
+    if callable(short):  # a cell that writes itself shorter (an array of values)
+        return str(short(digits))
     if isinstance(x, bool):
         return "yes" if x else "no"
     if isinstance(x, float):
@@ -266,6 +270,13 @@ def _write(report: Report, fmt: str, term: Terminal, plot: bool, out: TextIO, er
             note_stream.write(note + "\n")
     elif fmt == "json":
         write_json(report, out)
+    elif fmt in GRAPH_FORMATS:
+        from gdcli.errors import BadValue
+        from gdcli.render.dot import write_dot
+
+        if report.graph is None:
+            raise BadValue("format", f"{fmt} draws a computation graph: only backprop has one")
+        write_dot(report.graph, out)
     elif fmt == "csv":
         write_csv(next(t for t in report.tables if t.records), out)
     elif fmt == "plain":
@@ -280,6 +291,10 @@ def _write(report: Report, fmt: str, term: Terminal, plot: bool, out: TextIO, er
         if plot:
             for figure in report.figures():
                 out.write(draw(figure, min(term.width, 100), 22, term.color) + "\n")
+            if report.graph is not None:
+                from gdcli.render.tree import write_tree
+
+                write_tree(report.graph, term, out)
 
 
 def resolve_format(fmt: str, term: Terminal) -> str:

@@ -5,8 +5,10 @@ A report is a **head** (JSON keys known before any row), an optional stream of
 **tail** (JSON keys computed after the rows). The writers read them in that
 order, so a tail can never be read before its rows by construction. Tables carry
 the same rows for table, plain and csv; notes, figures and the quiet line are
-read after the rows too. `finish` runs last and may raise (a diverged run exits 3
-after everything is written); `interrupt` is called when Ctrl-C ends the rows.
+read after the rows too, and so is `graph`, a computation graph to draw (a tree
+on a terminal, DOT text) where a report has one. `finish` runs last and may raise
+(a diverged run exits 3 after everything is written); `interrupt` is called when
+Ctrl-C ends the rows.
 The quiet line prints only values that exist; `undefined` says why one does not
 (exit 3), so a script never reads `nan` with exit 0.
 """
@@ -52,6 +54,7 @@ class Report:
         finish: Callable[[], None] = _nothing,
         interrupt: Callable[[], None] = _nothing,
         undefined: Callable[[], str] = lambda: "a value asked for is not defined here",
+        graph: Any = None,
     ) -> None:
         self.head = head
         self.tables = tables
@@ -65,6 +68,7 @@ class Report:
         self.finish = finish
         self.interrupt = interrupt
         self.undefined = undefined  # why a quiet value (None or nan) does not exist
+        self.graph = graph  # a computation graph (`reports.graph.GraphPicture`), or None
 
 
 def constant(value: Any) -> Callable[[], Any]:
