@@ -6,7 +6,7 @@ imports here and nowhere else.
 
 from __future__ import annotations
 
-from gdcli.calculus import time_limit
+from gdcli.calculus import partial, time_limit
 from gdcli.errors import BadInput, BadValue, NameRole, NumericalError, ResourceLimit
 from gdcli.expression import FUNCTION_NAMES, RESERVED, _syntax_tree, free_names, parse_loss
 
@@ -21,5 +21,6 @@ __all__ = [
     "_syntax_tree",
     "free_names",
     "parse_loss",
+    "partial",
     "time_limit",
 ]

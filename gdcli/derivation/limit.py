@@ -32,11 +32,10 @@ from gdcli.derivation._imports import (
     NumericalError,
     ResourceLimit,
     free_names,
-    parse_loss,
     time_limit,
 )
 from gdcli.derivation.reading import Unwritable, from_sympy, from_syntax
-from gdcli.derivation.steps import check_name
+from gdcli.derivation.steps import check_name, parse_loss_cleanly
 from gdcli.derivation.terms import Add, Div, Neg, Node, Printer, Var, substitute
 
 OK = "ok"
@@ -98,7 +97,7 @@ def limit_of_quotient(
     ):
         raise BadValue("seconds", f"must be a positive number of seconds (got {seconds!r})")
     check_name(wrt)
-    loss = parse_loss(text)
+    loss = parse_loss_cleanly(text)
     deadline = time.monotonic() + seconds
     w = sp.Symbol(wrt, real=True)
     taken = free_names(text) | {wrt}
@@ -114,38 +113,61 @@ def limit_of_quotient(
     if difference is None:
         difference = _write(raw, printer) or str(raw)
 
-    simplified, why = _attempt(
-        lambda: _simplify_quotient(raw, w, h, printer), _share(deadline, 0.25)
-    )
-    simplified_ok = simplified is not None
-    quotient = simplified[1] if simplified is not None else difference
-    if simplified is None:
-        notes.append(_not_found("a simpler quotient", why))
-
-    share = 0.45 if point is not None else 1.0
-    found, why = _attempt(lambda: _general_limit(raw, expr, w, h), _share(deadline, share))
-    limit = _write(found, printer) if found is not None else None
-    if limit is None:
-        notes.append(_not_found("the limit", why))
-
+    # The limit first (it is what the student asked for); the quotient's cheap forms
+    # (expanded and cancelled, rationalised) before it, SymPy's simplify only with
+    # the time left, and only when the cheap forms still divide by h.
+    # With a point, the limit there comes first (it is the value asked for).
+    cheap, _ = _attempt(lambda: _cheap_quotient(raw, h, printer), _share(deadline, 0.2))
     result = LimitResult(
         expression=loss.text,
         variable=wrt,
         step=step,
         step_note=step_note,
         difference=difference,
-        quotient=quotient,
-        limit=limit,
+        quotient=difference,
+        limit=None,
         status=OK,
-        exists=limit is not None or None,
         notes=notes,
     )
     if point is not None:
-        result = _at_point(result, raw, expr, w, h, point, deadline, printer)
+        until = time.monotonic() + _share(deadline, 0.5)
+        result = _at_point(result, raw, expr, w, h, point, until, printer)
+    found, why = _attempt(lambda: _general_limit(raw, expr, w, h), _share(deadline, 0.75))
+    if found is None:
+        result.notes.append(_not_found("the limit", why))
+    elif point is None:
+        result = _replace(result, exists=True)
+    best = cheap
+    simplified_ok = cheap is not None and not cheap.divides
+    if not simplified_ok:
+        full, why = _attempt(lambda: _simplified_quotient(raw, h, printer), _share(deadline, 0.6))
+        simplified_ok = full is not None
+        best = min((q for q in (cheap, full) if q is not None), key=_Quotient.score, default=None)
+        if full is None:
+            result.notes.append(_not_found("a simpler quotient", why))
+    if found is not None:
+        shorter, _ = _attempt(lambda: _shorter(found, expr, w), _share(deadline, 1.0))
+        found = shorter if shorter is not None else found
     status = OK if simplified_ok else NOT_SIMPLIFIED
-    if result.limit is None or (point is not None and result.exists is None):
+    if found is None or (point is not None and result.exists is None):
         status = NO_LIMIT
-    return _replace(result, status=status)
+    return _replace(
+        result,
+        quotient=best.text if best is not None else difference,
+        limit=_write(found, printer) if found is not None else None,
+        status=status,
+    )
+
+
+@dataclass(frozen=True)
+class _Quotient:
+    expr: Any
+    text: str
+    divides: bool  # does h still divide (0/0 at h = 0)?
+    ops: int
+
+    def score(self) -> tuple[bool, int]:
+        return self.divides, self.ops
 
 
 # ---------------------------------------------------------------------------
@@ -187,7 +209,8 @@ def _difference(text: str, wrt: str, step: str) -> tuple[Printer, str | None]:
         return Printer(), None
     printer = Printer(decimal)
     moved = substitute(node, {wrt: Add((Var(wrt), Var(step)))}, splice=True)
-    quotient: Node = Div(Add((moved, Neg(node))), Var(step))
+    first = moved.terms if isinstance(moved, Add) else (moved,)
+    quotient: Node = Div(Add((*first, Neg(node))), Var(step))
     return printer, printer.text(quotient)
 
 
@@ -220,29 +243,41 @@ def _degree(term: Any, h: Any) -> float:
     return math.inf
 
 
-def _simplify_quotient(raw: Any, w: Any, h: Any, printer: Printer) -> tuple[Any, str]:
-    """The simplest of a few ways of writing the quotient, and its text: expanded
-    and cancelled (w**3 gives 3*w**2 + 3*w*h + h**2), rationalised (for sqrt(w):
-    1/(sqrt(w + h) + sqrt(w))), or SymPy's simplify. A form where h no longer
-    divides (so that h = 0 can be put in) is preferred; a form gdcli cannot write
-    is not taken."""
+def _cheap_quotient(raw: Any, h: Any, printer: Printer) -> _Quotient:
+    """The quotient expanded and cancelled (w**3 gives 3*w**2 + 3*w*h + h**2), or
+    rationalised (sqrt(w) gives 1/(sqrt(w) + sqrt(h + w))): quick, and the forms a
+    textbook shows. The simpler of the two that gdcli can write."""
     import sympy as sp
 
     numerator = raw * h
-    candidates = [sp.cancel(sp.expand(numerator) / h)]
+    cancelled = sp.cancel(sp.expand(numerator) / h)
+    candidates = [raw, cancelled, sp.factor(cancelled)]
     if any(isinstance(p.exp, sp.Rational) and not p.exp.is_integer for p in raw.atoms(sp.Pow)):
         candidates.append(1 / sp.cancel(sp.radsimp(h / numerator)))
-    candidates.append(sp.simplify(raw))
+    return _best_quotient(candidates, h, printer)
 
-    def score(c: Any) -> tuple[bool, int]:
-        divided = c.xreplace({h: 0}).has(sp.nan, sp.zoo, sp.oo, -sp.oo)
-        return divided, sp.count_ops(c)
 
-    for c in sorted(candidates, key=score):
-        written = _write(c, printer, order_by=h)
-        if written is not None:
-            return c, written
-    raise _GiveUp("no simpler form gdcli can write")
+def _simplified_quotient(raw: Any, h: Any, printer: Printer) -> _Quotient:
+    """SymPy's simplify of the quotient (slow: only when the cheap forms fail)."""
+    import sympy as sp
+
+    return _best_quotient([sp.simplify(raw)], h, printer)
+
+
+def _best_quotient(candidates: list[Any], h: Any, printer: Printer) -> _Quotient:
+    """The best candidate gdcli can write: one where h no longer divides (so that
+    h = 0 can be put in) first, then the shortest."""
+    import sympy as sp
+
+    written = []
+    for c in candidates:
+        text = _write(c, printer, order_by=h)
+        if text is not None:
+            divides = c.xreplace({h: 0}).has(sp.nan, sp.zoo, sp.oo, -sp.oo)
+            written.append(_Quotient(c, text, divides, int(sp.count_ops(c))))
+    if not written:
+        raise _GiveUp("no simpler form gdcli can write")
+    return min(written, key=_Quotient.score)
 
 
 _NONSMOOTH_NAMES = ("Abs", "sign", "Heaviside", "Max", "Min", "Piecewise")
@@ -270,13 +305,14 @@ def _general_limit(raw: Any, expr: Any, w: Any, h: Any) -> Any:
     smooth, back = _smooth_near(raw, h)
     for attempt in (smooth, _powers_as_exp(smooth)):
         try:
-            found = sp.limit(attempt, h, 0, "+-")
-        except (ValueError, NotImplementedError):  # the sides differ, or no series
+            # one side: near a w that is not a kink the quotient is smooth in h
+            found = sp.limit(attempt, h, 0, "+")
+        except (ValueError, NotImplementedError):  # no series
             continue
         if _defined(found):
             found = _as_powers(found.xreplace(back))
             if _agrees(found, expr, w):
-                return _shorter(found, expr, w)
+                return found
     raise _GiveUp("SymPy's limit does not agree with the derivative")
 
 
@@ -284,15 +320,16 @@ def _shorter(found: Any, expr: Any, w: Any) -> Any:
     """SymPy's simplify of the limit, when it is shorter (and still checks out)."""
     import sympy as sp
 
-    simpler = _as_powers(sp.simplify(found))
-    log_of_power = any(isinstance(x.args[0], sp.Pow) for x in simpler.atoms(sp.log))
-    if (
-        not log_of_power  # log(2**(2**w)) is shorter than 2**w*log(2), not simpler
-        and sp.count_ops(simpler) < sp.count_ops(found)
-        and _agrees(simpler, expr, w)
-    ):
-        return simpler
-    return found
+    best = found
+    for simpler in (_as_powers(sp.factor(found)), _as_powers(sp.simplify(found))):
+        log_of_power = any(isinstance(x.args[0], sp.Pow) for x in simpler.atoms(sp.log))
+        if (
+            not log_of_power  # log(2**(2**w)) is shorter than 2**w*log(2), not simpler
+            and sp.count_ops(simpler) < sp.count_ops(best)
+            and _agrees(simpler, expr, w)
+        ):
+            best = simpler
+    return best
 
 
 def _as_powers(expr: Any) -> Any:
@@ -447,17 +484,26 @@ def _near_zero(g: Any, point: dict[Any, Any]) -> bool:
 
 
 def _real(expr: Any, point: dict[Any, Any]) -> float | None:
+    """expr at the point as a float; None where it is not a finite real number."""
+    value = _complex(expr, point)
+    if value is None or abs(value.imag) > 1e-12 * max(1.0, abs(value.real)):
+        return None
+    return value.real
+
+
+def _complex(expr: Any, point: dict[Any, Any]) -> complex | None:
+    """expr at the point (floats of 30 digits: at exact points SymPy may work with
+    algebraic numbers such as (-5/2)**(-5/2) for a long time)."""
     import sympy as sp
 
+    floats = {s: sp.N(x, 30) for s, x in point.items()}
     try:
-        value = complex(sp.N(expr.xreplace(point), 20))
+        value = complex(sp.N(sp.sympify(expr).xreplace(floats), 20))
     except (TypeError, ValueError, ZeroDivisionError, OverflowError):
         return None
     if not (math.isfinite(value.real) and math.isfinite(value.imag)):
         return None
-    if abs(value.imag) > 1e-12 * max(1.0, abs(value.real)):
-        return None
-    return value.real
+    return value
 
 
 # ---------------------------------------------------------------------------
@@ -483,14 +529,19 @@ def _at_point(
             hint="it is undefined there (a log or root of a negative, a division by zero?)",
         )
     here = raw.xreplace({w: point})
-    simplified, _ = _attempt(
-        lambda: _simplify_quotient(here, w, h, printer), _share(deadline, 0.25)
-    )
-    quotient_at = simplified[1] if simplified is not None else _write(here, printer, order_by=h)
+    simplified, _ = _attempt(lambda: _cheap_quotient(here, h, printer), _share(deadline, 0.2))
+    quotient_at = simplified.text if simplified is not None else _write(here, printer, order_by=h)
     sides: list[Any] = []
     undefined: list[bool] = []
     jumped = False
-    for side, share in ((-1, 0.5), (1, 1.0)):
+    if _smooth_at(expr, w, point):  # one limit is both one-sided limits
+        outcome, why = _attempt(lambda: _one_sided(here, h, 1), _share(deadline, 1.0))
+        found = outcome[0] if outcome is not None else None
+        if found is None or found is _UNDEFINED:
+            notes.append(_not_found("the limit at the point", why))
+            found = None
+        sides = [found, found]
+    for side, share in ((-1, 0.4), (1, 1.0)) if not sides else ():
         name = "left" if side < 0 else "right"
 
         def one_side(side: int = side) -> tuple[Any, bool]:
@@ -512,14 +563,14 @@ def _at_point(
     value = None
     value_float = None
     if left is not None and right is not None:
-        if left == right and left.is_finite:
+        if _same_number(left, right) and left.is_finite:
             exists, value = True, left
             value_float = _real(value, {})
         else:
             exists = False
             if jumped:
                 notes.append(f"l jumps at {w} = {point}: no slope there")
-            elif left == right:
+            elif _same_number(left, right):
                 notes.append("the quotient grows without bound: the tangent is vertical")
             else:
                 notes.append(f"the one-sided limits differ ({left} and {right}): no limit")
@@ -536,6 +587,29 @@ def _at_point(
         exists=exists,
         notes=notes,
     )
+
+
+def _smooth_at(expr: Any, w: Any, point: Any) -> bool:
+    """Is l smooth around the point: no kink or jump there, real on both sides?"""
+    import sympy as sp
+
+    at = {w: point}
+    if any(_near_zero(g, at) for g in _switches(expr)):
+        return False
+    step = sp.Rational(1, 10**6)
+    return all(_real(expr, {w: point + side * step}) is not None for side in (-1, 1))
+
+
+def _same_number(a: Any, b: Any) -> bool:
+    """a == b for exact numbers SymPy may write differently (cos(1) and 1 - 2*sin(1/2)**2)."""
+    import sympy as sp
+
+    if a == b:
+        return True
+    if not (a.is_number and b.is_number) or not (a.is_finite and b.is_finite):
+        return False
+    difference = _complex(a - b, {})
+    return difference is not None and abs(difference) < 1e-15 * max(1.0, abs(complex(sp.N(a))))
 
 
 class _Undefined:
@@ -559,6 +633,9 @@ def _one_sided(here: Any, h: Any, side: int) -> tuple[Any, bool]:
         near = near.xreplace({a: _branch(a, t) for a in atoms})
     else:
         raise _GiveUp("kinks nested too deeply")
+    probes = [_complex(near, {t: sp.Rational(1, 10**k)}) for k in (6, 9)]
+    if all(p is not None and abs(p.imag) > 1e-9 * max(1.0, abs(p.real)) for p in probes):
+        return _UNDEFINED, False  # l is not real on this side (w**(1/3) left of 0)
     found = sp.limit(near, t, 0, "+")
     if found in (sp.oo, -sp.oo):
         gap = sp.limit(near * side * t, t, 0, "+")

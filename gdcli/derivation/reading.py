@@ -45,6 +45,20 @@ class Unwritable(Exception):
     """A SymPy expression with no counterpart in gdcli's expression language."""
 
 
+def refuse_arrays(text: str) -> None:
+    """BadInput for a loss that uses vector functions, lists or @ (checked on the
+    syntax tree, before the parser would complain about shapes)."""
+    tree, _, _ = _syntax_tree(text)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            if node.func.id in VECTOR_FUNCTIONS:
+                raise BadInput(SCALAR_ONLY, hint=f"{node.func.id}() works on vectors and matrices")
+        if isinstance(node, ast.List) or (
+            isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult)
+        ):
+            raise BadInput(SCALAR_ONLY)
+
+
 def from_syntax(text: str, constants: Mapping[str, Any] | None = None) -> tuple[Node, bool]:
     """The term of a loss as written, and whether it uses decimal numbers. Names in
     `constants` are replaced by their values. The text must already have passed

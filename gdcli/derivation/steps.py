@@ -25,12 +25,14 @@ from typing import Any
 from gdcli.derivation._imports import (
     FUNCTION_NAMES,
     RESERVED,
+    BadInput,
     BadValue,
     NameRole,
     ResourceLimit,
     parse_loss,
+    partial,
 )
-from gdcli.derivation.reading import from_syntax
+from gdcli.derivation.reading import from_syntax, refuse_arrays
 from gdcli.derivation.terms import (
     ONE,
     ZERO,
@@ -95,8 +97,8 @@ RULES: tuple[tuple[str, str], ...] = (
     ("sigmoid", "d/dw sigmoid(w) = sigmoid(w)*(1 - sigmoid(w))"),
     ("softplus", "d/dw softplus(w) = sigmoid(w), as softplus(w) = log(1 + exp(w))"),
     ("relu", "d/dw relu(w) = (w > 0): 0 left of the kink at w = 0, 1 right of it"),
-    ("max", "d/dw max(f, g) = df/dw * (f > g) + dg/dw * (g > f): the slope of the larger piece"),
-    ("min", "d/dw min(f, g) = df/dw * (f < g) + dg/dw * (g < f): the slope of the smaller piece"),
+    ("max", "d/dw max(f, g) = df/dw * (f >= g) + dg/dw * (g > f): the slope of the larger piece"),
+    ("min", "d/dw min(f, g) = df/dw * (f <= g) + dg/dw * (g < f): the slope of the smaller piece"),
     ("abs", "d/dw abs(w) = sign(w): -1 left of the kink at w = 0, 1 right of it"),
     ("sign", "d/dw sign(w) = 0, away from its jump at w = 0"),
     ("Heaviside", "d/dw Heaviside(w) = 0, away from its jump at w = 0"),
@@ -167,13 +169,35 @@ def derivation_steps(
     constants = dict(constants or {})
     if wrt in constants:
         raise NameRole(wrt, "both", expression=text)
-    loss = parse_loss(text, constants=constants)  # every check of the parser, first
+    refuse_arrays(text)
+    loss = parse_loss_cleanly(text, constants)  # every check of the parser, first
+    _check_defined(loss, wrt)
     node, decimal = from_syntax(text, constants)
     deriver = _Deriver(wrt, names(node) | set(constants) | {wrt, "l"}, Printer(decimal))
     try:
         return deriver.run(loss.text, node)
     except RecursionError:
         raise ResourceLimit("expression nested too deeply to write out step by step") from None
+
+
+def parse_loss_cleanly(text: str, constants: Mapping[str, Any] | None = None) -> Any:
+    """The parser's Loss. SymPy itself may refuse what the parser lets through
+    (max(w, asin(2)): "not comparable"); that is bad input here, not a crash."""
+    try:
+        return parse_loss(text, constants=constants)
+    except (ValueError, TypeError) as exc:
+        raise BadInput(f"SymPy cannot build this expression: {exc}") from None
+
+
+def _check_defined(loss: Any, wrt: str) -> None:
+    """As `gdcli derive` does: no steps towards a derivative SymPy finds undefined
+    (0**w, whose derivative is nan everywhere)."""
+    import sympy as sp
+
+    if wrt not in loss.variables:
+        return
+    if partial(loss.expr, loss.entries[wrt][0]).has(sp.nan):
+        raise BadInput(f"the derivative of {loss.text} is undefined (SymPy gives nan)")
 
 
 def check_name(wrt: str) -> None:
@@ -426,13 +450,20 @@ class _Deriver:
         if len(pieces) == 1:
             d = self.derive(pieces[0], var, depth)
             return node.name, d, f"{node.name} of one value is that value"
-        op = ">" if node.name == "max" else "<"
+        strict, tie = (">", ">=") if node.name == "max" else ("<", "<=")
         terms = []
         for i, piece in enumerate(pieces):
             d = self.derive(piece, var, depth)
             if is_num(d, 0):
                 continue
-            indicators = [Cmp(op, piece, other) for j, other in enumerate(pieces) if j != i]
+            # where two pieces are equal on a stretch (min(w, max(1/2, w))) the first
+            # one's slope is taken; against a constant piece the comparison is strict
+            # (max(0, u) has (u > 0)), as the other piece is flat where they are equal
+            indicators = [
+                Cmp(tie if j > i and self.depends(other, var) else strict, piece, other)
+                for j, other in enumerate(pieces)
+                if j != i
+            ]
             terms.append(mul(d, *indicators))
         larger = "larger" if node.name == "max" else "smaller"
         if len(pieces) > 2:

@@ -55,11 +55,13 @@ class _Tidy:
 
     # ---- products
 
-    def decompose(self, node: Node) -> tuple[Fraction, Factors]:
-        """node = coefficient * product of base**exponent."""
+    def decompose(self, node: Node, clean: bool = False) -> tuple[Fraction, Factors]:
+        """node = coefficient * product of base**exponent. With `clean`, the node is
+        already tidy (its parts are not tidied again: that would take time
+        exponential in the depth)."""
         coefficient = Fraction(1)
         factors: Factors = {}
-        stack: list[tuple[Node, int, bool]] = [(node, 1, False)]
+        stack: list[tuple[Node, int, bool]] = [(node, 1, clean)]
         while stack:
             n, k, clean = stack.pop()
             if isinstance(n, Neg):
@@ -109,8 +111,9 @@ class _Tidy:
                 top.append(power(base, Num(Fraction(e))))
             elif e < 0:
                 bottom.append(power(base, Num(Fraction(-e))))
-        # monomials first, as textbooks write them: 2*w*exp(-w**2), not 2*exp(-w**2)*w
-        top.sort(key=lambda f: not _monomial(f))
+        # constants, then monomials first, as textbooks write them: 2*w*exp(-w**2),
+        # pi*cos(w), not 2*exp(-w**2)*w
+        top.sort(key=_rank)
         negative = coefficient < 0
         c = abs(coefficient)
         if self.decimal and c.denominator != 1 and decimal_text(c) is not None:
@@ -138,14 +141,16 @@ class _Tidy:
             if isinstance(tt, Add):
                 terms.extend(tt.terms)
             elif isinstance(tt, Neg) and isinstance(tt.arg, Add):  # -(a - b) is -a + b
-                terms.extend(self.tidy(Neg(x)) for x in tt.arg.terms)
+                terms.extend(
+                    self.rebuild(*self.decompose(Neg(x), clean=True)) for x in tt.arg.terms
+                )
             else:
                 terms.append(tt)
         # like terms collected in the order first met; the number keeps its place too
         # (1 - tanh(w)**2 stays as it is)
         collected: dict[frozenset[tuple[Node, int]] | None, tuple[Node, Fraction]] = {}
         for t in terms:
-            coefficient, factors = self.decompose(t)
+            coefficient, factors = self.decompose(t, clean=True)
             factors = {b: e for b, e in factors.items() if e}
             key = frozenset(factors.items()) if factors else None
             shape = ONE if key is None else self.rebuild(Fraction(1), factors)
@@ -160,7 +165,7 @@ class _Tidy:
             elif total == 1:
                 out.append(shape)
             else:
-                out.append(self.rebuild(*self.decompose(Mul((Num(total), shape)))))
+                out.append(self.rebuild(*self.decompose(Mul((Num(total), shape)), clean=True)))
         if not out:
             return ZERO
         flat: list[Node] = []
@@ -177,10 +182,15 @@ def _negative_power(node: Node) -> bool:
     return isinstance(node, Pow) and isinstance(node.exp, Num) and node.exp.value < 0
 
 
-def _monomial(node: Node) -> bool:
-    if isinstance(node, Pow):
-        return isinstance(node.base, Var) and isinstance(node.exp, Num)
-    return isinstance(node, Var)
+def _rank(node: Node) -> int:
+    """Constants (pi, e) first, then powers of a name, then the rest."""
+    if isinstance(node, Const):
+        return 0
+    if isinstance(node, Var) or (
+        isinstance(node, Pow) and isinstance(node.base, Var) and isinstance(node.exp, Num)
+    ):
+        return 1
+    return 2
 
 
 def _product(factors: list[Node]) -> Node:
