@@ -104,7 +104,7 @@ def limit_of_quotient(
     step = next(n for n in STEP_NAMES if n not in taken and n not in RESERVED)
     h = sp.Symbol(step, real=True)
     step_note = "" if step == "h" else f"the loss uses the name h, so the step is called {step}"
-    point = _point(at, wrt)
+    point = _point(at)
     expr = loss.expr
     notes: list[str] = []
 
@@ -113,49 +113,46 @@ def limit_of_quotient(
     if difference is None:
         difference = _write(raw, printer) or str(raw)
 
-    # The limit first (it is what the student asked for); the quotient's cheap forms
-    # (expanded and cancelled, rationalised) before it, SymPy's simplify only with
-    # the time left, and only when the cheap forms still divide by h.
-    # With a point, the limit there comes first (it is the value asked for).
+    # In this order, each with a share of the time left: the quotient's quick forms
+    # (expanded and cancelled, rationalised); with a point, the limits there (the
+    # value asked for); the limit at a general w; SymPy's slow simplify of the
+    # quotient only when the quick forms still divide by h; a shorter limit.
     cheap, _ = _attempt(lambda: _cheap_quotient(raw, h, printer), _share(deadline, 0.2))
-    result = LimitResult(
+    here: dict[str, Any] = {}
+    if point is not None:
+        until = time.monotonic() + _share(deadline, 0.5)
+        here = _at_point(raw, expr, w, h, point, until, printer, notes)
+    found, why = _attempt(lambda: _general_limit(raw, expr, w, h), _share(deadline, 0.75))
+    if found is None:
+        notes.append(_not_found("the limit", why))
+    best = cheap
+    simplified = cheap is not None and not cheap.divides
+    if not simplified:
+        full, why = _attempt(lambda: _simplified_quotient(raw, h, printer), _share(deadline, 0.6))
+        simplified = full is not None
+        best = min((q for q in (cheap, full) if q is not None), key=_Quotient.score, default=None)
+        if full is None:
+            notes.append(_not_found("a simpler quotient", why))
+    if found is not None:
+        shorter, _ = _attempt(lambda: _shorter(found, expr, w), _share(deadline, 1.0))
+        found = shorter if shorter is not None else found
+    exists = here.get("exists") if point is not None else (found is not None or None)
+    status = OK if simplified else NOT_SIMPLIFIED
+    if found is None or exists is None:
+        status = NO_LIMIT
+    return LimitResult(
         expression=loss.text,
         variable=wrt,
         step=step,
         step_note=step_note,
         difference=difference,
-        quotient=difference,
-        limit=None,
-        status=OK,
-        notes=notes,
-    )
-    if point is not None:
-        until = time.monotonic() + _share(deadline, 0.5)
-        result = _at_point(result, raw, expr, w, h, point, until, printer)
-    found, why = _attempt(lambda: _general_limit(raw, expr, w, h), _share(deadline, 0.75))
-    if found is None:
-        result.notes.append(_not_found("the limit", why))
-    elif point is None:
-        result = _replace(result, exists=True)
-    best = cheap
-    simplified_ok = cheap is not None and not cheap.divides
-    if not simplified_ok:
-        full, why = _attempt(lambda: _simplified_quotient(raw, h, printer), _share(deadline, 0.6))
-        simplified_ok = full is not None
-        best = min((q for q in (cheap, full) if q is not None), key=_Quotient.score, default=None)
-        if full is None:
-            result.notes.append(_not_found("a simpler quotient", why))
-    if found is not None:
-        shorter, _ = _attempt(lambda: _shorter(found, expr, w), _share(deadline, 1.0))
-        found = shorter if shorter is not None else found
-    status = OK if simplified_ok else NOT_SIMPLIFIED
-    if found is None or (point is not None and result.exists is None):
-        status = NO_LIMIT
-    return _replace(
-        result,
         quotient=best.text if best is not None else difference,
         limit=_write(found, printer) if found is not None else None,
         status=status,
+        at=point,
+        exists=exists,
+        notes=notes,
+        **{k: v for k, v in here.items() if k != "exists"},
     )
 
 
@@ -174,7 +171,7 @@ class _Quotient:
 # the pieces
 
 
-def _point(at: Any, wrt: str) -> Any:
+def _point(at: Any) -> Any:
     """`at` as an exact SymPy number (None stays None)."""
     if at is None:
         return None
@@ -511,7 +508,6 @@ def _complex(expr: Any, point: dict[Any, Any]) -> complex | None:
 
 
 def _at_point(
-    result: LimitResult,
     raw: Any,
     expr: Any,
     w: Any,
@@ -519,9 +515,10 @@ def _at_point(
     point: Any,
     deadline: float,
     printer: Printer,
-) -> LimitResult:
-
-    notes = list(result.notes)
+    notes: list[str],
+) -> dict[str, Any]:
+    """The quotient at w = point and its one-sided limits there: the fields of
+    LimitResult about the point. What could not be found is said in `notes`."""
     loss_here = expr.xreplace({w: point})
     if not loss_here.free_symbols and _real(loss_here, {}) is None:
         raise NumericalError(
@@ -576,17 +573,14 @@ def _at_point(
                 notes.append(f"the one-sided limits differ ({left} and {right}): no limit")
     elif any(undefined) and (left is not None or right is not None):
         exists = False  # l is defined on one side only
-    return _replace(
-        result,
-        at=point,
-        quotient_at=quotient_at,
-        value=value,
-        value_float=value_float,
-        left=left,
-        right=right,
-        exists=exists,
-        notes=notes,
-    )
+    return {
+        "quotient_at": quotient_at,
+        "value": value,
+        "value_float": value_float,
+        "left": left,
+        "right": right,
+        "exists": exists,
+    }
 
 
 def _smooth_at(expr: Any, w: Any, point: Any) -> bool:
@@ -753,9 +747,3 @@ def _not_found(what: str, why: str) -> str:
     if why == "timeout":
         return f"SymPy did not find {what} in the time given"
     return f"SymPy could not find {what}"
-
-
-def _replace(result: LimitResult, **changes: Any) -> LimitResult:
-    import dataclasses
-
-    return dataclasses.replace(result, **changes)
