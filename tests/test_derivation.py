@@ -359,6 +359,15 @@ def test_simplify_step_only_when_it_simplifies() -> None:
     assert all(s.rule != "simplify" for s in derivation_steps("sigmoid(w)").steps)
 
 
+def test_degenerate_inner_expression() -> None:
+    """sqrt(w**2 - w**2) is sqrt(0): the chain rule's 1/(2*sqrt(u)) is 0/0 in w, so
+    the simplify step shows the assembled derivative with the let names."""
+    d, _ = check_derivation("sqrt(w**2 - w**2) + w")
+    assert d.result == "1"
+    assert d.steps[-1].rule == "simplify" and "sqrt(u)" in d.steps[-1].expr
+    assert check_derivation("sqrt(w**3 - w**3)*w")[0].result == "0"
+
+
 def test_intermediate_steps_stay_readable() -> None:
     """Light simplification only: no *1, +0, **1 in any step, numbers folded."""
     for text in FAMILY:

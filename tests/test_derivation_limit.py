@@ -11,6 +11,8 @@ import time
 
 import pytest
 import sympy as sp
+from hypothesis import HealthCheck, given, settings
+from test_derivation import _expressions, compare, switches
 
 import gdcli.derivation.limit as limit_module
 from gdcli.derivation import STATUSES, limit_of_quotient
@@ -200,3 +202,25 @@ def test_bad_values() -> None:
         limit_of_quotient("log(w)", at=-1)
     with pytest.raises(BadInput):
         limit_of_quotient("w +")
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_expressions())
+def test_random_losses(text: str) -> None:
+    """Whatever the loss: a clean error, or texts that parse back, a status in
+    time, and a limit (when found) equal to SymPy's derivative away from kinks."""
+    try:
+        loss = parse_loss(text)
+    except Exception:  # noqa: BLE001 - also SymPy's own refusals
+        return
+    start = time.monotonic()
+    r = limit_of_quotient(text, seconds=1.0)
+    assert time.monotonic() - start < 1.6
+    assert r.status in STATUSES
+    parse_loss(r.difference)
+    parse_loss(r.quotient)
+    if r.limit is not None:
+        found = read(r.limit)
+        compare(sp.diff(loss.expr, W), found, switches(loss.expr), points=8)
+    else:
+        assert r.status == "no limit found"

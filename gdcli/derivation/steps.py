@@ -200,6 +200,19 @@ def _check_defined(loss: Any, wrt: str) -> None:
         raise BadInput(f"the derivative of {loss.text} is undefined (SymPy gives nan)")
 
 
+def _written_well(text: str) -> bool:
+    """Does the text parse back? A text beyond the parser's size limits counts as
+    well written (a derivative may be longer than its loss); one SymPy reads as
+    undefined (0/0) does not."""
+    try:
+        parse_loss(text)
+    except ResourceLimit:
+        return True
+    except (BadInput, ValueError, TypeError):
+        return False
+    return True
+
+
 def check_name(wrt: str) -> None:
     if (
         not wrt.isidentifier()
@@ -231,15 +244,22 @@ class _Deriver:
         derivative = self.derive(node, self.wrt, 0)
         assembled = substitute(derivative, self.lets)
         final = tidy(assembled, p.decimal)
+        if not _written_well(p.text(final)):
+            raise BadInput(
+                f"the rules give a derivative that is undefined everywhere (a 0/0): {p.text(final)}"
+            )
         if p.text(final) != p.text(assembled):
+            # Written in the weight, unless that is a 0/0 for SymPy (sqrt(w**2 - w**2)
+            # gives (2*w - 2*w)/(2*sqrt(w**2 - w**2))): then with the names of the steps.
+            shown = assembled if _written_well(p.text(assembled)) else derivative
             self.emit(
                 "simplify",
-                p.text(assembled),
+                p.text(shown),
                 p.text(final),
                 "numbers multiplied out, like terms and equal factors collected",
                 self.wrt,
                 0,
-                f"{p.latex(assembled)} = {p.latex(final)}",
+                f"{p.latex(shown)} = {p.latex(final)}",
             )
         steps = [s for s in self.steps if s is not None]
         if sum(len(s.expr) + len(s.result) for s in steps) > MAX_TEXT:
