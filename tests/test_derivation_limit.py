@@ -167,7 +167,7 @@ def test_hostile_loss_gives_up_in_time() -> None:
     for at in (None, 1):
         start = time.monotonic()
         r = limit_of_quotient(text, at=at, seconds=1.0)
-        assert time.monotonic() - start < 1.5
+        assert time.monotonic() - start < 2.0  # SymPy alone takes minutes
         assert r.status == "no limit found" and r.limit is None
         assert any("time given" in n for n in r.notes)
         parse_loss(r.quotient)  # the quotient as written, unsimplified
@@ -183,7 +183,7 @@ def test_not_simplified_in_time(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(limit_module, "_simplified_quotient", slow)
     start = time.monotonic()
     r = limit_of_quotient("w**3", seconds=2.0)
-    assert time.monotonic() - start < 2.5
+    assert time.monotonic() - start < 3.0  # not the 30 s of the sleep
     assert r.status == "not simplified"
     assert r.quotient == r.difference == "((w + h)**3 - w**3)/h"
     assert r.limit == "3*w**2"
@@ -215,7 +215,7 @@ def test_random_losses(text: str) -> None:
         return
     start = time.monotonic()
     r = limit_of_quotient(text, seconds=1.0)
-    assert time.monotonic() - start < 1.6
+    assert time.monotonic() - start < 2.0
     assert r.status in STATUSES
     parse_loss(r.difference)
     parse_loss(r.quotient)

@@ -691,27 +691,21 @@ def _sign_near(u: Any, t: Any) -> int:
     import sympy as sp
 
     u = sp.sympify(u)
-    if not u.has(t):
-        value = _real(u, {})
-        if value is None:
-            raise _GiveUp(f"cannot tell the sign of {u}")
-        if value != 0 or u.is_zero:
-            return (value > 0) - (value < 0)
-        return 0 if sp.simplify(u) == 0 else _give_up(u)
-    start = _real(u.xreplace({t: 0}), {}) if u.xreplace({t: 0}).is_number else None
-    if start is not None and abs(start) > 1e-12:
-        return 1 if start > 0 else -1
+    if u.is_zero:
+        return 0
+    start = u.xreplace({t: 0})
+    value = _real(start, {}) if start.is_number else None
+    if value is not None and abs(value) > 1e-15:  # far from 0 for 20 digits
+        return 1 if value > 0 else -1
     if sp.simplify(u) == 0:
         return 0
+    if not u.has(t):
+        raise _GiveUp(f"cannot tell the sign of {u}")
     leading = u.as_leading_term(t)
     coefficient = _real(leading.xreplace({t: 1}), {})
     if coefficient is None or coefficient == 0:
         raise _GiveUp(f"cannot tell the sign of {u} near 0")
     return 1 if coefficient > 0 else -1
-
-
-def _give_up(u: Any) -> int:
-    raise _GiveUp(f"cannot tell the sign of {u}")
 
 
 # ---------------------------------------------------------------------------
