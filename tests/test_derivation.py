@@ -21,10 +21,11 @@ import sympy as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gdcli.calculus import time_limit
+from gdcli.budget import time_limit
 from gdcli.derivation import RULE_NAMES, RULES, derivation_steps
+from gdcli.derivation.reading import VECTOR_FUNCTIONS
 from gdcli.errors import BadInput, BadValue, GdcliError, NameRole, ResourceLimit
-from gdcli.expression import FUNCTION_NAMES, parse_loss
+from gdcli.parse.expression import FUNCTION_NAMES, parse_loss
 
 NONSMOOTH = (sp.Abs, sp.Max, sp.Min, sp.Heaviside, sp.sign, sp.Piecewise)
 
@@ -245,7 +246,7 @@ def test_family_uses_every_function_and_rule() -> None:
     used = set()
     for text in FAMILY:
         used |= set(re.findall(r"([A-Za-z_]\w*)\(", text))
-    scalar = set(FUNCTION_NAMES) - {"sum", "mean", "dot", "transpose"}
+    scalar = set(FUNCTION_NAMES) - set(VECTOR_FUNCTIONS)
     assert scalar <= used, scalar - used
     rules = {s.rule for text in FAMILY for s in derivation_steps(text).steps}
     assert rules == RULE_NAMES, RULE_NAMES - rules
@@ -499,7 +500,7 @@ LEAVES = ["w", "w", "w", "x", "2", "3", "1/2", "0.5", "pi", "e"]
 UNARY = [
     f
     for f in FUNCTION_NAMES
-    if f not in ("sum", "mean", "dot", "transpose", "max", "min", "log", "Heaviside", "heaviside")
+    if f not in (*VECTOR_FUNCTIONS, "max", "min", "log", "Heaviside", "heaviside")
 ]
 
 

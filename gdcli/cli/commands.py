@@ -222,6 +222,16 @@ def derive(
     plot: Annotated[
         bool, typer.Option("--plot", help="Plot the error against h (log-log).")
     ] = False,
+    steps: Annotated[
+        bool,
+        typer.Option("--steps", help="The derivative rule by rule, as a textbook writes it."),
+    ] = False,
+    limit: Annotated[
+        bool,
+        typer.Option(
+            "--limit", help="The difference quotient as algebra, and its limit as h -> 0."
+        ),
+    ] = False,
     sets: SetOpt = None,
     shapes: ShapeOpt = None,
 ) -> None:
@@ -247,9 +257,13 @@ def derive(
         return
     from gdcli.reports.derive import derive as build
 
-    with time_limit(env.time_limit()):
+    seconds = env.time_limit()
+    with time_limit(seconds):
         problem, name = _one_weight(expr, at, wrt, sets, shapes)
-        report = build(problem, name, choice(scheme), h_max, h_min, latex)
+        report = build(
+            problem, name, choice(scheme), h_max, h_min, latex, steps,
+            min(2.0, seconds / 2) if limit else None,
+        )  # fmt: skip
     out.emit(report)
 
 

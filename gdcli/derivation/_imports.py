@@ -1,14 +1,13 @@
-"""Everything this package takes from the rest of gdcli, in one place.
-
-The parser is being moved (to `gdcli.parse.expression`): when it moves, repoint the
-imports here and nowhere else.
-"""
+"""Everything this package takes from the rest of gdcli, in one place."""
 
 from __future__ import annotations
 
-from gdcli.calculus import partial, time_limit
+from gdcli.budget import time_limit
+from gdcli.calculus import partial
 from gdcli.errors import BadInput, BadValue, NameRole, NumericalError, ResourceLimit
-from gdcli.expression import FUNCTION_NAMES, RESERVED, _syntax_tree, free_names, parse_loss
+from gdcli.parse.expression import FUNCTION_NAMES, RESERVED, parse_loss
+from gdcli.parse.syntax import free_names
+from gdcli.parse.syntax import syntax_tree as _syntax_tree
 
 __all__ = [
     "FUNCTION_NAMES",

@@ -86,7 +86,7 @@ def limit_of_quotient(
     text: str, wrt: str = "w", at: Any | None = None, seconds: float = 2.0
 ) -> LimitResult:
     """The difference quotient of the loss `text` in `wrt` and its limit as the step
-    goes to 0, within `seconds` of wall-clock time in all (SymPy is stopped when
+    goes to 0, within `seconds` of CPU time in all (SymPy is stopped when
     the time is up, and the result says what it could not do: `status`).
 
     The time limit works in the main thread only (it uses an alarm signal)."""
@@ -98,7 +98,7 @@ def limit_of_quotient(
         raise BadValue("seconds", f"must be a positive number of seconds (got {seconds!r})")
     check_name(wrt)
     loss = parse_loss_cleanly(text)
-    deadline = time.monotonic() + seconds
+    deadline = time.process_time() + seconds
     w = sp.Symbol(wrt, real=True)
     taken = free_names(text) | {wrt}
     step = next(n for n in STEP_NAMES if n not in taken and n not in RESERVED)
@@ -120,7 +120,7 @@ def limit_of_quotient(
     cheap, _ = _attempt(lambda: _cheap_quotient(raw, h, printer), _share(deadline, 0.2))
     here: dict[str, Any] = {}
     if point is not None:
-        until = time.monotonic() + _share(deadline, 0.5)
+        until = time.process_time() + _share(deadline, 0.5)
         here = _at_point(raw, expr, w, h, point, until, printer, notes)
     found, why = _attempt(lambda: _general_limit(raw, expr, w, h), _share(deadline, 0.75))
     if found is None:
@@ -718,7 +718,7 @@ class _GiveUp(Exception):
 
 def _share(deadline: float, fraction: float) -> float:
     """This fraction of the time left."""
-    return max(deadline - time.monotonic(), 0.0) * fraction
+    return max(deadline - time.process_time(), 0.0) * fraction
 
 
 def _attempt(fn: Callable[[], T], budget: float) -> tuple[T | None, str]:

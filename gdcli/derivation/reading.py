@@ -33,11 +33,12 @@ from gdcli.derivation.terms import (
 # Beyond this nesting the steps are not written out (the printers recurse).
 MAX_NESTING = 64
 
-VECTOR_FUNCTIONS = ("sum", "mean", "dot", "transpose")
+VECTOR_FUNCTIONS = ("sum", "mean", "dot", "transpose", "outer", "softmax", "logsumexp")
 
 SCALAR_ONLY = (
     "the steps are written for a loss of one scalar weight: "
-    "sum, mean, dot, transpose, lists and @ are not covered"
+    + ", ".join(VECTOR_FUNCTIONS)
+    + ", lists and @ are not covered"
 )
 
 

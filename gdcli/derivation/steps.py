@@ -11,7 +11,8 @@ one level deeper). The chain rule names a compound inner expression (`let u =
 expression comes back, and a derivative already worked out is not worked out
 again ("as above"), so the steps stay short.
 
-The vector functions `sum`, `mean`, `dot`, `transpose`, lists and `@` are refused
+The vector functions (`sum`, `mean`, `dot`, `transpose`, `outer`, `softmax`,
+`logsumexp`), lists and `@` are refused
 (BadInput): the steps are written for a loss of one scalar weight.
 """
 

@@ -49,7 +49,11 @@ def derive(
     h_max: float,
     h_min: float,
     latex: bool,
+    steps: bool = False,
+    limit: float | None = None,
 ) -> Report:
+    """`steps`: the derivative rule by rule; `limit`: the quotient as algebra and its
+    limit, within that many CPU seconds."""
     others = {v: problem.point[v] for v in problem.weights if v != name}
     loss = problem.only(name).loss
     at = problem.at(name)
@@ -137,9 +141,25 @@ def derive(
                 ylabel="error",
             )
         )
+    tables = [Table(["quantity", "value"], summary, records=False)]
+    if steps or limit is not None:
+        from gdcli.reports.derivation import limit_part, steps_part
+
+        constants = {n: v for n, v in problem.inputs.items()}
+        constants.update(others)
+        parts = []
+        if steps:
+            parts.append(steps_part(problem.text, name, constants, latex))
+        if limit is not None:
+            one = problem.only(name).loss.text if not others else problem.text
+            parts.append(limit_part(one, name, at, limit))
+        for part_data, part_table, part_notes in parts:
+            data.update(part_data)
+            tables.append(part_table)
+            notes[:0] = part_notes
     return Report(
         data,
-        [Table(["quantity", "value"], summary, records=False), quotient_table],
+        [*tables, quotient_table],
         constant([s.slope]),
         undefined=lambda: kink_note(name, at, s),
         notes=constant(notes),
