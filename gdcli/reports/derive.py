@@ -145,8 +145,7 @@ def derive(
     if steps or limit is not None:
         from gdcli.reports.derivation import limit_part, steps_part
 
-        constants = {n: v for n, v in problem.inputs.items()}
-        constants.update(others)
+        constants = {**problem.inputs, **others}
         parts = []
         if steps:
             parts.append(steps_part(problem.text, name, constants, latex))
