@@ -215,7 +215,7 @@ def test_random_losses(text: str) -> None:
         return
     start = time.monotonic()
     r = limit_of_quotient(text, seconds=1.0)
-    assert time.monotonic() - start < 2.0
+    assert time.monotonic() - start < 2.5  # wall-clock time, on a machine maybe busy
     assert r.status in STATUSES
     parse_loss(r.difference)
     parse_loss(r.quotient)
