@@ -87,6 +87,19 @@ def test_kinks_at_a_general_w() -> None:
     assert (r.left, r.right, r.exists) == (-1, 1, False)
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["min(27, max(0.5, w))", "max((w >= 2), w**3)", "relu(relu(w) - 1)", "abs(max(w, 1) - 2)"],
+)
+def test_nested_kinks_are_written_out(text: str) -> None:
+    """Kinks inside kinks: the signs and indicators are written in gdcli's language
+    (SymPy alone folds them into conditions gdcli cannot write)."""
+    r = limit_of_quotient(text, seconds=10)
+    assert r.status in ("ok", "not simplified") and r.limit is not None
+    loss = read(text)
+    assert compare(sp.diff(loss, W), read(r.limit), switches(loss), points=20) >= 10
+
+
 def test_value_at_a_smooth_point() -> None:
     r = limit_of_quotient("(w - 3)**2", at=1)
     assert r.exists is True and r.value == -4 and r.value_float == -4.0
