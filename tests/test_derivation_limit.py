@@ -7,6 +7,7 @@ compared with SymPy's own algebra (expand, diff), not with earlier output.
 from __future__ import annotations
 
 import math
+import signal
 import time
 
 import pytest
@@ -15,8 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from test_derivation import _expressions, compare, switches
 
 import gdcli.derivation.limit as limit_module
+from gdcli.calculus import time_limit
 from gdcli.derivation import STATUSES, limit_of_quotient
-from gdcli.errors import BadInput, BadValue, NumericalError
+from gdcli.derivation.clock import run_within
+from gdcli.errors import BadInput, BadValue, NumericalError, ResourceLimit
 from gdcli.expression import parse_loss
 
 W = sp.Symbol("w", real=True)
@@ -184,6 +187,38 @@ def test_hostile_loss_gives_up_in_time() -> None:
         assert r.status == "no limit found" and r.limit is None
         assert any("time given" in n for n in r.notes)
         parse_loss(r.quotient)  # the quotient as written, unsimplified
+
+
+def _stubborn(seconds: float) -> str:
+    """A loop that ignores the first exception an alarm raises in it, as Python
+    does when the alarm lands in a generator being closed or a finaliser."""
+    ignored = False
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            sum(range(1000))
+        except BaseException:
+            if ignored:
+                raise
+            ignored = True
+    return "ran to the end"
+
+
+def test_an_ignored_alarm_does_not_stop_the_time_limit() -> None:
+    before = signal.getsignal(signal.SIGALRM)
+    start = time.monotonic()
+    with pytest.raises(ResourceLimit):
+        run_within(lambda: _stubborn(5.0), 0.2)
+    assert time.monotonic() - start < 1.0
+    assert signal.getsignal(signal.SIGALRM) is before
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert run_within(lambda: 42, 0.2) == 42
+    time.sleep(0.3)  # no alarm comes after the call
+    # gdcli's time_limit alone: its one alarm is ignored and the loop runs on
+    start = time.monotonic()
+    with pytest.raises(ResourceLimit), time_limit(0.2):
+        _stubborn(1.5)
+    assert time.monotonic() - start > 1.2
 
 
 def test_not_simplified_in_time(monkeypatch: pytest.MonkeyPatch) -> None:

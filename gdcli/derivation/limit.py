@@ -5,7 +5,8 @@ writes that quotient for the student's loss, simplifies it (for w**3:
 3*w**2 + 3*w*h + h**2), and lets h go to 0 with SymPy, within a time budget.
 
 At a kink the two sides disagree: with a point, both one-sided limits are
-reported (abs(w) at 0: -1 from the left, 1 from the right: no limit). For the
+reported (abs(w) at 0: -1 from the left, 1 from the right: no limit); where l is
+smooth around the point, one limit serves for both sides. For the
 limit at a general w, the kinks are taken away first: near a w that is not a kink,
 abs(u) is sign(u(w))*u, max(a, b) is the piece that is larger at w, and a jump is
 a constant; SymPy then finds the limit of a smooth quotient, and the signs and
@@ -32,8 +33,8 @@ from gdcli.derivation._imports import (
     NumericalError,
     ResourceLimit,
     free_names,
-    time_limit,
 )
+from gdcli.derivation.clock import run_within
 from gdcli.derivation.reading import Unwritable, from_sympy, from_syntax
 from gdcli.derivation.steps import check_name, parse_loss_cleanly
 from gdcli.derivation.terms import Add, Call, Cmp, Div, Neg, Node, Printer, Var, mul, substitute
@@ -775,8 +776,7 @@ def _attempt(fn: Callable[[], T], budget: float) -> tuple[T | None, str]:
     if budget < MIN_BUDGET:
         return None, "timeout"
     try:
-        with time_limit(budget):
-            return fn(), "ok"
+        return run_within(fn, budget), "ok"
     except ResourceLimit:
         return None, "timeout"
     except Exception:  # noqa: BLE001 - SymPy's failures, see the docstring
