@@ -7,6 +7,7 @@ compared with SymPy's own algebra (expand, diff), not with earlier output.
 from __future__ import annotations
 
 import math
+import signal
 import time
 
 import pytest
@@ -15,8 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from test_derivation import _expressions, compare, switches
 
 import gdcli.derivation.limit as limit_module
+from gdcli.budget import time_limit
 from gdcli.derivation import STATUSES, limit_of_quotient
-from gdcli.errors import BadInput, BadValue, NumericalError
+from gdcli.derivation.clock import run_within
+from gdcli.errors import BadInput, BadValue, NumericalError, ResourceLimit
 from gdcli.parse.expression import parse_loss
 
 W = sp.Symbol("w", real=True)
@@ -85,6 +88,19 @@ def test_kinks_at_a_general_w() -> None:
     assert (r.left, r.right, r.exists) == (0, 3, False)
     r = limit_of_quotient("abs(sin(w))", at=sp.pi)
     assert (r.left, r.right, r.exists) == (-1, 1, False)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["min(27, max(0.5, w))", "max((w >= 2), w**3)", "relu(relu(w) - 1)", "abs(max(w, 1) - 2)"],
+)
+def test_nested_kinks_are_written_out(text: str) -> None:
+    """Kinks inside kinks: the signs and indicators are written in gdcli's language
+    (SymPy alone folds them into conditions gdcli cannot write)."""
+    r = limit_of_quotient(text, seconds=10)
+    assert r.status in ("ok", "not simplified") and r.limit is not None
+    loss = read(text)
+    assert compare(sp.diff(loss, W), read(r.limit), switches(loss), points=20) >= 10
 
 
 def test_value_at_a_smooth_point() -> None:
@@ -171,6 +187,38 @@ def test_hostile_loss_gives_up_in_time() -> None:
         assert r.status == "no limit found" and r.limit is None
         assert any("time given" in n for n in r.notes)
         parse_loss(r.quotient)  # the quotient as written, unsimplified
+
+
+def _stubborn(seconds: float) -> str:
+    """A loop that ignores the first exception an alarm raises in it, as Python
+    does when the alarm lands in a generator being closed or a finaliser."""
+    ignored = False
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        try:
+            sum(range(1000))
+        except BaseException:
+            if ignored:
+                raise
+            ignored = True
+    return "ran to the end"
+
+
+def test_an_ignored_alarm_does_not_stop_the_time_limit() -> None:
+    before = signal.getsignal(signal.SIGPROF)
+    start = time.process_time()
+    with pytest.raises(ResourceLimit):
+        run_within(lambda: _stubborn(5.0), 0.2)
+    assert time.process_time() - start < 1.0
+    assert signal.getsignal(signal.SIGPROF) is before
+    assert signal.getitimer(signal.ITIMER_PROF) == (0.0, 0.0)
+    assert run_within(lambda: 42, 0.2) == 42
+    time.sleep(0.3)  # no alarm comes after the call
+    # gdcli's time_limit alone repeats its alarm too: the stubborn loop stops soon
+    start = time.process_time()
+    with pytest.raises(ResourceLimit), time_limit(0.2):
+        _stubborn(1.5)
+    assert time.process_time() - start < 1.0
 
 
 def test_not_simplified_in_time(monkeypatch: pytest.MonkeyPatch) -> None:

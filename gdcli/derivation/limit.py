@@ -5,7 +5,8 @@ writes that quotient for the student's loss, simplifies it (for w**3:
 3*w**2 + 3*w*h + h**2), and lets h go to 0 with SymPy, within a time budget.
 
 At a kink the two sides disagree: with a point, both one-sided limits are
-reported (abs(w) at 0: -1 from the left, 1 from the right: no limit). For the
+reported (abs(w) at 0: -1 from the left, 1 from the right: no limit); where l is
+smooth around the point, one limit serves for both sides. For the
 limit at a general w, the kinks are taken away first: near a w that is not a kink,
 abs(u) is sign(u(w))*u, max(a, b) is the piece that is larger at w, and a jump is
 a constant; SymPy then finds the limit of a smooth quotient, and the signs and
@@ -32,11 +33,11 @@ from gdcli.derivation._imports import (
     NumericalError,
     ResourceLimit,
     free_names,
-    time_limit,
 )
+from gdcli.derivation.clock import run_within
 from gdcli.derivation.reading import Unwritable, from_sympy, from_syntax
 from gdcli.derivation.steps import check_name, parse_loss_cleanly
-from gdcli.derivation.terms import Add, Div, Neg, Node, Printer, Var, substitute
+from gdcli.derivation.terms import Add, Call, Cmp, Div, Neg, Node, Printer, Var, mul, substitute
 
 OK = "ok"
 NOT_SIMPLIFIED = "not simplified"
@@ -89,16 +90,18 @@ def limit_of_quotient(
     goes to 0, within `seconds` of CPU time in all (SymPy is stopped when
     the time is up, and the result says what it could not do: `status`).
 
-    The time limit works in the main thread only (it uses an alarm signal)."""
+    The time limit works in the main thread only (it uses an alarm signal), and
+    SymPy stops at the next point where Python can interrupt it: a long operation
+    on huge integers may overrun the time a little."""
     import sympy as sp
 
     if isinstance(seconds, bool) or not (
         isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds > 0
     ):
         raise BadValue("seconds", f"must be a positive number of seconds (got {seconds!r})")
+    deadline = time.process_time() + seconds
     check_name(wrt)
     loss = parse_loss_cleanly(text)
-    deadline = time.process_time() + seconds
     w = sp.Symbol(wrt, real=True)
     taken = free_names(text) | {wrt}
     step = next(n for n in STEP_NAMES if n not in taken and n not in RESERVED)
@@ -122,7 +125,7 @@ def limit_of_quotient(
     if point is not None:
         until = time.process_time() + _share(deadline, 0.5)
         here = _at_point(raw, expr, w, h, point, until, printer, notes)
-    found, why = _attempt(lambda: _general_limit(raw, expr, w, h), _share(deadline, 0.75))
+    found, why = _attempt(lambda: _general_limit(raw, expr, w, h, printer), _share(deadline, 0.75))
     if found is None:
         notes.append(_not_found("the limit", why))
     best = cheap
@@ -133,9 +136,13 @@ def limit_of_quotient(
         best = min((q for q in (cheap, full) if q is not None), key=_Quotient.score, default=None)
         if full is None:
             notes.append(_not_found("a simpler quotient", why))
+    limit: str | None = None
     if found is not None:
-        shorter, _ = _attempt(lambda: _shorter(found, expr, w), _share(deadline, 1.0))
-        found = shorter if shorter is not None else found
+        limit_found, smooth, written = found
+        shorter, _ = _attempt(
+            lambda: _shorter(limit_found, smooth, expr, w, printer, written), _share(deadline, 1.0)
+        )
+        limit = shorter if shorter is not None else written
     exists = here.get("exists") if point is not None else (found is not None or None)
     status = OK if simplified else NOT_SIMPLIFIED
     if found is None or exists is None:
@@ -147,7 +154,7 @@ def limit_of_quotient(
         step_note=step_note,
         difference=difference,
         quotient=best.text if best is not None else difference,
-        limit=_write(found, printer) if found is not None else None,
+        limit=limit,
         status=status,
         at=point,
         exists=exists,
@@ -295,38 +302,73 @@ def _innermost(expr: Any) -> list[Any]:
     ]
 
 
-def _general_limit(raw: Any, expr: Any, w: Any, h: Any) -> Any:
-    """lim_{h -> 0} of the quotient at a general w (away from kinks), checked."""
+@dataclass
+class _Smooth:
+    """The quotient with its kinks and jumps taken away near h = 0 (`expr`, with
+    placeholder symbols), and how to put them back: as SymPy expressions in w
+    (`back`, to check the limit) and as gdcli terms (`terms`, to write it: SymPy
+    would fold the indicators into conditions gdcli cannot write)."""
+
+    expr: Any
+    back: dict[Any, Any]
+    terms: dict[str, Node]
+
+    def in_w(self, found: Any) -> Any:
+        return found.xreplace(self.back)
+
+    def write(self, found: Any, printer: Printer) -> str | None:
+        try:
+            return printer.text(substitute(from_sympy(found), self.terms))
+        except Unwritable:
+            return None
+
+
+def _outermost(expr: Any) -> list[Any]:
+    kinds = _nonsmooth()
+    atoms = expr.atoms(*kinds)
+    inside = {
+        b for a in atoms for arg in a.args if hasattr(arg, "atoms") for b in arg.atoms(*kinds)
+    }
+    return [a for a in atoms if a not in inside]
+
+
+def _general_limit(
+    raw: Any, expr: Any, w: Any, h: Any, printer: Printer
+) -> tuple[Any, _Smooth, str]:
+    """lim_{h -> 0} of the quotient at a general w (away from kinks), checked
+    against the derivative: the limit, how to put its kinks back, its text."""
     import sympy as sp
 
-    smooth, back = _smooth_near(raw, h)
-    for attempt in (smooth, _powers_as_exp(smooth)):
+    smooth = _smooth_near(raw, h)
+    for attempt in (smooth.expr, _powers_as_exp(smooth.expr)):
         try:
             # one side: near a w that is not a kink the quotient is smooth in h
             found = sp.limit(attempt, h, 0, "+")
         except (ValueError, NotImplementedError):  # no series
             continue
-        if _defined(found):
-            found = _as_powers(found.xreplace(back))
-            if _agrees(found, expr, w):
-                return found
+        if not _defined(found):
+            continue
+        found = _as_powers(found)
+        text = smooth.write(found, printer)
+        if text is not None and _agrees(smooth.in_w(found), expr, w):
+            return found, smooth, text
     raise _GiveUp("SymPy's limit does not agree with the derivative")
 
 
-def _shorter(found: Any, expr: Any, w: Any) -> Any:
-    """SymPy's simplify of the limit, when it is shorter (and still checks out)."""
+def _shorter(found: Any, smooth: _Smooth, expr: Any, w: Any, printer: Printer, text: str) -> str:
+    """SymPy's factor or simplify of the limit, when shorter (and still right)."""
     import sympy as sp
 
-    best = found
-    for simpler in (_as_powers(sp.factor(found)), _as_powers(sp.simplify(found))):
+    best, best_text = found, text
+    for how in (sp.factor, sp.simplify):
+        simpler = _as_powers(how(found))
         log_of_power = any(isinstance(x.args[0], sp.Pow) for x in simpler.atoms(sp.log))
-        if (
-            not log_of_power  # log(2**(2**w)) is shorter than 2**w*log(2), not simpler
-            and sp.count_ops(simpler) < sp.count_ops(best)
-            and _agrees(simpler, expr, w)
-        ):
-            best = simpler
-    return best
+        if log_of_power or sp.count_ops(simpler) >= sp.count_ops(best):
+            continue  # log(2**(2**w)) is shorter than 2**w*log(2), not simpler
+        written = smooth.write(simpler, printer)
+        if written is not None and _agrees(smooth.in_w(simpler), expr, w):
+            best, best_text = simpler, written
+    return best_text
 
 
 def _as_powers(expr: Any) -> Any:
@@ -342,76 +384,81 @@ def _as_powers(expr: Any) -> Any:
     return expr.replace(lambda x: isinstance(x, sp.exp), power)
 
 
-def _smooth_near(raw: Any, h: Any) -> tuple[Any, dict[Any, Any]]:
+def _smooth_near(raw: Any, h: Any) -> _Smooth:
     """Replace each kink or jump by what it is near h = 0 at a w that is not a kink:
     abs(u) is s*u with s = sign(u(w)), max(a, b) is a*I + b*(1 - I) with I the
-    indicator of a(w) > b(w), a jump is a constant. Returns the smooth expression
-    and how to put the signs and indicators back (in w)."""
-
-    back: dict[Any, Any] = {}
+    indicator of a(w) > b(w), a jump is a constant."""
+    smooth = _Smooth(raw, {}, {})
     made: dict[Any, Any] = {}
-    expr = raw
-    for _ in range(64):
-        atoms = _innermost(expr)
+    for _ in range(64):  # outermost first: what is put back keeps the inner kinks as written
+        atoms = _outermost(smooth.expr)
         if not atoms:
-            return expr, back
-        replace: dict[Any, Any] = {}
-        for atom in atoms:
-            replace[atom] = _local_form(atom, h, back, made)
-        expr = expr.xreplace(replace)
+            return smooth
+        replace = {atom: _local_form(atom, h, smooth, made) for atom in atoms}
+        smooth.expr = smooth.expr.xreplace(replace)
     raise _GiveUp("kinks nested too deeply")
 
 
-def _local_form(atom: Any, h: Any, back: dict[Any, Any], made: dict[Any, Any]) -> Any:
+def _local_form(atom: Any, h: Any, smooth: _Smooth, made: dict[Any, Any]) -> Any:
     import sympy as sp
 
-    def at_w(x: Any) -> Any:
-        return x.xreplace({h: 0}).xreplace(back)
+    def at_w(x: Any) -> Any:  # at h = 0
+        return x.xreplace({h: 0})
 
-    def dummy(key: Any, value: Callable[[], Any]) -> Any:
+    def term(x: Any) -> Node:
+        return substitute(from_sympy(x), smooth.terms)
+
+    def placeholder(key: Any, value: Callable[[], Any], written: Callable[[], Node]) -> Any:
         if key not in made:
-            d = sp.Dummy("k", real=True)
+            d = sp.Dummy(f"_k{len(made)}", real=True)
             made[key] = d
-            back[d] = value()
+            smooth.back[d] = value().xreplace(smooth.back)
+            try:
+                smooth.terms[d.name] = written()
+            except Unwritable:
+                smooth.terms[d.name] = Var(d.name)  # the limit will not be written
         return made[key]
 
-    if isinstance(atom, sp.Abs):
-        u = atom.args[0]
-        return dummy(("sign", at_w(u)), lambda: sp.sign(at_w(u))) * u
-    if isinstance(atom, sp.sign):
-        u = atom.args[0]
-        return dummy(("sign", at_w(u)), lambda: sp.sign(at_w(u)))
+    if isinstance(atom, (sp.Abs, sp.sign)):
+        u = at_w(atom.args[0])
+        s = placeholder(("sign", u), lambda: sp.sign(u), lambda: Call("sign", (term(u),)))
+        return s * atom.args[0] if isinstance(atom, sp.Abs) else s
     if isinstance(atom, sp.Heaviside):
-        return dummy(("H", at_w(atom)), lambda: at_w(atom))
+        now = at_w(atom)
+        return placeholder(("H", now), lambda: now, lambda: term(now))
     if isinstance(atom, (sp.Max, sp.Min)):
-        pieces = atom.args
-        relation = sp.StrictGreaterThan if isinstance(atom, sp.Max) else sp.StrictLessThan
-        key = (type(atom), at_w(atom))
+        pieces = [at_w(p) for p in atom.args]
+        op = ">" if isinstance(atom, sp.Max) else "<"
+        relation = sp.StrictGreaterThan if op == ">" else sp.StrictLessThan
         total = sp.S.Zero
-        for i, piece in enumerate(pieces):
+        for i, piece in enumerate(atom.args):
+            others = [q for j, q in enumerate(pieces) if j != i]
 
-            def indicator(i: int = i) -> Any:
+            def indicator(i: int = i, others: list[Any] = others) -> Any:
                 return sp.Mul(
-                    *(
-                        sp.Piecewise((1, relation(at_w(pieces[i]), at_w(other))), (0, True))
-                        for j, other in enumerate(pieces)
-                        if j != i
-                    )
+                    *(sp.Piecewise((1, relation(pieces[i], q)), (0, True)) for q in others)
                 )
 
-            total += piece * dummy((key, i), indicator)
+            def written(i: int = i, others: list[Any] = others) -> Node:
+                return mul(*(Cmp(op, term(pieces[i]), term(q)) for q in others))
+
+            total += piece * placeholder((type(atom), tuple(pieces), i), indicator, written)
         return total
     # Piecewise: ((e1, c1), (e2, c2), ...): e1*[c1] + e2*[not c1][c2] + ...
     total = sp.S.Zero
     earlier = sp.S.One
     for k, (value, cond) in enumerate(atom.args):
+        now = at_w(cond)
 
-        def holds_at_w(cond: Any = cond) -> Any:
-            return sp.Piecewise((1, at_w(cond)), (0, True))
+        def holds(now: Any = now) -> Any:
+            return sp.Piecewise((1, now), (0, True))
 
-        holds = dummy(("piece", at_w(atom), k), holds_at_w)
-        total += value * holds * earlier
-        earlier *= 1 - holds
+        def holds_written(now: Any = now) -> Node:
+            return term(sp.Piecewise((1, now), (0, True)))
+
+        held = placeholder(("piece", at_w(atom), k), holds, holds_written)
+        total += value * held * earlier
+        earlier *= 1 - held
     return total
 
 
@@ -729,8 +776,7 @@ def _attempt(fn: Callable[[], T], budget: float) -> tuple[T | None, str]:
     if budget < MIN_BUDGET:
         return None, "timeout"
     try:
-        with time_limit(budget):
-            return fn(), "ok"
+        return run_within(fn, budget), "ok"
     except ResourceLimit:
         return None, "timeout"
     except Exception:  # noqa: BLE001 - SymPy's failures, see the docstring
