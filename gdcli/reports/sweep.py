@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gdcli.budget import time_limit
 from gdcli.compile.codegen import scalar
@@ -12,13 +12,17 @@ from gdcli.compile.sweep import ArrayEvaluator
 from gdcli.descent import CONVERGED_CODE, DIVERGED_CODE, STATUS, SweepResult
 from gdcli.descent import sweep as run_sweep
 from gdcli.errors import BadInput, ResourceLimit
-from gdcli.limits import MAX_RUNS
+from gdcli.limits import MAX_RUNS, OSCILLATION_STEPS
 from gdcli.optimizers import make_optimizer
-from gdcli.params import nested
+from gdcli.params import entry_labels, flatten, nested
 from gdcli.problem import Problem, plain
 from gdcli.reports.base import Report, Table, constant
 from gdcli.reports.figures import Figure, Series
+from gdcli.reports.words import data_sentence, data_summary
 from gdcli.stopping import StopRule
+
+if TYPE_CHECKING:
+    from gdcli.data import Training
 
 ROWS_AT_ONCE = 16_384  # runs turned into Python values at a time, as they are written
 
@@ -75,23 +79,55 @@ def sweep(
         del lr_array  # the optimizer has its copy; the values are lrs' own
     result = run_sweep(evaluate, entries, optimizer, rule, scheduled)
     del entries
+    head = {
+        "expression": loss.text,
+        "optimizer": optimizer.name,
+        "steps": rule.steps,
+        "tol": rule.tol,
+        "hyper": optimizer.hyperparameters(),
+    }
+    if scheduled is not None:
+        head["scheduler"] = {"name": scheduled.name, **scheduled.options()}
+    shapes = {n: loss.shapes[n] for n in names}
+    return _report(problem, shapes, labels, lrs, starts, result, rule, head, [])
+
+
+def _report(
+    problem: Problem,
+    shapes: dict[str, Any],
+    labels: list[str],
+    lrs: list[float],
+    starts: list[float] | None,
+    result: SweepResult,
+    rule: StopRule,
+    head: dict[str, Any],
+    first_notes: list[str],
+) -> Report:
+    """The report of a sweep, from its runs' outcomes (start-major: all the lrs from
+    the first start, then from the next). Python values are made only for what is
+    written, a block of runs at a time."""
+    import numpy as np
+
+    names = list(shapes)
+    count = int(result.codes.size)
+    runs_per_start = len(lrs)
 
     def lr_of(k: int) -> float:
-        return lrs[k % len(lrs)]
+        return lrs[k % runs_per_start]
 
     def all_lrs() -> Any:
-        return np.tile(np.array(lrs, dtype=float), len(start_values))
+        return np.tile(np.array(lrs, dtype=float), count // runs_per_start)
 
     common_start = {n: plain(problem.point[n]) for n in names}
-    sizes = [len(loss.entries[n]) for n in names]
+    sizes = [math.prod(shapes[n]) for n in names]
 
     def start_of(k: int) -> Any:
-        return {names[0]: starts[k // len(lrs)]} if starts is not None else common_start
+        return {names[0]: starts[k // runs_per_start]} if starts is not None else common_start
 
     def params_of(flat: list[float]) -> dict[str, Any]:
         out, i = {}, 0
         for n, size in zip(names, sizes, strict=True):
-            out[n] = nested(flat[i : i + size], loss.shapes[n])
+            out[n] = nested(flat[i : i + size], shapes[n])
             i += size
         return out
 
@@ -127,15 +163,6 @@ def sweep(
     best = _best(lr_of, result)
     if best is not None:
         best["start"] = start_of(best.pop("index"))
-    head = {
-        "expression": loss.text,
-        "optimizer": optimizer.name,
-        "steps": rule.steps,
-        "tol": rule.tol,
-        "hyper": optimizer.hyperparameters(),
-    }
-    if scheduled is not None:
-        head["scheduler"] = {"name": scheduled.name, **scheduled.options()}
     one = len(labels) == 1
     columns = ["lr", "start", "status", "final_loss", "steps_used", "oscillating"]
     columns += labels if len(labels) <= 4 else []
@@ -157,7 +184,7 @@ def sweep(
         rows_key="runs",
         records=records(),
         tail=constant({"best": best}),
-        notes=lambda: _notes(all_lrs(), result, rule, best),
+        notes=lambda: [*first_notes, *_notes(all_lrs(), result, rule, best)],
         figures=lambda: [_figure(all_lrs(), result)],
     )
 
@@ -221,3 +248,143 @@ def _best(lr_of: Callable[[int], float], result: SweepResult) -> dict[str, Any] 
             return "the lowest final loss; none converged"
 
     return {"lr": lr_of(k), "index": k, "final_loss": float(final_loss[k]), "why": why(k)}
+
+
+def sweep_on_data(
+    problem: Problem,
+    training: Training,
+    lrs: list[float],
+    starts: list[float] | None,
+    optimizer_name: str,
+    hyper: dict[str, Any],
+    rule: StopRule,
+    schedule: tuple[str, dict[str, Any], float | None] | None = None,
+) -> Report:
+    """Every (start, lr) pair as one run on training data: each run is the mini-batch
+    descent descend makes on these data with the same options (the same batches, in the
+    same order), one run after another on the array engine. The final loss is over
+    every example."""
+    import numpy as np
+
+    from gdcli.compile.load import build_on_data
+
+    data = training.data
+    compiled = build_on_data(problem, data)
+    names = problem.names
+    shapes = {n: problem.weights[n] for n in names}
+    labels = [label for n in names for label in entry_labels(n, shapes[n])]
+    base = problem.start()
+    if starts is not None:
+        if len(labels) != 1:
+            raise BadInput("a list of starts needs a loss of one scalar weight")
+        points = [[float(s)] for s in starts]
+    else:
+        points = [base]
+    if len(points) * len(lrs) > MAX_RUNS:
+        raise ResourceLimit(
+            f"{len(points)} starts x {len(lrs)} learning rates = "
+            f"{len(points) * len(lrs)} runs: too many (at most {MAX_RUNS})"
+        )
+    pairs = [(p, lr) for p in points for lr in lrs]  # start-major, as sweep's
+    outcomes = [
+        _data_run(compiled, p, lr, optimizer_name, hyper, rule, training, schedule)
+        for p, lr in pairs
+    ]
+    result = SweepResult(
+        np.array([STATUS.index(o[0]) for o in outcomes], dtype=np.int8),
+        np.array([o[1] for o in outcomes], dtype=int),
+        np.array([o[2] for o in outcomes], dtype=float),
+        [np.array([o[3][j] for o in outcomes], dtype=float) for j in range(len(labels))],
+        np.array([o[4] for o in outcomes], dtype=bool),
+    )
+    sample = make_optimizer(optimizer_name, lrs[0], **hyper)
+    head: dict[str, Any] = {
+        "expression": problem.text,
+        "optimizer": optimizer_name,
+        "steps": rule.steps,
+        "tol": rule.tol,
+        "hyper": sample.hyperparameters(),
+    }
+    if schedule is not None:
+        from gdcli.schedules import make_schedule
+
+        name, options, base_lr = schedule
+        scheduled = make_schedule(name, lrs[0] if base_lr is None else base_lr, **options)
+        head["scheduler"] = {"name": scheduled.name, **scheduled.options()}
+    batches = training.batches
+    head["data"] = {
+        **data_summary(data),
+        "batch_size": batches.size,
+        "batches_per_epoch": batches.per_epoch,
+        "shuffle": batches.shuffle,
+        "seed": batches.seed,
+        "epochs": training.epochs,
+    }
+    mini = (
+        f"mini-batches of {batches.size} ({batches.per_epoch} per epoch"
+        + (f", shuffled by numpy.random.default_rng({batches.seed})" if batches.shuffle else "")
+        + "), the same batches in every run"
+        if batches.per_epoch > 1 or batches.shuffle
+        else "every step over every example (full batch)"
+    )
+    notes = [
+        data_sentence(data),
+        f"each run is what descend does on these data with the same options: {mini}; the "
+        "runs go one after another, and each final loss is over every example.",
+    ]
+    return _report(problem, shapes, labels, lrs, starts, result, rule, head, notes)
+
+
+def _data_run(
+    compiled: Any,
+    start: list[Any],
+    lr: float,
+    optimizer_name: str,
+    hyper: dict[str, Any],
+    rule: StopRule,
+    training: Training,
+    schedule: tuple[str, dict[str, Any], float | None] | None,
+) -> tuple[str, int, float, list[float], bool]:
+    """One run: (status, steps used, final loss, final entries, oscillating)."""
+    from gdcli.descent import BatchDescent
+    from gdcli.errors import NumericalError
+    from gdcli.optimizers import optimizer_factory
+
+    make = optimizer_factory(optimizer_name, lr, **hyper)
+    schedules = None
+    if schedule is not None:
+        from gdcli.schedules import make_schedule
+
+        name, options, base = schedule
+        base_lr = lr if base is None else base
+
+        def schedules() -> Any:
+            return make_schedule(name, base_lr, **options)
+
+    try:
+        descent = BatchDescent(
+            compiled.evaluate_rows, start, make, rule, training.batches, schedule=schedules
+        )
+    except NumericalError:  # undefined at the start: diverged before a step, as sweep says
+        return "diverged", 0, math.nan, flatten(start), False
+    steps = descent.run()
+    previous: float | None = None
+    delta = 0.0
+    alternations = 0
+    last = None
+    while True:
+        try:
+            s = next(steps)
+        except StopIteration as stop:
+            outcome = stop.value
+            break
+        first = flatten(s.params)[0]
+        if previous is not None:
+            change = first - previous
+            alternations = alternations + 1 if change * delta < 0 else 0
+            delta = change
+        previous = first
+        last = s
+    assert last is not None
+    oscillating = outcome.status == "max_steps" and alternations >= OSCILLATION_STEPS
+    return outcome.status, outcome.step, last.loss, flatten(last.params), oscillating
