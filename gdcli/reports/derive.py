@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gdcli import calculus
+from gdcli.parse.printing import course_latex, gdcli_text
 from gdcli.problem import Problem, plain
 from gdcli.reports.base import Report, Table, constant
 from gdcli.reports.figures import Figure, curve_figure
@@ -61,10 +62,11 @@ def derive(
     best = calculus.best_row(rows)
     best_index = rows.index(best) if best is not None else None
 
+    derivative_text = gdcli_text(derivative)
     data: dict[str, Any] = {
         "expression": loss.text,
         "variable": name,
-        "derivative": str(derivative),
+        "derivative": derivative_text,
         "at": float(at),
         "at_exact": str(at),
         "loss": s.loss,
@@ -86,12 +88,10 @@ def derive(
         data["inputs"] = {v: plain(val) for v, val in problem.inputs.items()}
     summary: list[list[Any]] = [
         ["l(" + name + ")", loss.text],
-        [f"dl/d{name}", str(derivative)],
+        [f"dl/d{name}", derivative_text],
     ]
     if latex:
-        import sympy as sp
-
-        data["latex"] = sp.latex(derivative)
+        data["latex"] = course_latex(derivative, name, list(problem.weights))
         summary.append(["latex", data["latex"]])
     summary += [
         [name, str(at)],
