@@ -143,14 +143,19 @@ def derive(
 
 @command(
     epilog="Examples:  gdcli slope --h 1e-3  |  gdcli slope 'w**3' --at 2 --h 0.5  |  "
-    "gdcli slope 'abs(w)' --at 0 --h -0.1 --format json"
+    "gdcli slope --h 1,0.1,0.01  |  gdcli slope 'abs(w)' --at 0 --h -0.1 --format json"
 )
 @output_options()
 def slope(
     out: Output,
     expr: ExprArg = None,
     h: Annotated[
-        str, typer.Option("--h", help="The step between the two points (may be negative, not 0).")
+        str,
+        typer.Option(
+            "--h",
+            help="The step between the two points (may be negative, not 0); a list "
+            "1,0.1,0.01 draws the secants closing in on the tangent.",
+        ),
     ] = "1e-3",
     at: AtOpt = None,
     wrt: WrtOpt = None,
@@ -169,7 +174,7 @@ def slope(
 
     with time_limit(env.time_limit()):
         problem, name = _one_weight(expr, at, wrt, sets, None)
-        report = build(problem, name, read_value(h), _range(range_))
+        report = build(problem, name, [read_value(v) for v in h.split(",")], _range(range_))
     out.emit(report)
 
 

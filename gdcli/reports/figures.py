@@ -38,6 +38,117 @@ class Figure(NamedTuple):
     ylabel: str = ""
     logx: bool = False
     logy: bool = False
+    xticks: tuple[float, ...] | None = None  # round values to label the x axis with
+
+
+def nice_step(span: float, count: int = 6) -> float:
+    """A round step (1, 2, 2.5 or 5 times a power of ten) that cuts `span` into
+    about `count` parts."""
+    raw = span / max(count, 1)
+    if not (math.isfinite(raw) and raw > 0):
+        return 1.0
+    power = 10.0 ** math.floor(math.log10(raw))
+    return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+
+
+def round_range(lo: float, hi: float, count: int = 6) -> tuple[float, float, tuple[float, ...]]:
+    """[lo, hi] widened to round ends, and the round tick values in it (about
+    `count` + 1 of them)."""
+    step = nice_step(hi - lo, count)
+    first, last = math.floor(lo / step + 1e-9), math.ceil(hi / step - 1e-9)
+    ticks = tuple(_tidy(k * step) for k in range(first, last + 1))
+    return ticks[0], ticks[-1], ticks
+
+
+# half-widths of the windows searched for the lowest point of a loss near a point
+VIEW_WINDOWS = (1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1e3, 1e4, 1e5, 1e6)
+VIEW_SAMPLES = 801
+
+
+def lowest_point(f: Any, at: float) -> float | None:
+    """Where a loss of one weight is lowest near `at`: in the smallest window around
+    `at` whose lowest sample lies inside it, between two defined neighbours (of equal
+    lowest samples, a flat bottom, the one nearest `at`). None when every window's
+    lowest sample is on its edge or next to an undefined value: the loss falls on
+    and on (exp(-w), log(w) towards 0) with no minimum in reach."""
+    for half in VIEW_WINDOWS:
+        lo, hi = at - half, at + half
+        if not lo < at < hi:
+            return None
+        xs = [lo + (hi - lo) * k / (VIEW_SAMPLES - 1) for k in range(VIEW_SAMPLES)]
+        ys = [_value(f, x) for x in xs]
+        finite = [y for y in ys if y is not None]
+        if not finite:
+            continue
+        low = min(finite)
+        tie = 1e-12 * max(1.0, abs(low))
+        lowest = [k for k, y in enumerate(ys) if y is not None and y <= low + tie]
+        k = min(lowest, key=lambda k: abs(xs[k] - at))
+        if 0 < k < len(xs) - 1 and ys[k - 1] is not None and ys[k + 1] is not None:
+            return xs[k]
+    return None
+
+
+def _value(f: Any, *x: float) -> float | None:
+    y = f(*x)
+    return y if isinstance(y, float) and math.isfinite(y) else None
+
+
+PLANE_SAMPLES = 41  # grid points along each axis of a window in the plane
+
+
+def lowest_point_2d(f: Any, at: tuple[float, float]) -> tuple[float, float] | None:
+    """`lowest_point` for a loss of two weights, on square windows around `at`: the
+    lowest grid point that lies inside its window, its four neighbours defined."""
+    n = PLANE_SAMPLES
+    for half in VIEW_WINDOWS:
+        axes = [[c - half + 2 * half * k / (n - 1) for k in range(n)] for c in at]
+        if any(not a[0] < c < a[-1] for a, c in zip(axes, at, strict=True)):
+            return None
+        zs = [[_value(f, x, y) for x in axes[0]] for y in axes[1]]
+        finite = [z for row in zs for z in row if z is not None]
+        if not finite:
+            continue
+        low = min(finite)
+        tie = 1e-12 * max(1.0, abs(low))
+        lowest = [(i, j) for j, row in enumerate(zs) for i, z in enumerate(row)
+                  if z is not None and z <= low + tie]  # fmt: skip
+        i, j = min(lowest, key=lambda p: math.hypot(axes[0][p[0]] - at[0], axes[1][p[1]] - at[1]))
+        inside = 0 < i < n - 1 and 0 < j < n - 1
+        if inside and all(
+            zs[j + b][i + a] is not None for a, b in ((1, 0), (-1, 0), (0, 1), (0, -1))
+        ):
+            return axes[0][i], axes[1][j]
+    return None
+
+
+def loss_view(
+    f: Any, at: float, keep: Sequence[float] = ()
+) -> tuple[float, float, tuple[float, ...] | None, float | None]:
+    """The x-range a picture of a loss shows by default, with round ends and ticks:
+    centred on the loss's lowest point near `at` (`lowest_point`) with `at` and the
+    points `keep` in view; 3 either side of them where the loss has no lowest point
+    in reach. Returns (lo, hi, ticks, the lowest point or None)."""
+    points = [at, *keep]
+    low = lowest_point(f, at)
+    if low is not None:
+        half = 1.25 * max(abs(p - low) for p in points)
+        lo, hi = low - half, low + half
+    else:
+        lo, hi = min(points) - 3.0, max(points) + 3.0
+    floor = max(1.0 if low is None or half == 0 else 0.0, 1e-9 * max(abs(lo), abs(hi)))
+    if hi - lo < floor:
+        middle = (lo + hi) / 2
+        lo, hi = middle - floor, middle + floor
+    left, right, ticks = round_range(lo, hi)
+    if not (left < right and len(set(ticks)) == len(ticks) >= 2):
+        return lo, hi, None, low
+    return left, right, ticks, low
+
+
+def _tidy(x: float) -> float:
+    """k * step without the binary noise (0.30000000000000004 is 0.3)."""
+    return float(f"{x:.12g}")
 
 
 def finite(value: Any, positive: bool = False) -> float | None:
@@ -102,25 +213,30 @@ def clip_line(
     return xs, ys
 
 
+Line = tuple[str, float, float, float] | tuple[str, float, float, float, str | None]
+
+
 def loss_figure(
     xs: Values,
     ys: Values,
     *,
     point: tuple[float, float] | None = None,
-    lines: Sequence[tuple[str, float, float, float]] = (),
+    lines: Sequence[Line] = (),
+    points: Sequence[tuple[str, Values, Values, str]] = (),
     title: str = "",
     xlabel: str = "w",
     ylabel: str = "l(w)",
     curve_label: str = "l(w)",
     point_label: str = "w",
 ) -> Figure:
-    """The loss curve ys over xs, the current `point` (w, l(w)) and straight lines.
+    """The loss curve ys over xs, the current `point` (w, l(w)), straight lines and
+    more marked `points` (label, xs, ys, marker).
 
-    Each entry of `lines` is (label, x0, y0, slope): the line through (x0, y0) with
-    that slope (a tangent or a secant). It spans the curve's x-range but is clipped
-    to the curve's y-range padded by 20% on each side, so a steep line does not
-    flatten the curve. Lines with non-finite parameters, or that miss that box,
-    are left out.
+    Each entry of `lines` is (label, x0, y0, slope), optionally with a marker: the
+    line through (x0, y0) with that slope (a tangent or a secant). It spans the
+    curve's x-range but is clipped to the curve's y-range padded by 20% on each side,
+    so a steep line does not flatten the curve. Lines with non-finite parameters, or
+    that miss that box, are left out.
     """
     xs, ys = list(xs), list(ys)  # read twice: no one-shot iterators
     series = [Series(curve_label, xs, ys)]
@@ -131,15 +247,17 @@ def loss_figure(
         y_lo, y_hi = min(all_y), max(all_y)
         pad = 0.2 * (y_hi - y_lo) if y_hi > y_lo else max(1.0, abs(y_hi)) * 0.2
         box_y = (y_lo - pad, y_hi + pad)
-        for label, x0, y0, slope in lines:
+        for label, x0, y0, slope, *marker in lines:
             fx, fy, fm = finite(x0), finite(y0), finite(slope)
             if fx is None or fy is None or fm is None:
                 continue
             clipped = clip_line(fx, fy, fm, (min(all_x), max(all_x)), box_y)
             if clipped is not None:
-                series.append(Series(label, *clipped))
+                series.append(Series(label, *clipped, marker=marker[0] if marker else None))
     if point is not None:
         series.append(Series(point_label, [point[0]], [point[1]], kind="points", marker="o"))
+    for label, px, py, glyph in points:
+        series.append(Series(label, px, py, kind="points", marker=glyph))
     return Figure(series, title, xlabel, ylabel)
 
 

@@ -9,8 +9,7 @@ from gdcli import calculus
 from gdcli.limits import CURVE_SAMPLES
 from gdcli.problem import Problem
 from gdcli.reports.base import Report, Table, constant
-from gdcli.reports.figures import Figure, loss_figure
-from gdcli.reports.slope import curve_range
+from gdcli.reports.figures import Figure, loss_figure, loss_view, lowest_point_2d, round_range
 from gdcli.reports.words import kink_note, sample
 
 
@@ -27,9 +26,13 @@ def plot(problem: Problem, name: str, plot_range: tuple[float, float] | None) ->
     at = problem.at(name)
     s = calculus.slope_at(loss, name, at)
     atf = float(at)
-    lo, hi = curve_range(atf, plot_range)
     w = loss.entries[name][0]
     f = calculus.compile_scalar(loss.expr, [w])
+    ticks: tuple[float, ...] | None = None
+    if plot_range is not None:
+        lo, hi = plot_range
+    else:  # the lowest point of the loss near the point, and the point, in view
+        lo, hi, ticks, _ = loss_view(f, atf)
     xs, ys = sample(f, lo, hi, CURVE_SAMPLES)
     data: dict[str, Any] = {
         "expression": loss.text,
@@ -60,7 +63,7 @@ def plot(problem: Problem, name: str, plot_range: tuple[float, float] | None) ->
         title=f"l({name}) = {loss.text}",
         xlabel=name,
         ylabel=f"l({name})",
-    )
+    )._replace(xticks=ticks)
     return Report(
         data,
         [
@@ -77,6 +80,23 @@ def plot(problem: Problem, name: str, plot_range: tuple[float, float] | None) ->
         figures=constant([figure]),
         figure_is_data=True,
     )
+
+
+def plane_view(f: Any, at: tuple[float, float]) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The box a picture of a loss of two weights shows by default: a square centred
+    on the lowest point near `at` with `at` in it (3 either side of `at` where there
+    is none in reach), with round ends."""
+    low = lowest_point_2d(f, at)
+    if low is None:
+        centre, half = at, 3.0
+    else:
+        centre = low
+        half = 1.25 * max(abs(at[0] - low[0]), abs(at[1] - low[1])) or 1.0
+    boxes = []
+    for c in centre:
+        lo, hi, _ = round_range(c - half, c + half)
+        boxes.append((lo, hi) if lo < hi else (c - half, c + half))
+    return boxes[0], boxes[1]
 
 
 def plot_2d(problem: Problem, names: list[str], plot_range: tuple[float, float] | None) -> Report:
@@ -98,9 +118,12 @@ def plot_2d(problem: Problem, names: list[str], plot_range: tuple[float, float] 
             hint="choose another point (is the loss defined there?)",
         )
     f = calculus.compile_scalar(loss.expr, [x, y])
-    half = (plot_range[1] - plot_range[0]) / 2 if plot_range is not None else 3.0
-    x_range = plot_range or (at[0] - half, at[0] + half)
-    y_range = (at[1] - half, at[1] + half)
+    if plot_range is not None:
+        half = (plot_range[1] - plot_range[0]) / 2
+        x_range, y_range = plot_range, (at[1] - half, at[1] + half)
+    else:  # the lowest point near the point, and the point, in view
+        x_range, y_range = plane_view(f, (at[0], at[1]))
+        half = (x_range[1] - x_range[0]) / 2
     norm = math.hypot(*slopes)
     arrow: list[Series] = []
     if norm > 0:

@@ -1,7 +1,9 @@
-"""slope: the two-point slope (l(w+h) - l(w)) / h beside the derivative at w."""
+"""slope: the two-point slope (l(w+h) - l(w)) / h beside the derivative at w; for a
+list of h, the secants closing in on the tangent as h shrinks."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from gdcli import calculus
@@ -9,77 +11,127 @@ from gdcli.errors import BadValue
 from gdcli.limits import CURVE_SAMPLES
 from gdcli.problem import Problem
 from gdcli.reports.base import Report, Table, constant
-from gdcli.reports.figures import loss_figure
+from gdcli.reports.figures import Figure, Line, loss_figure, loss_view, round_range
 from gdcli.reports.words import kink_note, sample
 
-
-def curve_range(
-    at: float, given: tuple[float, float] | None, extra: float = 0.0
-) -> tuple[float, float]:
-    """The plot's range: the one given, else 3 either side of the point (or 1.5 h)."""
-    if given is not None:
-        return given
-    half = max(3.0, 1.5 * abs(extra))
-    return at - half, at + half
+# glyphs of the secants (one per h), apart from the tangent's and the curve's
+SECANT_MARKERS = ("+", "x", "*", "=", "%", "#", "&", "$")
+POINT_MARKER, END_MARKER = "o", "X"
+SEPARATE = 50  # w and w + h are told apart when h is at least 1/SEPARATE of the picture
 
 
 def slope(
-    problem: Problem, name: str, h_value: Any, plot_range: tuple[float, float] | None
+    problem: Problem, name: str, h_values: Sequence[Any], plot_range: tuple[float, float] | None
 ) -> Report:
     loss = problem.only(name).loss
-    if hasattr(h_value, "shape"):
-        raise BadValue("h", "must be a number", hint="e.g. 1e-3")
-    if h_value == 0:
-        raise BadValue("h", "must not be 0: the two points would be the same", hint="e.g. 1e-3")
+    for h_value in h_values:
+        if hasattr(h_value, "shape"):
+            raise BadValue("h", "must be a number", hint="e.g. 1e-3")
+        if h_value == 0:
+            raise BadValue("h", "must not be 0: the two points would be the same", hint="e.g. 1e-3")
     w1 = problem.at(name)
     w = loss.entries[name][0]
-    l1, l2, secant = calculus.secant_slope(loss, name, w1, h_value)
     s = calculus.slope_at(loss, name, w1)
     d = s.slope
-    gap = abs(secant - d) if d is not None else None
-    w1f, hf = float(w1), float(h_value)
-    w2f = calculus.to_float(w1 + h_value)
-    data = {
+    w1f = float(w1)
+    secants: list[dict[str, Any]] = []
+    for h_value in h_values:
+        l1, l2, secant = calculus.secant_slope(loss, name, w1, h_value)
+        secants.append(
+            {
+                "w2": calculus.to_float(w1 + h_value),
+                "h": float(h_value),
+                "loss1": l1,
+                "loss2": l2,
+                "slope": secant,
+                "abs_error": abs(secant - d) if d is not None else None,
+            }
+        )
+    last = secants[-1]
+    data: dict[str, Any] = {
         "expression": loss.text,
         "variable": name,
         "w1": w1f,
-        "w2": w2f,
-        "h": hf,
-        "loss1": l1,
-        "loss2": l2,
-        "slope": secant,
+        "w2": last["w2"],
+        "h": last["h"],
+        "loss1": last["loss1"],
+        "loss2": last["loss2"],
+        "slope": last["slope"],
         "derivative": d,
-        "abs_error": gap,
+        "abs_error": last["abs_error"],
     }
-    columns = list(data)[2:]
-    row = [data[c] for c in columns]
-    notes = [
-        f"secant slope (l({name}+h) - l({name}))/h = {secant:.10g}; "
-        + (
-            f"the derivative at {name} = {w1} is {d:.10g}, gap {gap:.3g}. "
-            "Shrink h and the secant turns into the tangent."
-            if d is not None and gap is not None
-            else kink_note(name, w1, s)
-        )
-    ]
+    if len(secants) > 1:  # every h, in the order given; the keys above are the last one's
+        data["secants"] = secants
+    columns = list(data)[2:10]
+    rows = [[w1f, *(sec[c] if c in sec else data[c] for c in columns[1:])] for sec in secants]
+    notes = [_note(name, w1, s, secants)]
 
-    def figures() -> list[Any]:
-        lo, hi = curve_range(w1f, plot_range, hf)
-        xs, ys = sample(calculus.compile_scalar(loss.expr, [w]), lo, hi, CURVE_SAMPLES)
-        lines = [("secant", w1f, l1, secant)]
+    def figures() -> list[Figure]:
+        f = calculus.compile_scalar(loss.expr, [w])
+        ends = [sec["w2"] for sec in secants if sec["w2"] is not None]
+        ticks: tuple[float, ...] | None = None
+        zoomed = False
+        if plot_range is not None:
+            lo, hi = plot_range
+        else:
+            lo, hi, ticks, _ = loss_view(f, w1f, ends)
+            widest = max(abs(sec["h"]) for sec in secants)
+            if widest < (hi - lo) / SEPARATE:  # w and w + h would share a character
+                zoomed = True
+                left, right = min(w1f, *ends), max(w1f, *ends)
+                margin = (right - left) * 2
+                lo, hi, ticks = round_range(left - margin, right + margin)
+        xs, ys = sample(f, lo, hi, CURVE_SAMPLES)
+        # the tangent first, then the secants from the widest h: each drawn over the
+        # one before, the nearest to the tangent last
+        lines: list[Line] = []
         if d is not None:
-            lines.append(("tangent", w1f, l1, d))
-        title = f"l({name}) = {loss.text}: secant over h = {hf:g} and tangent at {name} = {w1}"
-        return [
-            loss_figure(
-                xs, ys, point=(w1f, l1), lines=lines, title=title, xlabel=name, ylabel=f"l({name})"
-            )
+            lines.append((f"tangent at {name} = {w1f:g}", w1f, secants[0]["loss1"], d, "dot"))
+        for k, sec in sorted(enumerate(secants), key=lambda ks: -abs(ks[1]["h"])):
+            marker = SECANT_MARKERS[k % len(SECANT_MARKERS)]
+            lines.append((f"secant, h = {sec['h']:g}", w1f, sec["loss1"], sec["slope"], marker))
+        title = f"l({name}) = {loss.text}: secant{'s' if len(secants) > 1 else ''} and tangent"
+        title += " (zoomed in to tell w and w + h apart)" if zoomed else ""
+        points = [
+            (name, [w1f], [secants[0]["loss1"]], POINT_MARKER),
+            (f"{name} + h", ends, [sec["loss2"] for sec in secants], END_MARKER),
         ]
+        figure = loss_figure(
+            xs, ys, lines=lines, points=points, title=title, xlabel=name, ylabel=f"l({name})"
+        )
+        return [figure._replace(xticks=ticks)]
 
     return Report(
         data,
-        [Table(columns, [row], title="two-point slope")],
-        constant([secant]),
+        [Table(columns, rows, title="two-point slope")],
+        constant([sec["slope"] for sec in secants]),
         notes=constant(notes),
         figures=figures,
     )
+
+
+def _note(name: str, w1: Any, s: calculus.SlopeAt, secants: list[dict[str, Any]]) -> str:
+    """The secant slopes beside the derivative, and whether they close in on it."""
+    d = s.slope
+    if len(secants) == 1:
+        sec = secants[0]
+        text = f"secant slope (l({name}+h) - l({name}))/h = {sec['slope']:.10g}; "
+        if d is None:
+            return text + kink_note(name, w1, s)
+        return (
+            text + f"the derivative at {name} = {w1} is {d:.10g}, gap {sec['abs_error']:.3g}. "
+            "Shrink h and the secant turns into the tangent."
+        )
+    listed = "; ".join(f"h = {sec['h']:g}: {sec['slope']:.10g}" for sec in secants)
+    text = f"secant slopes (l({name}+h) - l({name}))/h: {listed}. "
+    if d is None:
+        return text + kink_note(name, w1, s)
+    by_size = sorted(secants, key=lambda sec: abs(sec["h"]), reverse=True)
+    gaps = [sec["abs_error"] for sec in by_size]
+    gap_text = ", ".join(f"{g:.3g}" for g in gaps)
+    text += f"The derivative at {name} = {w1} is {d:.10g}; the gaps, from the largest h: {gap_text}"
+    if all(b < a for a, b in zip(gaps, gaps[1:], strict=False)):
+        return text + ": they shrink with h, and the secants close in on the tangent."
+    if not any(gaps):
+        return text + ": every secant has the tangent's slope here."
+    return text + ": they do not shrink steadily as h shrinks here."

@@ -99,8 +99,10 @@ def sweep(
             }
 
     best = _best(lr_list, status, final_loss, steps_used)
+    best_index = None
     if best is not None:
-        best["start"] = start_of(best.pop("index"))
+        best_index = best.pop("index")
+        best["start"] = start_of(best_index)
     head = {
         "expression": loss.text,
         "optimizer": optimizer.name,
@@ -149,20 +151,29 @@ def sweep(
             "update changed sign at each of the last 20 steps."
         )
 
-    kept = [k for k, s in enumerate(status) if s != "diverged"]
-    figure = Figure(
-        [Series("final loss", [lr_list[k] for k in kept], [final_loss[k] for k in kept], "points")],
-        title="final loss against the learning rate (diverged runs are left out)",
-        xlabel="lr",
-        ylabel="final loss",
-        logx=bool(kept)
-        and min(lr_list[k] for k in kept) > 0
-        and max(lr_list[k] for k in kept) / min(lr_list[k] for k in kept) > 100,
-        logy=True,
-    )
+    bound = None
+    if len(start_values) == 1 and scheduled is None:
+        bound = _stability_bound(problem, optimizer, seconds)
+        if bound is not None:
+            notes.append(
+                f"on the quadratic model at the start, {bound[1]} = {bound[0]:.6g}: the "
+                "vertical line in the picture."
+            )
+    outcomes = [_outcome(s, o) for s, o in zip(status, oscillating, strict=True)]
+    figure = _figure(lr_list, final_loss, outcomes, bound)
+    shown = None
+    if len(runs) > SHOWN_RUNS:
+        shown = _changes(outcomes, len(lrs), best_index)
     return Report(
         head,
-        [Table(columns, rows(), head_tail=10 if len(runs) > 40 else None)],
+        [
+            Table(
+                columns,
+                rows(),
+                head_tail=10 if shown is None and len(runs) > 40 else None,
+                shown=shown,
+            )
+        ],  # fmt: skip
         constant([best["lr"] if best else None]),
         undefined=lambda: f"every one of the {len(runs)} runs diverged: there is no best lr",
         rows_key="runs",
@@ -191,3 +202,114 @@ def _best(
         k = min(alive, key=lambda k: final_loss[k])
         why = "the lowest final loss; none converged"
     return {"lr": lrs[k], "index": k, "final_loss": final_loss[k], "why": why}
+
+
+SHOWN_RUNS = 40  # more runs than this: the table shows the rows where the outcome changes
+MAX_SHOWN = 80  # ... unless there are more such rows than this (then the first and last)
+MARKERS = {"converged": "o", "oscillates": "~", "max_steps": "+", "diverged": "x"}
+
+
+def _outcome(status: str, oscillating: bool) -> str:
+    """What a run did, in the words of the picture's legend."""
+    if status == "max_steps" and oscillating:
+        return "oscillates"
+    return status
+
+
+def _changes(outcomes: list[str], per_start: int, best: int | None) -> frozenset[int] | None:
+    """The rows a long table keeps: the first and the last of each start's runs, both
+    rows wherever the outcome changes from one lr to the next, and the best run."""
+    keep = {0, len(outcomes) - 1} | ({best} if best is not None else set())
+    for k in range(1, len(outcomes)):
+        if k % per_start == 0:  # the first run of the next start
+            keep |= {k - 1, k}
+        elif outcomes[k] != outcomes[k - 1]:
+            keep |= {k - 1, k}
+    return frozenset(keep) if len(keep) <= MAX_SHOWN else None
+
+
+def _stability_bound(problem: Problem, optimizer: Any, seconds: float) -> tuple[float, str] | None:
+    """The largest stable lr of the update rule on the quadratic model at the start
+    (l'' there, or the Hessian's largest eigenvalue for several weights), and the rule
+    as text; None where no simple bound exists or the curvature takes too long."""
+    from gdcli import calculus
+    from gdcli.errors import GdcliError
+    from gdcli.reports.curvature import curvature
+    from gdcli.reports.descend import _bound
+
+    loss = problem.loss
+    symbols = loss.symbols()
+    if len(symbols) > 8:
+        return None
+    point = problem.substitution()
+    try:
+        with time_limit(seconds):
+            first = [calculus.partial(loss.expr, a) for a in symbols]
+            hessian = [[calculus.value_at(calculus.partial(g, b), point) for b in symbols]
+                       for g in first]  # fmt: skip
+    except GdcliError:
+        return None
+    if not all(math.isfinite(v) for row in hessian for v in row):
+        return None
+    if len(symbols) == 1:
+        top = hessian[0][0]
+    else:
+        top = max(curvature(hessian)["eigenvalues"])
+    bound, rule = _bound(optimizer, top)
+    if bound is None:
+        return None
+    return bound, rule if len(symbols) == 1 else rule.replace("l''", "λmax")
+
+
+def _figure(
+    lrs: list[float],
+    final_loss: list[float],
+    outcomes: list[str],
+    bound: tuple[float, str] | None,
+) -> Figure:
+    """Final loss against lr, one marker per outcome: diverged runs at the top (their
+    loss is beyond the picture), a final loss of 0 at the bottom of a log axis, and
+    the stability bound as a vertical line."""
+    alive = [y for y, o in zip(final_loss, outcomes, strict=True)
+             if o != "diverged" and math.isfinite(y)]  # fmt: skip
+    positive = [y for y in alive if y > 0]
+    logy = bool(positive) and all(y >= 0 for y in alive)
+    if logy:
+        top, bottom = max(positive) * 10, min(positive) / 10
+    else:
+        low, high = (min(alive), max(alive)) if alive else (0.0, 1.0)
+        top, bottom = high + 0.15 * (high - low or 1.0), low
+    zero = False
+    series = []
+    if bound is not None:  # first, so that no run's marker is hidden behind it
+        value, rule = bound
+        series.append(Series(f"{rule} = {value:.4g}", [value, value], [bottom, top], "line", "|"))
+    for outcome, marker in MARKERS.items():
+        xs, ys = [], []
+        for lr, y, o in zip(lrs, final_loss, outcomes, strict=True):
+            if o != outcome:
+                continue
+            if o == "diverged" or not math.isfinite(y):
+                y = top
+            elif logy and y == 0:
+                y, zero = bottom, True
+            xs.append(lr)
+            ys.append(y)
+        if xs:
+            label = "diverged (drawn at the top)" if outcome == "diverged" else outcome
+            series.append(Series(label, xs, ys, "points", marker))
+    positive_lrs = [lr for lr in lrs if lr > 0]
+    logx = len(positive_lrs) == len(lrs) and max(lrs) / min(lrs) > 100
+    title = "final loss against lr"
+    if "diverged" in outcomes:
+        title += "; diverged runs at the top"
+    if zero:
+        title += "; a final loss of 0 at the bottom"
+    return Figure(
+        series,
+        title=title,
+        xlabel="lr",
+        ylabel="final loss",
+        logx=logx,
+        logy=logy,
+    )
