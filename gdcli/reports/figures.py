@@ -55,7 +55,8 @@ def round_range(lo: float, hi: float, count: int = 6) -> tuple[float, float, tup
     """[lo, hi] widened to round ends, and the round tick values in it (about
     `count` + 1 of them)."""
     step = nice_step(hi - lo, count)
-    first, last = math.floor(lo / step + 1e-9), math.ceil(hi / step - 1e-9)
+    # ends within a millionth of a step of a tick are on it (a minimum found to 1e-8)
+    first, last = math.floor(lo / step + 1e-6), math.ceil(hi / step - 1e-6)
     ticks = tuple(_tidy(k * step) for k in range(first, last + 1))
     return ticks[0], ticks[-1], ticks
 
@@ -65,28 +66,59 @@ VIEW_WINDOWS = (1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1e3, 1e4, 1e5, 1e6)
 VIEW_SAMPLES = 801
 
 
-def lowest_point(f: Any, at: float) -> float | None:
-    """Where a loss of one weight is lowest near `at`: in the smallest window around
-    `at` whose lowest sample lies inside it, between two defined neighbours (of equal
-    lowest samples, a flat bottom, the one nearest `at`). None when every window's
-    lowest sample is on its edge or next to an undefined value: the loss falls on
-    and on (exp(-w), log(w) towards 0) with no minimum in reach."""
+def lowest_point(f: Any, at: float) -> tuple[float, float] | None:
+    """Where a loss of one weight is lowest near `at`, and the half-width of the window
+    it was found in: the lowest sample of the smallest window around `at` in which
+    that sample is a bottom (`_bottom`), or of the next window if it holds a lower one
+    (a deeper valley just beyond). None when no window has a bottom: the loss falls on
+    and on (log(w) towards 0), or levels off (tanh, exp(-w)), with no minimum in reach."""
+    found: tuple[float, float, float] | None = None
     for half in VIEW_WINDOWS:
-        lo, hi = at - half, at + half
-        if not lo < at < hi:
-            return None
-        xs = [lo + (hi - lo) * k / (VIEW_SAMPLES - 1) for k in range(VIEW_SAMPLES)]
-        ys = [_value(f, x) for x in xs]
-        finite = [y for y in ys if y is not None]
-        if not finite:
-            continue
-        low = min(finite)
-        tie = 1e-12 * max(1.0, abs(low))
-        lowest = [k for k, y in enumerate(ys) if y is not None and y <= low + tie]
-        k = min(lowest, key=lambda k: abs(xs[k] - at))
-        if 0 < k < len(xs) - 1 and ys[k - 1] is not None and ys[k + 1] is not None:
-            return xs[k]
-    return None
+        xs = [at - half + 2 * half * k / (VIEW_SAMPLES - 1) for k in range(VIEW_SAMPLES)]
+        if not xs[0] < at < xs[-1]:
+            break
+        bottom = _bottom(xs, [_value(f, x) for x in xs], at)
+        if bottom is not None:
+            bottom = _refine(f, bottom[0], xs[1] - xs[0], at)
+        if found is not None:  # another valley, deeper, in the next window?
+            step = xs[1] - xs[0]
+            if bottom is not None and bottom[1] < found[1] and abs(bottom[0] - found[0]) > 2 * step:
+                return bottom[0], half
+            return found[0], found[2]
+        found = None if bottom is None else (*bottom, half)
+    return None if found is None else (found[0], found[2])
+
+
+def _refine(f: Any, x: float, step: float, at: float) -> tuple[float, float]:
+    """The bottom found at sample x, narrowed down between its neighbours (21 samples,
+    five times), so that the view is centred on it and not on the sample beside it."""
+    y = _value(f, x)
+    for _ in range(5):
+        xs = [x - step + step * k / 10 for k in range(21)]
+        ys = [_value(f, u) for u in xs]
+        finite = [(v, abs(u - at), u) for u, v in zip(xs, ys, strict=True) if v is not None]
+        y, _, x = min(finite)
+        step /= 10
+    return x, y if y is not None else math.nan
+
+
+def _bottom(xs: list[float], ys: list[float | None], at: float) -> tuple[float, float] | None:
+    """(x, y) of the lowest sample (of equal ones, the nearest `at`) if it is a bottom:
+    inside the window, between defined neighbours, with the loss rising above it on
+    both sides (a level tail, tanh's or an underflow's, is no bottom)."""
+    finite = [y for y in ys if y is not None]
+    if not finite:
+        return None
+    low, high = min(finite), max(finite)
+    tie = 1e-12 * max(abs(low), 1e-300)
+    lowest = [k for k, y in enumerate(ys) if y is not None and y <= low + tie]
+    k = min(lowest, key=lambda k: abs(xs[k] - at))
+    if not (0 < k < len(xs) - 1 and ys[k - 1] is not None and ys[k + 1] is not None):
+        return None
+    rise = low + 1e-6 * (high - low)
+    left = any(y is not None and y > rise for y in ys[:k])
+    right = any(y is not None and y > rise for y in ys[k + 1 :])
+    return (xs[k], low) if left and right else None
 
 
 def _value(f: Any, *x: float) -> float | None:
@@ -99,7 +131,8 @@ PLANE_SAMPLES = 41  # grid points along each axis of a window in the plane
 
 def lowest_point_2d(f: Any, at: tuple[float, float]) -> tuple[float, float] | None:
     """`lowest_point` for a loss of two weights, on square windows around `at`: the
-    lowest grid point that lies inside its window, its four neighbours defined."""
+    lowest grid point that lies inside its window, its four neighbours defined, the loss
+    rising above it in each of the four directions."""
     n = PLANE_SAMPLES
     for half in VIEW_WINDOWS:
         axes = [[c - half + 2 * half * k / (n - 1) for k in range(n)] for c in at]
@@ -109,14 +142,19 @@ def lowest_point_2d(f: Any, at: tuple[float, float]) -> tuple[float, float] | No
         finite = [z for row in zs for z in row if z is not None]
         if not finite:
             continue
-        low = min(finite)
-        tie = 1e-12 * max(1.0, abs(low))
+        low, high = min(finite), max(finite)
+        tie = 1e-12 * max(abs(low), 1e-300)
         lowest = [(i, j) for j, row in enumerate(zs) for i, z in enumerate(row)
                   if z is not None and z <= low + tie]  # fmt: skip
         i, j = min(lowest, key=lambda p: math.hypot(axes[0][p[0]] - at[0], axes[1][p[1]] - at[1]))
-        inside = 0 < i < n - 1 and 0 < j < n - 1
-        if inside and all(
-            zs[j + b][i + a] is not None for a, b in ((1, 0), (-1, 0), (0, 1), (0, -1))
+        if not (0 < i < n - 1 and 0 < j < n - 1):
+            continue
+        around = [zs[j][i - 1], zs[j][i + 1], zs[j - 1][i], zs[j + 1][i]]
+        rise = low + 1e-6 * (high - low)
+        column = [row[i] for row in zs]
+        sides = [zs[j][:i], zs[j][i + 1 :], column[:j], column[j + 1 :]]
+        if all(z is not None for z in around) and all(
+            any(z is not None and z > rise for z in side) for side in sides
         ):
             return axes[0][i], axes[1][j]
     return None
@@ -130,16 +168,18 @@ def loss_view(
     points `keep` in view; 3 either side of them where the loss has no lowest point
     in reach. Returns (lo, hi, ticks, the lowest point or None)."""
     points = [at, *keep]
-    low = lowest_point(f, at)
-    if low is not None:
-        half = 1.25 * max(abs(p - low) for p in points)
-        lo, hi = low - half, low + half
+    found = lowest_point(f, at)
+    low = None if found is None else found[0]
+    if found is not None:
+        # at least half the window the bottom was found in: the loss rising on both
+        # sides is in view even where the point is the bottom
+        half = max(1.25 * max(abs(p - found[0]) for p in points), found[1] / 2)
+        lo, hi = found[0] - half, found[0] + half
     else:
         lo, hi = min(points) - 3.0, max(points) + 3.0
-    floor = max(1.0 if low is None or half == 0 else 0.0, 1e-9 * max(abs(lo), abs(hi)))
-    if hi - lo < floor:
-        middle = (lo + hi) / 2
-        lo, hi = middle - floor, middle + floor
+    least = 1e-9 * max(abs(lo), abs(hi))  # a range a float can still tell apart
+    if hi - lo < least:
+        lo, hi = (lo + hi) / 2 - least, (lo + hi) / 2 + least
     left, right, ticks = round_range(lo, hi)
     if not (left < right and len(set(ticks)) == len(ticks) >= 2):
         return lo, hi, None, low

@@ -15,7 +15,7 @@ from gdcli.optimizers import make_optimizer
 from gdcli.params import nested
 from gdcli.problem import Problem, plain
 from gdcli.reports.base import Report, Table, constant
-from gdcli.reports.figures import Figure, Series
+from gdcli.reports.figures import Figure, Series, legend_room, round_range
 from gdcli.stopping import StopRule
 
 
@@ -112,6 +112,11 @@ def sweep(
     }
     if scheduled is not None:
         head["scheduler"] = {"name": scheduled.name, **scheduled.options()}
+    bound = None  # one start and a fixed lr: the update rule's bound at the start
+    if len(start_values) == 1 and scheduled is None:
+        bound = _stability_bound(problem, optimizer, seconds, starts)
+        if bound is not None:
+            head["stability"] = {"at": "start", "rule": bound[1], "lr_max": bound[0]}
     one = len(labels) == 1
     columns = ["lr", "start", "status", "final_loss", "steps_used", "oscillating"]
     columns += labels if len(labels) <= 4 else []
@@ -151,14 +156,16 @@ def sweep(
             "update changed sign at each of the last 20 steps."
         )
 
-    bound = None
-    if len(start_values) == 1 and scheduled is None:
-        bound = _stability_bound(problem, optimizer, seconds)
-        if bound is not None:
-            notes.append(
-                f"on the quadratic model at the start, {bound[1]} = {bound[0]:.6g}: the "
-                "vertical line in the picture."
-            )
+    if bound is not None:
+        notes.append(
+            f"on the quadratic model at the start, {bound[1]} = {bound[0]:.6g}: the "
+            "vertical line in the picture."
+        )
+    elif len(start_values) == 1 and scheduled is None and optimizer.name != "sgd":
+        notes.append(
+            f"{optimizer.name} scales each step by its own statistics of the gradient: no "
+            "simple bound on lr from the curvature, so none is drawn."
+        )
     outcomes = [_outcome(s, o) for s, o in zip(status, oscillating, strict=True)]
     figure = _figure(lr_list, final_loss, outcomes, bound)
     shown = None
@@ -228,7 +235,9 @@ def _changes(outcomes: list[str], per_start: int, best: int | None) -> frozenset
     return frozenset(keep) if len(keep) <= MAX_SHOWN else None
 
 
-def _stability_bound(problem: Problem, optimizer: Any, seconds: float) -> tuple[float, str] | None:
+def _stability_bound(
+    problem: Problem, optimizer: Any, seconds: float, starts: list[float] | None
+) -> tuple[float, str] | None:
     """The largest stable lr of the update rule on the quadratic model at the start
     (l'' there, or the Hessian's largest eigenvalue for several weights), and the rule
     as text; None where no simple bound exists or the curvature takes too long."""
@@ -242,6 +251,10 @@ def _stability_bound(problem: Problem, optimizer: Any, seconds: float) -> tuple[
     if len(symbols) > 8:
         return None
     point = problem.substitution()
+    if starts is not None:  # a start given as a list of one
+        import sympy as sp
+
+        point = {symbols[0]: sp.Rational(starts[0])}
     try:
         with time_limit(seconds):
             first = [calculus.partial(loss.expr, a) for a in symbols]
@@ -276,9 +289,11 @@ def _figure(
     logy = bool(positive) and all(y >= 0 for y in alive)
     if logy:
         top, bottom = max(positive) * 10, min(positive) / 10
+        ceiling = 10 ** legend_room((math.log10(bottom), math.log10(top)))[1]
     else:
         low, high = (min(alive), max(alive)) if alive else (0.0, 1.0)
         top, bottom = high + 0.15 * (high - low or 1.0), low
+        ceiling = legend_room((bottom, top))[1]
     zero = False
     series = []
     if bound is not None:  # first, so that no run's marker is hidden behind it
@@ -298,6 +313,8 @@ def _figure(
         if xs:
             label = "diverged (drawn at the top)" if outcome == "diverged" else outcome
             series.append(Series(label, xs, ys, "points", marker))
+    # room above the runs drawn at the top for the legend, which would hide them
+    series.append(Series("", [lrs[0]], [ceiling], "points", " "))
     positive_lrs = [lr for lr in lrs if lr > 0]
     logx = len(positive_lrs) == len(lrs) and max(lrs) / min(lrs) > 100
     title = "final loss against lr"
@@ -305,8 +322,11 @@ def _figure(
         title += "; diverged runs at the top"
     if zero:
         title += "; a final loss of 0 at the bottom"
+    xs = [*lrs, *([bound[0]] if bound is not None else [])]
+    ticks = None if logx or min(xs) == max(xs) else round_range(min(xs), max(xs))[2]
     return Figure(
         series,
+        xticks=ticks,
         title=title,
         xlabel="lr",
         ylabel="final loss",
