@@ -310,9 +310,8 @@ LOOKALIKES = {
     "³": "**3",
     "π": "pi",
     "√": "sqrt",
-    "|": "abs",
+    "|": "abs",  # |x| is abs(x) (`_bars_to_abs`)
 }
-# `|` is Python's `or`, so it also reaches the operator check
 
 
 def _canonical(name: str) -> str:
@@ -427,11 +426,7 @@ _ASSIGNED = re.compile(r"^\s*[A-Za-z_]\w*(\s*\([\w\s,]*\))?\s*=(?!=)\s*(.+)$")
 
 def syntax_hint(text: str) -> str | None:
     """A hint for text Python cannot parse, from what students type: `3w`, `sin w`,
-    `x w`, `|w|`, `l = (w-3)**2`."""
-    if "|" in text:
-        fixed = _bars_to_abs(text)
-        if fixed != text:
-            return f"did you mean {fixed}? (gdcli writes |x| as abs(x))"
+    `x w`, `l = (w-3)**2`."""
     assigned = _ASSIGNED.match(text)
     if assigned:
         return f"give only the right-hand side: {assigned.group(2).strip()}"
@@ -440,11 +435,12 @@ def syntax_hint(text: str) -> str | None:
         return f"did you mean {match.group(1)}*{match.group(2)}?"
     for spaced in _SPACED.finditer(text):
         first, second = spaced.group(1), spaced.group(2)
-        if first in ("and", "or", "not", "if", "else", "for", "in", "is", "lambda"):
+        if (
+            first in ("and", "or", "not", "if", "else", "for", "in", "is", "lambda")
+            or second == "("
+        ):
             continue
-        known = first in FUNCTION_NAMES or first in SPELLINGS or first in REWRITES
-        if known and second != "(":
+        if first in FUNCTION_NAMES or first in SPELLINGS or first in REWRITES:
             return f"a function's argument goes in parentheses: did you mean {first}({second})?"
-        if not known and second != "(":
-            return f"a product is written with *: did you mean {first}*{second}?"
+        return f"a product is written with *: did you mean {first}*{second}?"
     return None

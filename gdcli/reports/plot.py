@@ -7,6 +7,7 @@ from typing import Any
 
 from gdcli import calculus
 from gdcli.limits import CURVE_SAMPLES
+from gdcli.parse.options import show_value
 from gdcli.problem import Problem
 from gdcli.reports.base import Report, Table, constant
 from gdcli.reports.figures import Figure, loss_figure, loss_view, lowest_point_2d, round_range
@@ -47,7 +48,7 @@ def plot(problem: Problem, name: str, plot_range: tuple[float, float] | None) ->
         ],
     }
     notes = [
-        f"at {name} = {at}: l = {s.loss:.10g}, "
+        f"at {name} = {show_value(at)}: l = {s.loss:.10g}, "
         + (
             f"slope {s.slope:.10g}: " + _direction(name, s.slope)
             if s.slope is not None

@@ -3,12 +3,14 @@ list of h, the secants closing in on the tangent as h shrinks."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
 from gdcli import calculus
 from gdcli.errors import BadValue
 from gdcli.limits import CURVE_SAMPLES
+from gdcli.parse.options import show_value
 from gdcli.problem import Problem
 from gdcli.reports.base import Report, Table, constant
 from gdcli.reports.figures import Figure, Line, loss_figure, loss_view, round_range
@@ -44,7 +46,7 @@ def slope(
                 "loss1": l1,
                 "loss2": l2,
                 "slope": secant,
-                "abs_error": abs(secant - d) if d is not None else None,
+                "abs_error": _gap(loss, w, w1, h_value, s) if d is not None else None,
             }
         )
     last = secants[-1]
@@ -75,12 +77,13 @@ def slope(
             lo, hi = plot_range
         else:
             lo, hi, ticks, _ = loss_view(f, w1f, ends)
-            widest = max(abs(sec["h"]) for sec in secants)
-            if widest < (hi - lo) / SEPARATE:  # w and w + h would share a character
-                zoomed = True
-                left, right = min(w1f, *ends), max(w1f, *ends)
+            left, right = min(w1f, *ends), max(w1f, *ends)
+            # w and w + h would share a character: zoom in, where floats tell them apart
+            if right - left < (hi - lo) / SEPARATE and left < right:
                 margin = (right - left) * 2
-                lo, hi, ticks = round_range(left - margin, right + margin)
+                zoom = round_range(left - margin, right + margin)
+                if zoom[0] < zoom[1] and len(set(zoom[2])) == len(zoom[2]):
+                    (lo, hi, ticks), zoomed = zoom, True
         xs, ys = sample(f, lo, hi, CURVE_SAMPLES)
         # the tangent first, then the secants from the widest h: each drawn over the
         # one before, the nearest to the tangent last
@@ -91,7 +94,10 @@ def slope(
             marker = SECANT_MARKERS[k % len(SECANT_MARKERS)]
             lines.append((f"secant, h = {sec['h']:g}", w1f, sec["loss1"], sec["slope"], marker))
         title = f"l({name}) = {loss.text}: secant{'s' if len(secants) > 1 else ''} and tangent"
-        title += " (zoomed in to tell w and w + h apart)" if zoomed else ""
+        if zoomed:
+            title += " (zoomed in to tell w and w + h apart)"
+        elif all(end == w1f for end in ends):
+            title += " (w + h is w to a float's precision: one point)"
         points = [
             (name, [w1f], [secants[0]["loss1"]], POINT_MARKER),
             (f"{name} + h", ends, [sec["loss2"] for sec in secants], END_MARKER),
@@ -110,6 +116,25 @@ def slope(
     )
 
 
+def _gap(loss: Any, w: Any, w1: Any, h: Any, s: calculus.SlopeAt) -> float:
+    """|secant slope - derivative|, the difference taken exactly, then rounded (the
+    difference of the two rounded slopes, -3.999 - -4.0, is 0.0009999999999998899
+    where the gap is 0.001)."""
+    from gdcli.errors import GdcliError
+
+    secant = (loss.expr.xreplace({w: w + h}) - loss.expr) / h
+    try:
+        gap = abs(calculus.value_at(secant - s.derivative, {w: w1}))
+    except GdcliError:
+        gap = math.nan
+    if math.isfinite(gap):
+        return gap
+    # SymPy's derivative is not defined at the point (0·∞ at a kink with equal
+    # one-sided slopes): the slope there is the one-sided limit, a float
+    _, _, value = calculus.secant_slope(loss, str(w), w1, h)
+    return abs(value - float(s.slope or 0.0))
+
+
 def _note(name: str, w1: Any, s: calculus.SlopeAt, secants: list[dict[str, Any]]) -> str:
     """The secant slopes beside the derivative, and whether they close in on it."""
     d = s.slope
@@ -119,7 +144,8 @@ def _note(name: str, w1: Any, s: calculus.SlopeAt, secants: list[dict[str, Any]]
         if d is None:
             return text + kink_note(name, w1, s)
         return (
-            text + f"the derivative at {name} = {w1} is {d:.10g}, gap {sec['abs_error']:.3g}. "
+            text
+            + f"the derivative at {name} = {show_value(w1)} is {d:.10g}, gap {sec['abs_error']:.3g}. "
             "Shrink h and the secant turns into the tangent."
         )
     listed = "; ".join(f"h = {sec['h']:g}: {sec['slope']:.10g}" for sec in secants)
@@ -129,7 +155,10 @@ def _note(name: str, w1: Any, s: calculus.SlopeAt, secants: list[dict[str, Any]]
     by_size = sorted(secants, key=lambda sec: abs(sec["h"]), reverse=True)
     gaps = [sec["abs_error"] for sec in by_size]
     gap_text = ", ".join(f"{g:.3g}" for g in gaps)
-    text += f"The derivative at {name} = {w1} is {d:.10g}; the gaps, from the largest h: {gap_text}"
+    text += (
+        f"The derivative at {name} = {show_value(w1)} is {d:.10g}; the gaps, from the largest "
+        f"h: {gap_text}"
+    )
     if all(b < a for a, b in zip(gaps, gaps[1:], strict=False)):
         return text + ": they shrink with h, and the secants close in on the tangent."
     if not any(gaps):
