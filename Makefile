@@ -25,7 +25,8 @@ $(TSTAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-# The main job on the default loss (w - 3)**2, then a short tour of the other commands.
+# The main job on the default loss (w - 3)**2, then a short tour of the other commands,
+# ending with training data: mini-batch descent on examples/line.csv.
 demo: $(STAMP)
 	@echo '$$ gdcli descend --lr 0.1 --steps 50'
 	@$(BIN)/gdcli descend --lr 0.1 --steps 50 --format table
@@ -43,16 +44,20 @@ demo: $(STAMP)
 	@$(BIN)/gdcli check "w**2" "2*w" --format table
 	@echo; echo '$$ gdcli sweep --lr 0.1:2:20 --start 0 --steps 500'
 	@$(BIN)/gdcli sweep --lr 0.1:2:20 --start 0 --steps 500 --format table
+	@echo; echo '$$ gdcli descend "(w*x + b - y)**2" --data examples/line.csv --start w=0,b=0 --batch-size 8 --epochs 10 --full'
+	@$(BIN)/gdcli descend "(w*x + b - y)**2" --data examples/line.csv --start w=0,b=0 --batch-size 8 --epochs 10 --full --format table
+	@echo; echo '$$ gdcli grad "(w*x + b - y)**2" --data examples/line.csv --at w=0,b=0 --per-example'
+	@$(BIN)/gdcli grad "(w*x + b - y)**2" --data examples/line.csv --at w=0,b=0 --per-example --format table
 
 test: $(TSTAMP)
 	$(BIN)/python -m pytest -q
-	$(BIN)/ruff check gdcli tests benchmarks
-	$(BIN)/ruff format --check gdcli tests benchmarks
+	$(BIN)/ruff check gdcli tests benchmarks examples
+	$(BIN)/ruff format --check gdcli tests benchmarks examples
 	$(BIN)/mypy
 
 lint: $(TSTAMP)
-	$(BIN)/ruff check gdcli tests benchmarks
-	$(BIN)/ruff format --check gdcli tests benchmarks
+	$(BIN)/ruff check gdcli tests benchmarks examples
+	$(BIN)/ruff format --check gdcli tests benchmarks examples
 	$(BIN)/mypy
 
 bench: $(TSTAMP)

@@ -16,6 +16,8 @@ from typing import Any
 
 from gdcli.errors import TooSlow
 
+REPEAT = 0.05  # CPU seconds between alarms once the time is up
+
 
 class _Expired(BaseException):
     """Raised by the timer. A BaseException, so that no `except Exception` on the way
@@ -35,6 +37,9 @@ class time_limit:
 
     def _expired(self, signum: int, frame: Any) -> None:
         self.fired = True
+        # again soon, in case this one lands where Python ignores exceptions (a
+        # finaliser, a generator being closed: SymPy has many) and the work runs on
+        signal.setitimer(signal.ITIMER_PROF, REPEAT)
         raise _Expired
 
     def _unraisable(self, info: Any) -> None:

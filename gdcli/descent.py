@@ -17,6 +17,7 @@ from gdcli.limits import OSCILLATION_STEPS
 from gdcli.optimizers import Optimizer
 
 if TYPE_CHECKING:
+    from gdcli.data import Batch, Batches
     from gdcli.schedules import Schedule
 from gdcli.params import Params
 from gdcli.stopping import CONVERGED, DIVERGED, MAX_STEPS, StopRule, finite, norm
@@ -29,9 +30,16 @@ ScheduleFactory = Callable[[], "Schedule"]
 class Step:
     """The point after `step` updates (step 0 is the start). `after` is the point the
     next update leads to, once known (None for the last step), and `explain` that
-    update's intermediate values per weight, when they were asked for."""
+    update's intermediate values per weight, when they were asked for.
 
-    __slots__ = ("step", "params", "loss", "grad", "state", "lr", "after", "explain")
+    On training data (`BatchDescent`), `batch` is the batch of the next update and
+    `loss`, `grad` are over its examples; the last step of a run that did not
+    diverge has `batch` None, its loss and gradient over every example. `full` is
+    (loss, gradient) over every example, where asked for."""
+
+    __slots__ = (
+        "step", "params", "loss", "grad", "state", "lr", "after", "explain", "batch", "full"
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -50,6 +58,13 @@ class Step:
         self.lr = lr
         self.after: Params | None = None
         self.explain: list[dict[str, Any]] | None = None
+        self.batch: Batch | None = None
+        self.full: tuple[float, Params] | None = None
+
+    @property
+    def epoch(self) -> int | None:
+        """The epoch (from 1) of the batch of the next update, on training data."""
+        return self.batch.epoch if self.batch is not None else None
 
 
 class Outcome(NamedTuple):
@@ -137,9 +152,129 @@ class Descent:
         return Outcome(CONVERGED if rule.converged(norm(grad)) else MAX_STEPS, rule.steps)
 
 
-def check_schedule(schedule: Schedule, optimizer: Optimizer, steps: int) -> None:
+RowsEvaluator = Callable[[Params, Any], tuple[float, Params]]  # (point, examples or None)
+# schedules torch's examples step after every batch; the others once per epoch
+PER_BATCH = frozenset({"onecycle", "cyclic"})
+
+
+class BatchDescent(Descent):
+    """Mini-batch descent on training data. `evaluate(params, index)` gives the loss
+    (the mean over the examples `index` picks; None: every example) and its
+    gradient; `batches` says which examples each update uses.
+
+    Step k is the point after k updates; its loss and gradient are over the batch of
+    update k + 1 (`Step.batch`), which that update uses. The last step has no next
+    update: its loss and gradient are over every example (batch None). The stop
+    rule reads the batch gradient (converged: the next batch's gradient is small
+    enough) and, at the end, the gradient over every example; the divergence limit
+    is taken from the loss over every example at the start. A schedule is stepped
+    as torch's examples step it: onecycle and cyclic after every update, the others
+    once per epoch, after the epoch's last update; plateau then watches the epoch's
+    mean loss (over its examples, as each batch saw them)."""
+
+    def __init__(
+        self,
+        evaluate: RowsEvaluator,
+        start: Params,
+        optimizer: OptimizerFactory,
+        rule: StopRule,
+        batches: Batches,
+        show_state: bool = False,
+        schedule: ScheduleFactory | None = None,
+        full: bool = False,
+        explain_steps: int = 0,
+    ) -> None:
+        self.evaluate_rows = evaluate
+        self.explain_steps = explain_steps
+        self.batches = batches
+        self.full = full
+        self.start = start
+        self.optimizer = optimizer
+        self.rule = rule
+        self.show_state = show_state
+        self.schedule = schedule
+        self.evaluate = lambda params: evaluate(params, None)
+        self.per_batch = False
+        if schedule is not None:
+            sample = schedule()
+            self.per_batch = sample.name in PER_BATCH
+            if self.per_batch:
+                check_schedule(sample, optimizer(), rule.steps)
+            else:  # the schedule's steps are whole epochs
+                check_schedule(sample, optimizer(), rule.steps // batches.per_epoch, "epochs")
+        self.first = check_start(self.evaluate, start)
+
+    def run(self) -> Generator[Step, None, Outcome]:
+        optimizer = self.optimizer()
+        schedule = self.schedule() if self.schedule is not None else None
+        if schedule is not None:
+            from gdcli.schedules import apply
+        rule, evaluate, full = self.rule, self.evaluate_rows, self.full
+        state = optimizer.state if self.show_state else None
+        n = self.batches.n
+
+        def record(k: int, params: Params, loss: float, grad: Params, batch: Batch | None) -> Step:
+            s = Step(k, params, loss, grad, state() if state else None, lr())
+            s.batch = batch
+            if full:
+                s.full = (loss, grad) if batch is None or batch.whole else evaluate(params, None)
+            return s
+
+        def lr() -> float | None:
+            return float(schedule.lr) if schedule is not None else None
+
+        stream = self.batches.stream()
+        params = self.start
+        limit = rule.limit(self.first[0])
+        batch: Batch | None = next(stream)
+        assert batch is not None
+        loss, grad = self.first if batch.whole else evaluate(params, batch.index)
+        epoch_loss = 0.0
+        k = 0
+        optimizer.record = self.explain_steps > 0
+        while True:
+            if batch is None or rule.converged(norm(grad)):
+                # the last step: its loss and gradient over every example
+                if batch is not None and not batch.whole:
+                    loss, grad = evaluate(params, None)
+                yield record(k, params, loss, grad, None)
+                converged = batch is not None or rule.converged(norm(grad))
+                return Outcome(CONVERGED if converged else MAX_STEPS, k)
+            current = record(k, params, loss, grad, batch)
+            yield current
+            if schedule is not None:
+                apply(schedule, optimizer)
+            params = optimizer.step(params, grad)
+            k += 1
+            if optimizer.record:  # how the point before came to this one
+                current.explain = optimizer.explained
+                optimizer.record = k < self.explain_steps
+            epoch_loss += loss * batch.size
+            if schedule is not None and self.per_batch:
+                schedule.step(loss)
+            if batch.last:
+                if schedule is not None and not self.per_batch:
+                    schedule.step(epoch_loss / n)  # the epoch's mean loss (plateau)
+                epoch_loss = 0.0
+            batch = next(stream) if k < rule.steps else None
+            moved = finite(params)
+            if moved:
+                loss, grad = evaluate(params, None if batch is None else batch.index)
+            else:
+                loss, grad = math.nan, [p * math.nan for p in params]
+            healthy = moved and math.isfinite(loss) and abs(loss) <= limit
+            reason = "" if healthy and finite(grad) else rule.divergence(params, loss, grad, limit)
+            if reason:
+                yield record(k, params, loss, grad, batch)
+                return Outcome(DIVERGED, k, reason)
+
+
+def check_schedule(
+    schedule: Schedule, optimizer: Optimizer, steps: int, unit: str = "updates"
+) -> None:
     """A schedule that cannot drive this run is refused before any step: onecycle's
-    total_steps below the updates asked for, a cycled momentum the rule does not have."""
+    total_steps below the schedule's steps asked for (`unit`: updates, or epochs on
+    training data), a cycled momentum the rule does not have."""
     from gdcli.schedules import momentum_key
 
     momentum_key(schedule, optimizer)
@@ -147,7 +282,7 @@ def check_schedule(schedule: Schedule, optimizer: Optimizer, steps: int) -> None
     if limit is not None and steps > limit:
         raise BadValue(
             "total_steps",
-            f"is {limit}, fewer than the {steps} updates asked for (onecycle cannot go past it)",
+            f"is {limit}, fewer than the {steps} {unit} asked for (onecycle cannot go past it)",
         )
 
 

@@ -125,6 +125,55 @@ class NameRole(BadInput):
         self.detail = detail
 
 
+class MissingColumn(MissingValue):
+    """A name the loss uses that is neither a weight, an input nor a column of the
+    training data: `source` is the data's file as given (`-`: stdin), `header` every
+    column it has."""
+
+    def __init__(self, name: str, point: str, source: str, header: tuple[str, ...]) -> None:
+        super().__init__(name, point)
+        self.message = (
+            f"{name} has no value: {source_name(source)} has no column {name} "
+            f"(its columns: {', '.join(header)})"
+        )
+        self.args = (self.message,)
+        self.source = source
+        self.header = header
+
+
+class DataError(BadInput):
+    """Training data that cannot be used. `source` is the file as given (`-`: stdin);
+    `row` is 1-based as a spreadsheet numbers the rows (the header is row 1, the first
+    example row 2); `column` is the column's 1-based position and `name` its name in
+    the header, where they apply; `problem` says what is wrong."""
+
+    def __init__(
+        self,
+        source: str,
+        problem: str,
+        row: int | None = None,
+        column: int | None = None,
+        name: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        where = [source_name(source)]
+        if row is not None:
+            where.append(f"row {row}")
+        if column is not None:
+            where.append(f"column {column}" + (f" ({name})" if name else ""))
+        super().__init__(f"{', '.join(where)}: {problem}", hint)
+        self.source = source
+        self.problem = problem
+        self.row = row
+        self.column = column
+        self.name = name
+
+
+def source_name(source: str) -> str:
+    """How a message names the data's file: as given, or `stdin` for `-`."""
+    return "stdin" if source == "-" else source
+
+
 class BadRun(BadInput):
     """A run of a comparison that cannot be read: `index` (1-based) and `text` name it,
     `problem` says what is wrong."""

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import inspect
 import math
-import sys
 from collections.abc import Callable, Sequence
-from numbers import Real
 from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias, cast
 
+from gdcli import checks
 from gdcli.errors import BadInput, BadValue
 
 if TYPE_CHECKING:
@@ -96,48 +95,18 @@ def _copy(x: V) -> V:
     return float(x) if isinstance(x, (float, int)) else x.copy()
 
 
-# --- validation (torch's rules, reported as BadInput) -----------------------------------------
+# --- validation: torch's rules (gdcli.checks raises BadValue naming the option) ---------------
 
-
-def _number(option: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise BadValue(option, f"must be a number, not {value!r}")
-    number = float(value)
-    if not math.isfinite(number):
-        raise BadValue(option, f"must be finite (got {number})")
-    return number
-
-
-def _non_negative(option: str, value: object) -> float:
-    number = _number(option, value)
-    if number < 0:
-        raise BadValue(option, f"must be >= 0 (got {number})")
-    return number
-
-
-def _beta(option: str, value: object) -> float:
-    number = _number(option, value)
-    if not 0 <= number < 1:
-        raise BadValue(option, f"must be in [0, 1) (got {number})")
-    return number
-
-
-def _flag(option: str, value: object) -> bool:
-    if not isinstance(value, bool):
-        raise BadValue(option, f"must be true or false, not {value!r}")
-    return value
+_number, _non_negative, _beta, _flag = (
+    checks.number,
+    checks.non_negative,
+    checks.below_one,
+    checks.flag,
+)
 
 
 def _learning_rate(lr: object) -> V:
-    numpy = sys.modules.get("numpy")  # an array lr implies numpy is already imported
-    if numpy is not None and isinstance(lr, numpy.ndarray):
-        rates = lr.astype(numpy.float64)  # a copy, so the caller may reuse its array
-        if not numpy.all(numpy.isfinite(rates)):
-            raise BadValue("lr", "must be finite for every run")
-        if numpy.any(rates < 0):
-            raise BadValue("lr", f"must be >= 0 (got {rates.min()})")
-        return cast("NDArray[Any]", rates)
-    return _non_negative("lr", lr)
+    return cast("V", checks.rates("lr", lr))
 
 
 # --- the update rules --------------------------------------------------------------------------

@@ -5,7 +5,7 @@ The course: "Input is fixed, and the weights are what change the model's
 goodness." A name is a **weight** when the point gives it a value, when it is the
 variable asked for (`wrt`), or when it has a declared shape; without a point, the
 weight is `w` if the loss has it, else the loss's only name. A name given a fixed
-value (or, later, a column of data) is an **input** and never moves. Any other
+value, or a column of training data, is an **input** and never moves. Any other
 name has no value: that is an error naming it (`MissingValue`).
 
 Values are exact: a plain decimal is a Fraction (read without SymPy), anything
@@ -115,6 +115,7 @@ class Problem:
     inputs: dict[str, Any]  # input -> exact value
     chosen: str | None = None  # the weight picked by default, when none was named
     _loss: Loss | None = field(default=None, repr=False)
+    columns: dict[str, Shape] = field(default_factory=dict)  # data columns: per-example shape
 
     @property
     def names(self) -> list[str]:
@@ -122,8 +123,18 @@ class Problem:
 
     @property
     def has_arrays(self) -> bool:
-        """Is any weight or input a vector or matrix? (Then the array engine works.)"""
-        return any(self.weights.values()) or any(shape_of(v) for v in self.inputs.values())
+        """Is any weight or input a vector or matrix, or are there training data?
+        (Then the array engine works.)"""
+        return (
+            any(self.weights.values())
+            or any(shape_of(v) for v in self.inputs.values())
+            or bool(self.columns)
+        )
+
+    @property
+    def example_shapes(self) -> dict[str, Shape]:
+        """Every input's shape for one example: the fixed inputs and the data's columns."""
+        return {**self.input_shapes, **dict(sorted(self.columns.items()))}
 
     @property
     def input_shapes(self) -> dict[str, Shape]:
@@ -177,7 +188,9 @@ class Problem:
             {name: loss.entries[name]},
         )
         shape = self.weights[name]
-        return Problem(self.text, {name: shape}, {name: self.point[name]}, self.inputs, None, one)
+        return Problem(
+            self.text, {name: shape}, {name: self.point[name]}, self.inputs, None, one, self.columns
+        )
 
     def start(self) -> list[Any]:
         """The point as descent parameters: a float per scalar weight, a float array
@@ -217,18 +230,24 @@ def read_problem(
     point_parameter: str = "at",
     inputs: Mapping[str, Any] | None = None,
     every_name_a_weight: bool = False,
+    columns: Mapping[str, Shape] | None = None,
 ) -> Problem:
     """Decide every name's role and read the point. `point` is the text of the
-    point option (`1.5`, `x=1,y=-2`, `W=0`); `inputs` are values given already
-    (data columns), besides those read from `sets`. With `every_name_a_weight`
-    (a function compared everywhere, as `check` does) no name lacks a value."""
+    point option (`1.5`, `x=1,y=-2`, `W=0`); `inputs` are values given already,
+    besides those read from `sets`; `columns` are the names of training data's
+    columns (inputs with one value per example) and their shapes for one example.
+    With `every_name_a_weight` (a function compared everywhere, as `check` does) no
+    name lacks a value."""
     source = normalise(text)
     names = free_names(source)
     _check_names(names, source)
+    data = {n: tuple(s) for n, s in (columns or {}).items()}
     given = dict(inputs or {})
     for name, value in read_inputs(sets).items():
         if name in given:
             raise NameRole(name, "twice")
+        if name in data:
+            raise NameRole(name, "column_set", source)
         given[name] = value
     declared = parse_shapes(list(shapes))
     for name in declared:
@@ -243,12 +262,16 @@ def read_problem(
         bare = read_value(point, given)
 
     for name in [*named, *declared, *([wrt] if wrt else [])]:
+        if name in data:
+            raise NameRole(name, "column", source)
         if name in given:
             raise NameRole(name, "both", source)
         if name not in names:
-            raise NameRole(name, "unused", source, ", ".join(sorted(names - set(given))))
+            raise NameRole(
+                name, "unused", source, ", ".join(sorted(names - set(given) - set(data)))
+            )
 
-    free = sorted(names - set(given))
+    free = sorted(names - set(given) - set(data))
     default = None
     if not named:
         default = wrt or (
@@ -286,6 +309,7 @@ def read_problem(
         values,
         {n: v for n, v in given.items() if n in names},
         default if default not in (None, DEFAULT_WEIGHT, wrt) else None,
+        columns={n: s for n, s in data.items() if n in names},
     )
 
 

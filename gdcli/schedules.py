@@ -62,15 +62,15 @@ from __future__ import annotations
 
 import inspect
 import math
-import sys
 import types
 import typing
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from numbers import Integral, Real
+from numbers import Real
 from typing import Any, ClassVar, Literal
 
+from gdcli import checks
 from gdcli.errors import BadInput, BadValue
 from gdcli.optimizers import DEFAULTS as OPTIMIZER_DEFAULTS
 from gdcli.optimizers import Optimizer, V
@@ -101,71 +101,17 @@ __all__ = [
 # validation: torch's rules and a few more, reported as BadValue(parameter, problem)
 
 
-def _show(value: object) -> str:
-    if isinstance(value, Integral) and not isinstance(value, bool):
-        return str(int(value))
-    if isinstance(value, Real) and not isinstance(value, bool):
-        return repr(float(value))
-    return repr(value)
-
-
-def _number(parameter: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise BadValue(parameter, f"must be a number (got {_show(value)})")
-    number = float(value)
-    if not math.isfinite(number):
-        raise BadValue(parameter, f"must be finite (got {_show(value)})")
-    return number
-
-
-def _positive(parameter: str, value: object) -> float:
-    number = _number(parameter, value)
-    if number <= 0:
-        raise BadValue(parameter, f"must be > 0 (got {_show(value)})")
-    return number
-
-
-def _non_negative(parameter: str, value: object) -> float:
-    number = _number(parameter, value)
-    if number < 0:
-        raise BadValue(parameter, f"must be >= 0 (got {_show(value)})")
-    return number
-
-
-def _whole(parameter: str, value: object, minimum: int) -> int:
-    """A whole number >= minimum; an integral float (3.0) is taken as the integer."""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise BadValue(parameter, f"must be a whole number (got {_show(value)})")
-    if value < minimum:
-        raise BadValue(parameter, f"must be at least {minimum} (got {_show(value)})")
-    return int(value)
-
-
-def _flag(parameter: str, value: object) -> bool:
-    if not isinstance(value, bool):
-        raise BadValue(parameter, f"must be true or false (got {_show(value)})")
-    return value
-
-
-def _choice(parameter: str, value: object, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise BadValue(parameter, f"must be one of {', '.join(choices)} (got {_show(value)})")
-    assert isinstance(value, str)
-    return value
+_show, _number, _positive, _non_negative = (
+    checks.show,
+    checks.number,
+    checks.positive,
+    checks.non_negative,
+)
+_whole, _flag, _choice = checks.whole, checks.flag, checks.choice
 
 
 def _base_lr(value: object) -> V:
-    numpy = sys.modules.get("numpy")  # an array implies numpy is already imported
-    if numpy is not None and isinstance(value, numpy.ndarray):
-        rates = value.astype(numpy.float64)  # a copy, so the caller may reuse its array
-        if not numpy.all(numpy.isfinite(rates)):
-            raise BadValue("base_lr", "must be finite (every entry)")
-        if numpy.any(rates < 0):
-            raise BadValue("base_lr", f"must be >= 0 (got {float(rates.min())!r})")
-        return typing.cast("V", rates)
-    return _non_negative("base_lr", value)
+    return typing.cast("V", checks.rates("base_lr", value))
 
 
 # the schedules

@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "gdcli"
 # lowest first: a module may import only modules of its own layer or below
 LAYERS = [
     ["gdcli", "gdcli.errors", "gdcli.limits"],
-    ["gdcli.budget", "gdcli.params"],
+    ["gdcli.budget", "gdcli.params", "gdcli.checks"],
     ["gdcli.parse"],
     ["gdcli.problem", "gdcli.data"],
     ["gdcli.calculus", "gdcli.derivation"],

@@ -3,7 +3,8 @@ No maths here. Heavy modules are imported inside the commands that need them, so
 `gdcli --help` starts fast."""
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
@@ -11,7 +12,10 @@ import typer
 from gdcli.cli import env
 from gdcli.cli.app import command
 from gdcli.cli.options import (
+    DEFAULT_STEPS,
     AtOpt,
+    DataOptions,
+    DataStepsOpt,
     ExprArg,
     GraphFormat,
     Output,
@@ -23,6 +27,7 @@ from gdcli.cli.options import (
     TolOpt,
     WrtOpt,
     choice,
+    data_options,
     optimizer_options,
     output_options,
     schedule_options,
@@ -70,6 +75,99 @@ def read_expression(expr: str | None) -> str:
     return expr
 
 
+@contextmanager
+def data_source(path: str) -> Iterator[Any]:
+    """The data to read: an open file (text, universal newlines, a byte-order mark
+    dropped), or the text of stdin for `-`; errors name the file."""
+    from gdcli.errors import DataError
+
+    if path.strip() == "-":
+        if sys.stdin is None:
+            raise DataError("-", "cannot be read: stdin is closed")
+        try:
+            text = sys.stdin.read()
+            text.encode("utf-8")  # undecodable bytes arrive as surrogates
+        except (UnicodeDecodeError, UnicodeEncodeError):
+            raise DataError("-", "is not text (UTF-8)") from None
+        except (OSError, ValueError):
+            raise DataError("-", "cannot be read") from None
+        yield text
+        return
+    try:
+        stream = open(path, encoding="utf-8-sig")  # closed by the with below
+    except FileNotFoundError:
+        raise DataError(path, "does not exist (no such file)") from None
+    except IsADirectoryError:
+        raise DataError(path, "is a directory, not a CSV file") from None
+    except PermissionError:
+        raise DataError(path, "cannot be read (permission denied)") from None
+    except OSError as exc:
+        raise DataError(path, f"cannot be read ({exc.strerror or exc})") from None
+    with stream:
+        yield stream
+
+
+def _with_data(expr: str | None, spec: DataOptions) -> tuple[str, Any]:
+    """The loss's text and the training data (the columns the loss uses)."""
+    from gdcli.data import parse_vectors, read_data
+    from gdcli.errors import BadInput
+    from gdcli.parse.syntax import free_names, normalise
+
+    if spec.path.strip() == "-" and expr is not None and expr.strip() == "-":
+        raise BadInput(
+            "the expression and --data both read stdin ('-'): give one of them another way"
+        )
+    vectors = parse_vectors(spec.vectors)
+    text = read_expression(expr)
+    names = free_names(normalise(text))
+    with data_source(spec.path) as source:
+        return text, read_data(source, spec.path, names, vectors)
+
+
+def _data_problem(
+    text: str,
+    data: Any,
+    point: str | None,
+    sets: list[str] | None,
+    shapes: list[str] | None,
+    wrt: str | None = None,
+    point_parameter: str = "at",
+) -> Any:
+    from gdcli.budget import time_limit
+    from gdcli.data import problem_on
+
+    with time_limit(env.time_limit()):
+        return problem_on(
+            data,
+            text,
+            point,
+            sets=sets or (),
+            shapes=shapes or (),
+            wrt=wrt,
+            point_parameter=point_parameter,
+        )
+
+
+def _training(
+    data: Any, spec: DataOptions, steps: int | None, schedule: ScheduleSpec
+) -> tuple[Any, int, ScheduleSpec]:
+    """How a descent feeds the data, its number of steps (from --epochs or --steps),
+    and the schedule (onecycle's steps_per_epoch: the batches of an epoch, as torch's
+    examples give it)."""
+    from gdcli.data import Batches, Training
+    from gdcli.errors import Conflict
+
+    if spec.epochs is not None and steps is not None:
+        raise Conflict("steps", "epochs", "an epoch is ceil(N / B) steps: give one of them")
+    batches = Batches(data.size, spec.batch_size, spec.shuffle, spec.seed)
+    total = batches.steps(spec.epochs) if spec.epochs is not None else steps or DEFAULT_STEPS
+    if schedule is not None:
+        name, options, base = schedule
+        if "epochs" in options and "steps_per_epoch" not in options:
+            schedule = (name, {**options, "steps_per_epoch": batches.per_epoch}, base)
+    return Training(data, batches, spec.epochs, spec.full), total, schedule
+
+
 def _range(text: str | None) -> tuple[float, float] | None:
     if text is None:
         return None
@@ -106,8 +204,10 @@ def _one_weight(
     "gdcli derive '(w*x - y)**2' --set x=2 --set y=1  |  echo 'w**3' | gdcli derive - --quiet"
 )
 @output_options()
+@data_options()
 def derive(
     out: Output,
+    data: DataOptions | None,
     expr: ExprArg = None,
     wrt: WrtOpt = None,
     at: AtOpt = None,
@@ -122,6 +222,16 @@ def derive(
     plot: Annotated[
         bool, typer.Option("--plot", help="Plot the error against h (log-log).")
     ] = False,
+    steps: Annotated[
+        bool,
+        typer.Option("--steps", help="The derivative rule by rule, as a textbook writes it."),
+    ] = False,
+    limit: Annotated[
+        bool,
+        typer.Option(
+            "--limit", help="The difference quotient as algebra, and its limit as h -> 0."
+        ),
+    ] = False,
     sets: SetOpt = None,
     shapes: ShapeOpt = None,
 ) -> None:
@@ -129,15 +239,31 @@ def derive(
 
     (l(w+h) - l(w)) / h tends to the derivative as h -> 0: the table shows it,
     with the error of each h, the best h, and where round-off takes over.
-    At a kink both one-sided slopes are shown.
+    At a kink both one-sided slopes are shown. With --data, the derivative of the
+    mean loss over the examples.
     """
     from gdcli.budget import time_limit
-    from gdcli.reports.derive import derive as build
 
     out.plot = out.plot and plot
-    with time_limit(env.time_limit()):
+    if data is not None:
+        from gdcli.reports.derive import derive_on_data
+
+        text, table = _with_data(expr, data)
+        problem = _data_problem(text, table, at, sets, shapes, wrt)
+        name = problem.variable(wrt)
+        with time_limit(env.time_limit()):
+            report = derive_on_data(problem, table, name, choice(scheme), h_max, h_min, latex)
+        out.emit(report)
+        return
+    from gdcli.reports.derive import derive as build
+
+    seconds = env.time_limit()
+    with time_limit(seconds):
         problem, name = _one_weight(expr, at, wrt, sets, shapes)
-        report = build(problem, name, choice(scheme), h_max, h_min, latex)
+        report = build(
+            problem, name, choice(scheme), h_max, h_min, latex, steps,
+            min(2.0, seconds / 2) if limit else None,
+        )  # fmt: skip
     out.emit(report)
 
 
@@ -146,8 +272,10 @@ def derive(
     "gdcli slope --h 1,0.1,0.01  |  gdcli slope 'abs(w)' --at 0 --h -0.1 --format json"
 )
 @output_options()
+@data_options()
 def slope(
     out: Output,
+    data: DataOptions | None,
     expr: ExprArg = None,
     h: Annotated[
         str,
@@ -170,11 +298,22 @@ def slope(
     """
     from gdcli.budget import time_limit
     from gdcli.problem import read_value
+
+    hs = [read_value(v) for v in h.split(",")]  # one h, or a list of them
+    if data is not None:
+        from gdcli.reports.slope import slope_on_data
+
+        text, table = _with_data(expr, data)
+        problem = _data_problem(text, table, at, sets, None, wrt)
+        name = problem.variable(wrt)
+        report = slope_on_data(problem, table, name, hs, _range(range_))
+        out.emit(report)
+        return
     from gdcli.reports.slope import slope as build
 
     with time_limit(env.time_limit()):
         problem, name = _one_weight(expr, at, wrt, sets, None)
-        report = build(problem, name, [read_value(v) for v in h.split(",")], _range(range_))
+        report = build(problem, name, hs, _range(range_))
     out.emit(report)
 
 
@@ -184,8 +323,10 @@ def slope(
     "gdcli plot 'log(w)' --range 0:4 > curve.txt",
 )
 @output_options(no_plot_help="Print the sampled curve as a table instead.")
+@data_options()
 def plot_command(
     out: Output,
+    data: DataOptions | None,
     expr: ExprArg = None,
     at: AtOpt = None,
     wrt: WrtOpt = None,
@@ -196,19 +337,30 @@ def plot_command(
     sets: SetOpt = None,
 ) -> None:
     """Draw the loss l(w), the current point and its tangent (its slope). For two
-    weights (--at x=1,y=-2): the loss's level lines, the point, and -gradient."""
-    from gdcli.budget import time_limit
-    from gdcli.problem import read_problem
-    from gdcli.reports.plot import plot as build
-    from gdcli.reports.plot import plot_2d
+    weights (--at x=1,y=-2): the loss's level lines, the point, and -gradient.
 
-    with time_limit(env.time_limit()):
-        problem = read_problem(read_expression(expr), at, sets=sets or (), wrt=wrt)
-        two = [n for n, shape in problem.weights.items() if not shape]
-        if wrt is None and len(problem.weights) == 2 and len(two) == 2:
-            report = plot_2d(problem, two, _range(range_))
-        else:
-            report = build(problem, problem.variable(wrt), _range(range_))
+    With --data, l(w) is the mean loss over the examples (one weight).
+    """
+    from gdcli.budget import time_limit
+
+    if data is not None:
+        from gdcli.reports.plot import plot_on_data
+
+        text, table = _with_data(expr, data)
+        problem = _data_problem(text, table, at, sets, None, wrt)
+        report = plot_on_data(problem, table, problem.variable(wrt), _range(range_))
+    else:
+        from gdcli.problem import read_problem
+        from gdcli.reports.plot import plot as build
+        from gdcli.reports.plot import plot_2d
+
+        with time_limit(env.time_limit()):
+            problem = read_problem(read_expression(expr), at, sets=sets or (), wrt=wrt)
+            two = [n for n, shape in problem.weights.items() if not shape]
+            if wrt is None and len(problem.weights) == 2 and len(two) == 2:
+                report = plot_2d(problem, two, _range(range_))
+            else:
+                report = build(problem, problem.variable(wrt), _range(range_))
     report.figure_is_data = out.plot
     out.emit(report)
 
@@ -218,19 +370,23 @@ def plot_command(
     "gdcli descend 'max(0, 3*w+2)' --start 1  |  "
     "gdcli descend '(x-1)**2 + 10*(y+2)**2' --start x=0,y=0 --optimizer adam --lr 0.3  |  "
     "gdcli descend 'sum((W @ x - y)**2)' --set x=[1,2] --set y=[3,4] --start W=0 --shape W=2x2  |  "
-    "gdcli descend --lr 1.5 --format csv > run.csv"
+    "gdcli descend --lr 1.5 --format csv > run.csv  |  "
+    "gdcli descend '(w*x + b - y)**2' --data examples/line.csv --start w=0,b=0 "
+    "--batch-size 8 --epochs 10 --full"
 )
 @output_options()
 @optimizer_options
 @schedule_options()
+@data_options(batches=True, full=True)
 def descend(
     out: Output,
     optimizer: tuple[str, dict[str, Any]],
     schedule: ScheduleSpec,
+    data: DataOptions | None,
     expr: ExprArg = None,
     start: StartOpt = None,
     lr: Annotated[float, typer.Option("--lr", help="The learning rate.")] = 0.1,
-    steps: StepsOpt = 50,
+    steps: DataStepsOpt = None,
     tol: TolOpt = 1e-8,
     every: Annotated[int, typer.Option("--every", help="Show every K-th step.")] = 1,
     show_state: Annotated[
@@ -266,9 +422,11 @@ def descend(
     The slope's sign decides the direction: slope > 0, so w decreases; slope < 0,
     so w increases. Other update rules (momentum, Adam, RMSprop, Adagrad) follow
     torch.optim, with torch's option names and defaults (except --lr, 0.1).
+
+    With --data the loss is written per example and its mean over the examples is
+    minimised; --batch-size makes it stochastic mini-batch descent (shuffled each
+    epoch, --seed), --epochs counts passes over the data.
     """
-    from gdcli.compile.cache import Cache
-    from gdcli.compile.load import load_or_build
     from gdcli.errors import BadValue
     from gdcli.optimizers import optimizer_factory
     from gdcli.reports.descend import descend as build
@@ -278,15 +436,32 @@ def descend(
         raise BadValue("every", f"must be at least 1 (got {every})")
     if explain_steps is not None and explain_steps < 1:
         raise BadValue("explain_steps", f"must be at least 1 (got {explain_steps})")
-    rule = StopRule(steps, tol)
+    training = None
+    if data is None:
+        from gdcli.compile.cache import Cache
+        from gdcli.compile.load import load_or_build
+
+        steps = DEFAULT_STEPS if steps is None else steps
+        rule = StopRule(steps, tol)
+        name, hyper = optimizer
+        make = optimizer_factory(name, lr, **hyper)
+        schedules = _schedule_factory(schedule, lr)
+        cache = Cache(env.cache_dir(no_cache))
+        compiled, start_values = load_or_build(
+            read_expression(expr), start, sets or (), shapes or (), cache, env.time_limit()
+        )
+    else:
+        from gdcli.compile.load import build_on_data
+
+        text, table = _with_data(expr, data)
+        training, steps, schedule = _training(table, data, steps, schedule)
+        rule = StopRule(steps, tol)
+        name, hyper = optimizer
+        make = optimizer_factory(name, lr, **hyper)
+        schedules = _schedule_factory(schedule, lr)
+        problem = _data_problem(text, table, start, sets, shapes, point_parameter="start")
+        compiled, start_values = build_on_data(problem, table), problem.start()
     explained = explain_steps or (steps if explain else 0)
-    name, hyper = optimizer
-    make = optimizer_factory(name, lr, **hyper)
-    schedules = _schedule_factory(schedule, lr)
-    cache = Cache(env.cache_dir(no_cache))
-    compiled, start_values = load_or_build(
-        read_expression(expr), start, sets or (), shapes or (), cache, env.time_limit()
-    )
     wide = out.wide
     report = build(
         compiled,
@@ -300,6 +475,7 @@ def descend(
         progress=_progress_bar(steps) if wide else None,
         schedule=schedules,
         explain_steps=explained,
+        training=training,
     )
     out.emit(report)
 
@@ -308,29 +484,50 @@ def descend(
     epilog="Examples:  gdcli grad '(x-1)**2 + 10*(y+2)**2' --at x=0,y=0  |  "
     "gdcli grad 'sum((W @ x - y)**2)' --set x=[1,2] --set y=[3,4] --at W=0 --shape W=2x2  |  "
     "gdcli grad 'mean((tanh(W @ x) - y)**2)' --set x=[1,-1,2] --set y=[0,1] "
-    "--at W=[[0.1,0.2,0.3],[0,0,0.5]] --format json"
+    "--at W=[[0.1,0.2,0.3],[0,0,0.5]] --format json  |  "
+    "gdcli grad '(w*x + b - y)**2' --data examples/line.csv --at w=0,b=0 --per-example"
 )
 @output_options()
+@data_options()
 def grad(
     out: Output,
+    data: DataOptions | None,
     expr: ExprArg = None,
     at: AtOpt = None,
     sets: SetOpt = None,
     shapes: ShapeOpt = None,
+    per_example: Annotated[
+        bool,
+        typer.Option(
+            "--per-example",
+            help="With --data: every example's loss and gradient, then their mean (the gradient).",
+        ),
+    ] = False,
 ) -> None:
     """Partial derivatives and the gradient of many weights, matrices included.
 
     For a matrix W, each partial dl/dW[i,j] treats every other entry as a constant;
     together they form the gradient, a matrix of the same shape as W (entries are
-    numbered from 1).
+    numbered from 1). With --data, the gradient of the mean loss over the examples.
     """
     from gdcli.budget import time_limit
+    from gdcli.errors import BadValue
     from gdcli.problem import read_problem
-    from gdcli.reports.grad import grad as build
 
-    text = read_expression(expr)
-    with time_limit(env.time_limit()):
-        report = build(read_problem(text, at, sets=sets or (), shapes=shapes or ()))
+    if data is None:
+        from gdcli.reports.grad import grad as build
+
+        if per_example:
+            raise BadValue("per_example", "needs training data: give --data FILE.csv too")
+        text = read_expression(expr)
+        with time_limit(env.time_limit()):
+            report = build(read_problem(text, at, sets=sets or (), shapes=shapes or ()))
+    else:
+        from gdcli.reports.grad import grad_on_data
+
+        text, table = _with_data(expr, data)
+        problem = _data_problem(text, table, at, sets, shapes)
+        report = grad_on_data(problem, table, per_example)
     out.emit(report)
 
 
@@ -373,10 +570,12 @@ def check(
 @output_options()
 @optimizer_options
 @schedule_options()
+@data_options(batches=True)
 def sweep(
     out: Output,
     optimizer: tuple[str, dict[str, Any]],
     schedule: ScheduleSpec,
+    data: DataOptions | None,
     expr: ExprArg = None,
     lr: Annotated[
         str,
@@ -395,7 +594,7 @@ def sweep(
             show_default=False,
         ),
     ] = None,
-    steps: StepsOpt = 50,
+    steps: DataStepsOpt = None,
     tol: TolOpt = 1e-8,
     sets: SetOpt = None,
     shapes: ShapeOpt = None,
@@ -412,8 +611,22 @@ def sweep(
     from gdcli.reports.sweep import sweep as build
     from gdcli.stopping import StopRule
 
-    rule = StopRule(steps, tol)
     name, hyper = optimizer
+    if data is not None:
+        from gdcli.reports.sweep import sweep_on_data
+
+        text, table = _with_data(expr, data)
+        training, steps, schedule = _training(table, data, steps, schedule)
+        rule = StopRule(steps, tol)
+        lrs = parse_grid(lr, "lr", log)
+        starts = None
+        point = start
+        if start is not None and is_grid(start):
+            starts, point = parse_grid(start, "start"), None
+        problem = _data_problem(text, table, point, sets, shapes, point_parameter="start")
+        out.emit(sweep_on_data(problem, training, lrs, starts, name, hyper, rule, schedule))
+        return
+    rule = StopRule(DEFAULT_STEPS if steps is None else steps, tol)
     lrs = parse_grid(lr, "lr", log)
     starts = None
     point = start
@@ -438,8 +651,10 @@ def sweep(
     "--target-loss 1e-6 --format json"
 )
 @output_options()
+@data_options(batches=True)
 def compare(
     out: Output,
+    data: DataOptions | None,
     expr: ExprArg = None,
     runs: Annotated[
         list[str] | None,
@@ -452,7 +667,7 @@ def compare(
         ),
     ] = None,
     start: StartOpt = None,
-    steps: StepsOpt = 50,
+    steps: DataStepsOpt = None,
     tol: TolOpt = 1e-8,
     target_loss: Annotated[
         float | None,
@@ -483,7 +698,18 @@ def compare(
 
     if not runs:
         raise BadValue("run", "is needed at least once: 'OPTIMIZER key=value ...'")
-    rule = StopRule(steps, tol)
+    if data is not None:
+        from gdcli.compile.load import build_on_data
+
+        text, table = _with_data(expr, data)
+        training, steps, _ = _training(table, data, steps, None)
+        rule = StopRule(steps, tol)
+        specs = [parse_run(given, k) for k, given in enumerate(runs, start=1)]
+        problem = _data_problem(text, table, start, sets, shapes, point_parameter="start")
+        on_data = build_on_data(problem, table)
+        out.emit(build(on_data, problem.start(), specs, rule, target_loss, trace, training))
+        return
+    rule = StopRule(DEFAULT_STEPS if steps is None else steps, tol)
     specs = [parse_run(text, k) for k, text in enumerate(runs, start=1)]
     cache = Cache(env.cache_dir(no_cache))
     compiled, start_values = load_or_build(

@@ -3,7 +3,8 @@
 `output_options` adds `--format --quiet --no-plot --color` to a command and hands
 it an `Output`; `optimizer_options` adds `--optimizer` and every update rule's
 options, built from the optimizers' own defaults (a new optimizer touches
-`gdcli/optimizers.py` only). Choices are enums: Typer lists them in `--help`,
+`gdcli/optimizers.py` only); `data_options` adds `--data` and `--vector` (and, for
+a descent, the mini-batch options). Choices are enums: Typer lists them in `--help`,
 validates them and completes them in the shell.
 """
 
@@ -92,6 +93,16 @@ ShapeOpt = Annotated[
     typer.Option("--shape", help="A weight's shape: NAME=RxC (W=2x3) or NAME=N (v=3)."),
 ]
 StepsOpt = Annotated[int, typer.Option("--steps", help="The most updates to make.")]
+DEFAULT_STEPS = 50
+DataStepsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--steps",
+        help=f"The most updates to make (default {DEFAULT_STEPS}; with --data, --epochs "
+        "may say it instead).",
+        show_default=False,
+    ),
+]
 TolOpt = Annotated[
     float, typer.Option("--tol", help="Stop (converged) when the gradient's norm <= tol.")
 ]
@@ -136,7 +147,7 @@ def _with_parameters(
     signature); `call(function, kwargs)` receives every argument and calls it."""
     signature = inspect.signature(function, eval_str=True)
     names = {p.name for p in extra}
-    injected = ("out", "optimizer", "schedule")
+    injected = ("out", "optimizer", "schedule", "data")
     kept = [p for p in signature.parameters.values() if p.name not in injected]
     kept = [p for p in kept if p.name not in names]
 
@@ -319,6 +330,11 @@ def schedule_options(
 def _schedule_options(function: Callable[..., Any], positional: bool) -> Callable[..., Any]:
     from gdcli.schedules import OPTIONS, SCHEDULES
 
+    # an option the command declares already (onecycle's epochs is the data's --epochs)
+    # is the command's: it stays in place, and goes to a schedule that takes it too
+    declared = set(inspect.signature(function).parameters)
+    shared = [o for o in schedule_option_names() if SCHEDULE_FLAG_NAMES.get(o, o) in declared]
+
     names = Enum(  # type: ignore[misc]
         "ScheduleName", {name: name for name in SCHEDULES}, type=str
     )
@@ -353,6 +369,8 @@ def _schedule_options(function: Callable[..., Any], positional: bool) -> Callabl
         ),
     ]
     for option in schedule_option_names():
+        if option in shared:
+            continue
         spec = next(o[option] for o in OPTIONS.values() if option in o)
         flag = "--" + SCHEDULE_FLAG_NAMES.get(option, option).replace("_", "-")
         kind: Any = {int: int, float: float, str: str, tuple: str, bool: bool}[spec.kind]
@@ -369,9 +387,16 @@ def _schedule_options(function: Callable[..., Any], positional: bool) -> Callabl
         base_lr = kwargs.pop("base_lr")
         given: dict[str, Any] = {}
         for option in schedule_option_names():
+            if option in shared:
+                continue
             value = kwargs.pop(SCHEDULE_FLAG_NAMES.get(option, option))
             if value is not None:
                 given[option] = value
+        if chosen is not None:
+            for option in shared:
+                value = kwargs.get(SCHEDULE_FLAG_NAMES.get(option, option))
+                if value is not None and option in OPTIONS[choice(chosen)]:
+                    given[option] = value
         if chosen is None:
             for option in [*given, *(["base_lr"] if base_lr is not None else [])]:
                 raise BadValue(
@@ -389,6 +414,162 @@ def _schedule_options(function: Callable[..., Any], positional: bool) -> Callabl
     return _with_parameters(function, extra, call)
 
 
+# ---------------------------------------------------------------------------
+# training data
+
+
+class DataOptions:
+    """`--data` and its companions, as given (None: not given). A plain class: a
+    dataclass would cost start-up time on every call."""
+
+    def __init__(
+        self,
+        path: str,
+        vectors: list[str] | None = None,
+        batch_size: int | None = None,
+        shuffle: bool | None = None,
+        seed: int | None = None,
+        epochs: int | None = None,
+        full: bool = False,
+    ) -> None:
+        self.path = path
+        self.vectors = list(vectors or [])
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.epochs = epochs
+        self.full = full
+
+
+def data_options(
+    batches: bool = False, full: bool = False
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Add `--data FILE.csv` and `--vector NAME=COL,...`; with `batches` also
+    `--batch-size --shuffle/--no-shuffle --seed --epochs`, with `full` `--full`. The
+    command receives `data=DataOptions(...)`, or None without `--data` (an option of
+    the data without `--data` is refused, naming it)."""
+    extra = [
+        _keyword(
+            "data_path",
+            Annotated[
+                str | None,
+                typer.Option(
+                    "--data",
+                    metavar="FILE.csv",
+                    help="Training data: a CSV with a header, one example per row; each "
+                    "column binds its header name. The loss is written per example and gdcli "
+                    "minimises the mean over the examples. '-' reads stdin.",
+                    show_default=False,
+                ),
+            ],
+            None,
+        ),
+        _keyword(
+            "vectors",
+            Annotated[
+                list[str] | None,
+                typer.Option(
+                    "--vector",
+                    metavar="NAME=COL,COL,...",
+                    help="Group columns into one vector per example: x=x1,x2,x3 (repeatable).",
+                    show_default=False,
+                ),
+            ],
+            None,
+        ),
+    ]
+    if batches:
+        extra += [
+            _keyword(
+                "batch_size",
+                Annotated[
+                    int | None,
+                    typer.Option(
+                        "--batch-size",
+                        help="Examples per update (default: every example, full batch).",
+                        show_default=False,
+                    ),
+                ],
+                None,
+            ),
+            _keyword(
+                "shuffle",
+                Annotated[
+                    bool | None,
+                    typer.Option(
+                        "--shuffle/--no-shuffle",
+                        help="A new order of the examples each epoch (default: on when "
+                        "--batch-size is smaller than the data).",
+                        show_default=False,
+                    ),
+                ],
+                None,
+            ),
+            _keyword(
+                "seed",
+                Annotated[
+                    int | None,
+                    typer.Option(
+                        "--seed",
+                        help="The shuffle's seed: numpy.random.default_rng(SEED) draws a new "
+                        "permutation each epoch (default 0: the same command, the same numbers).",
+                        show_default=False,
+                    ),
+                ],
+                None,
+            ),
+            _keyword(
+                "epochs",
+                Annotated[
+                    int | None,
+                    typer.Option(
+                        "--epochs",
+                        help="Passes over the data, instead of --steps: E x ceil(N / B) steps "
+                        "(onecycle: also its epochs, as torch's).",
+                        show_default=False,
+                    ),
+                ],
+                None,
+            ),
+        ]
+    if full:
+        extra.append(
+            _keyword(
+                "full",
+                Annotated[
+                    bool,
+                    typer.Option(
+                        "--full",
+                        help="Also each step's loss and gradient over every example, and the "
+                        "cosine between the batch's gradient and that one.",
+                    ),
+                ],
+                False,
+            )
+        )
+    companions = ["vectors", *(["batch_size", "shuffle", "seed", "epochs"] if batches else [])]
+    companions += ["full"] if full else []
+
+    def call(function: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+        from gdcli.errors import BadValue
+
+        path = kwargs.pop("data_path")
+        given = {name: kwargs.pop(name) for name in companions}
+        if path is None:
+            schedule = kwargs.get("schedule")
+            for name, value in given.items():
+                if name == "epochs" and schedule is not None and "epochs" in schedule[1]:
+                    continue  # onecycle's epochs, without data
+                if value not in (None, False, []):
+                    parameter = "vector" if name == "vectors" else name
+                    raise BadValue(parameter, "needs training data: give --data FILE.csv too")
+            return function(data=None, **kwargs)
+        given["vectors"] = list(given["vectors"] or [])
+        return function(data=DataOptions(path, **given), **kwargs)
+
+    return lambda function: _with_parameters(function, extra, call)
+
+
 def _whole_numbers(text: str, parameter: str) -> tuple[int, ...]:
     from gdcli.errors import BadValue
 
@@ -402,6 +583,8 @@ def _whole_numbers(text: str, parameter: str) -> tuple[int, ...]:
 
 __all__ = [
     "AtOpt",
+    "DataOptions",
+    "DataStepsOpt",
     "ExprArg",
     "Format",
     "GraphFormat",
@@ -413,6 +596,7 @@ __all__ = [
     "StepsOpt",
     "TolOpt",
     "WrtOpt",
+    "data_options",
     "optimizer_options",
     "output_options",
 ]

@@ -13,6 +13,7 @@ from gdcli.errors import (
     Conflict,
     Diverged,
     GdcliError,
+    MissingColumn,
     MissingValue,
     NameRole,
     ShapeMismatch,
@@ -31,6 +32,12 @@ def flag(parameter: str) -> str:
 
 def words(exc: GdcliError) -> tuple[str, str | None]:
     """(message, hint) for an error."""
+    if isinstance(exc, MissingColumn):
+        return (
+            f"{exc.message}; give it with {flag(exc.point)} {exc.name}=… (a weight) "
+            f"or --set {exc.name}=… (an input)",
+            None,
+        )
     if isinstance(exc, MissingValue):
         return (
             f"{exc.name} has no value: give it with --set {exc.name}=… (an input) "
@@ -111,6 +118,14 @@ def _role(exc: NameRole) -> tuple[str, str | None]:
     if kind == "unused":
         names = exc.detail or "none"
         return f"{name} is not a name of {exc.expression} (its names: {names})", None
+    if kind == "column":
+        return (
+            f"{name} is a column of {exc.detail or 'the data'} (an input, one value per "
+            "example); it cannot be a weight too",
+            "an input never moves and a weight always does: give it one role",
+        )
+    if kind == "column_set":
+        return f"{name} is a column of {exc.detail or 'the data'}; --set cannot give it too", None
     if kind == "twice":
         return f"{name} is given twice", None
     if kind == "shape_of_input":

@@ -1,6 +1,12 @@
 """A loss over vectors and matrices, compiled by the array engine: straight-line
 NumPy source (verified like every generated source) that the descent loop calls
-with the weights as arrays, the inputs fixed beside them."""
+with the weights as arrays, the inputs fixed beside them.
+
+On training data the source is the engine's batched one: every input carries a
+leading axis of examples and the loss is the mean over them. `bind_data` fixes the
+data's columns (and broadcasts the fixed inputs along that axis, as views);
+`evaluate_rows` computes over the examples one batch holds, `evaluate_params` over
+all of them."""
 
 from __future__ import annotations
 
@@ -50,6 +56,8 @@ class ArrayCompiled:
         self.function = load(source + "\n", {"numpy": np, "abs": abs})["value_and_grad"]
         self.values: tuple[Any, ...] = ()
         self.size = sum(math.prod(s) for s in shapes.values())
+        self.examples: int | None = None  # bound to training data: how many examples
+        self._feed: tuple[tuple[bool, Any], ...] = ()  # (a data column?, its values)
 
     @classmethod
     def from_graph(cls, graph: Graph, text: str) -> ArrayCompiled:
@@ -69,6 +77,47 @@ class ArrayCompiled:
 
         self.values = tuple(np.asarray(inputs[n], dtype=float) for n in self.inputs)
         return self
+
+    def bind_data(
+        self, columns: Mapping[str, Any], fixed: Mapping[str, Any], examples: int
+    ) -> ArrayCompiled:
+        """Fix the inputs of a batched source: `columns` hold one value per example
+        (a leading axis of `examples`), `fixed` one value for every example."""
+        import numpy as np
+
+        feed = []
+        for n in self.inputs:
+            if n in columns:
+                feed.append((True, np.asarray(columns[n], dtype=float)))
+            else:
+                feed.append((False, np.asarray(fixed[n], dtype=float)))
+        self._feed = tuple(feed)
+        self.examples = examples
+        self.values = tuple(
+            v if column else np.broadcast_to(v, (examples, *v.shape)) for column, v in feed
+        )
+        return self
+
+    def evaluate_rows(self, params: Params, index: Any = None) -> tuple[float, Params]:
+        """The loss (the mean over the examples `index` picks: a slice or an array of
+        positions; None: every example) and its gradient."""
+        if index is None:
+            return self.evaluate_params(params)
+        import numpy as np
+
+        count = (
+            len(range(*index.indices(self.examples or 0)))
+            if isinstance(index, slice)
+            else len(index)
+        )
+        values = [v[index] if column else np.broadcast_to(v, (count, *v.shape))
+                  for column, v in self._feed]  # fmt: skip
+        with np.errstate(all="ignore"):
+            loss, grads = self.function(*params, *values)
+        out = [
+            g if self.shapes[n] else float(g) for n, g in zip(self.variables, grads, strict=True)
+        ]
+        return float(loss), out
 
     def evaluate_params(self, params: Params) -> tuple[float, Params]:
         import numpy as np

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gdcli.compile.arrays import ArrayCompiled
 from gdcli.compile.cache import Cache, cache_key
@@ -19,6 +19,10 @@ from gdcli.params import Params, Shape
 from gdcli.parse.options import finite_float, is_assignment, parse_assignments, parse_shapes
 from gdcli.parse.quick import quick_entries, quick_shape, quick_value
 from gdcli.parse.syntax import normalise
+
+if TYPE_CHECKING:
+    from gdcli.data import Data
+    from gdcli.problem import Problem
 
 
 class Quick(NamedTuple):
@@ -151,3 +155,15 @@ def load_or_build(
     if quick is not None:
         cache.store(quick.key, built)
     return built, problem.start()
+
+
+def build_on_data(problem: Problem, data: Data) -> ArrayCompiled:
+    """A loss written per example, compiled by the array engine for a batch of examples
+    (the loss is their mean), bound to the data's columns. No cache: the engine
+    needs no SymPy, and lowering takes milliseconds."""
+    from gdcli.engine import lower
+
+    graph = lower(problem.text, problem.weights, problem.example_shapes, batched=True)
+    compiled = ArrayCompiled.from_graph(graph, problem.text)
+    columns = {n: data.columns[n] for n in problem.columns}
+    return compiled.bind_data(columns, problem.input_floats(), data.size)

@@ -7,17 +7,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gdcli.compile.load import Loaded
-from gdcli.descent import Descent, Outcome, Step
+from gdcli.descent import BatchDescent, Descent, Outcome, Step
 from gdcli.limits import PLOT_POINTS
 from gdcli.params import Params, entry_labels, flatten, json_value
 from gdcli.reports.base import Report, Table
 from gdcli.reports.curvature import curvature, sentence
 from gdcli.reports.figures import Figure, Series, contour_series, legend_room, padded
+from gdcli.reports.words import data_sentence, data_summary
 from gdcli.runs import RunSpec
 from gdcli.stopping import StopRule
+
+if TYPE_CHECKING:
+    from gdcli.data import Training
+
+LEVEL_EXAMPLES = 10_000  # on more examples than this the level lines are left out (slow)
 
 
 class Result:
@@ -32,6 +38,26 @@ class Result:
         self.trace: list[dict[str, Any]] = []
 
 
+def _descent(
+    compiled: Loaded, start: Params, spec: RunSpec, rule: StopRule, training: Training | None
+) -> Descent:
+    """The run of one spec: descend's, or on training data its mini-batch descent (every
+    run sees the same batches in the same order)."""
+    if training is None:
+        return Descent(
+            compiled.evaluate_params, start, spec.make_optimizer, rule,
+            schedule=spec.schedule_factory(),
+        )  # fmt: skip
+    return BatchDescent(
+        compiled.evaluate_rows,  # type: ignore[union-attr]
+        start,
+        spec.make_optimizer,
+        rule,
+        training.batches,
+        schedule=spec.schedule_factory(),
+    )
+
+
 def _run(
     compiled: Loaded,
     start: Params,
@@ -40,11 +66,9 @@ def _run(
     target: float | None,
     trace: bool,
     names: list[str],
+    training: Training | None = None,
 ) -> Result:
-    descent = Descent(
-        compiled.evaluate_params, start, spec.make_optimizer, rule,
-        schedule=spec.schedule_factory(),
-    )  # fmt: skip
+    descent = _descent(compiled, start, spec, rule, training)
     steps = descent.run()
     stride = max(1, rule.steps // PLOT_POINTS)
     history: list[tuple[int, float, list[float]]] = []
@@ -71,6 +95,11 @@ def _run(
             }
             if s.lr is not None:
                 record["lr"] = s.lr
+            if training is not None:
+                record["epoch"] = s.epoch
+                record["batch"] = (
+                    None if s.batch is None else training.data.row_numbers(s.batch.index)
+                )
             records.append(record)
     assert last is not None
     if history[-1][0] != last.step:
@@ -87,17 +116,17 @@ def compare(
     rule: StopRule,
     target: float | None,
     trace: bool,
+    training: Training | None = None,
 ) -> Report:
     names = list(compiled.variables)
     labels = [label for n in names for label in entry_labels(n, compiled.shapes[n])]
     for spec in specs:  # every run checked before any starts (a bad schedule, say)
-        Descent(compiled.evaluate_params, start, spec.make_optimizer, rule,
-                schedule=spec.schedule_factory())  # fmt: skip
+        _descent(compiled, start, spec, rule, training)
     done: list[Result] = []
 
     def results() -> Iterator[Result]:
         for spec in specs:
-            result = _run(compiled, start, spec, rule, target, trace, names)
+            result = _run(compiled, start, spec, rule, target, trace, names, training)
             done.append(result)
             yield result
 
@@ -130,6 +159,16 @@ def compare(
         "tol": rule.tol,
         "target_loss": target,
     }
+    if training is not None:
+        batches = training.batches
+        head["data"] = {
+            **data_summary(training.data),
+            "batch_size": batches.size,
+            "batches_per_epoch": batches.per_epoch,
+            "shuffle": batches.shuffle,
+            "seed": batches.seed,
+            "epochs": training.epochs,
+        }
     columns = ["run", "status", "steps_used", "final_loss"]
     columns += ["steps_to_target"] if target is not None else []
     columns += labels if len(labels) <= 4 else []
@@ -153,10 +192,16 @@ def compare(
         return out
 
     def notes() -> list[str]:
-        out = [
+        out = [] if training is None else [data_sentence(training.data)]
+        out.append(
             f"{len(done)} update rules from the same start, each for at most {rule.steps} "
             "steps; each run is what descend gives with the same settings."
-        ]
+        )
+        if training is not None and (training.batches.per_epoch > 1 or training.batches.shuffle):
+            out.append(
+                f"every run sees the same mini-batches of {training.batches.size} examples, in "
+                "the same order; each final loss is over every example."
+            )
         best = tail()["lowest_final_loss"]
         if best is not None:
             out.append(f"lowest final loss: {best}.")
@@ -175,7 +220,8 @@ def compare(
         return out
 
     def figures() -> list[Figure]:
-        return _figures(compiled, done, labels)
+        levels = training is None or training.data.size <= LEVEL_EXAMPLES
+        return _figures(compiled, done, labels, levels)
 
     return Report(
         head,
@@ -189,7 +235,9 @@ def compare(
     )
 
 
-def _figures(compiled: Loaded, done: list[Result], labels: list[str]) -> list[Figure]:
+def _figures(
+    compiled: Loaded, done: list[Result], labels: list[str], levels: bool = True
+) -> list[Figure]:
     losses = [loss for r in done for _, loss, _ in r.history if math.isfinite(loss) and loss > 0]
     logy = bool(losses) and max(losses) / min(losses) > 100
     curves = Figure(
@@ -210,7 +258,7 @@ def _figures(compiled: Loaded, done: list[Result], labels: list[str]) -> list[Fi
         def loss(x: float, y: float) -> float:
             return compiled.evaluate_params([x, y])[0]
 
-        series = contour_series(loss, x_range, y_range)
+        series = contour_series(loss, x_range, y_range) if levels else []
         for r in done:
             series.append(Series(r.spec.label, [h[2][0] for h in r.history],
                                  [h[2][1] for h in r.history]))  # fmt: skip

@@ -43,8 +43,8 @@ def curvature(hessian: list[list[float]], exact: bool = True) -> dict[str, Any]:
 
 def sentence(info: dict[str, Any], where: str, exact: bool) -> str:
     values = ", ".join(f"{v:.6g}" for v in info["eigenvalues"])
-    how = "" if exact else " (by central differences of the gradient)"
-    text = f"curvature at {where}: the Hessian's eigenvalues are {values}{how}"
+    how = "" if exact else ", by central differences of the gradient,"
+    text = f"curvature at {where}: the Hessian's eigenvalues{how} are {values}"
     if info["condition"] is None:
         low = info["eigenvalues"][0]
         if info["lr_max"] is None:
@@ -57,7 +57,7 @@ def sentence(info: dict[str, Any], where: str, exact: bool) -> str:
         )
     best = info["momentum_best"]
     return (
-        text + f" (condition {info['condition']:.4g}); on the quadratic model there, plain "
+        text + f", condition {info['condition']:.4g}; on the quadratic model there, plain "
         f"gradient descent is stable for lr < 2/λmax = {info['lr_max']:.6g} and fastest at "
         f"lr = 2/(λmin + λmax) = {info['lr_best']:.6g}; with momentum the best pair is "
         f"lr = {best['lr']:.6g}, momentum = {best['momentum']:.4g}."

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gdcli import calculus
 from gdcli.parse.printing import course_latex, gdcli_text
 from gdcli.problem import Problem, plain
 from gdcli.reports.base import Report, Table, constant
 from gdcli.reports.figures import Figure, curve_figure
-from gdcli.reports.words import kink_note, roles_note
+from gdcli.reports.words import data_sentence, data_summary, kink_note, roles_note
+
+if TYPE_CHECKING:
+    from gdcli.data import Data
 
 
 def _explain_errors(
@@ -47,7 +50,11 @@ def derive(
     h_max: float,
     h_min: float,
     latex: bool,
+    steps: bool = False,
+    limit: float | None = None,
 ) -> Report:
+    """`steps`: the derivative rule by rule; `limit`: the quotient as algebra and its
+    limit, within that many CPU seconds."""
     others = {v: problem.point[v] for v in problem.weights if v != name}
     loss = problem.only(name).loss
     at = problem.at(name)
@@ -134,11 +141,133 @@ def derive(
                 ylabel="error",
             )
         )
+    tables = [Table(["quantity", "value"], summary, records=False)]
+    if steps or limit is not None:
+        from gdcli.reports.derivation import limit_part, steps_part
+
+        constants = {**problem.inputs, **others}
+        parts = []
+        if steps:
+            parts.append(steps_part(problem.text, name, constants, latex))
+        if limit is not None:
+            one = problem.only(name).loss.text if not others else problem.text
+            parts.append(limit_part(one, name, at, limit))
+        for part_data, part_table, part_notes in parts:
+            data.update(part_data)
+            tables.append(part_table)
+            notes[:0] = part_notes
     return Report(
         data,
-        [Table(["quantity", "value"], summary, records=False), quotient_table],
+        [*tables, quotient_table],
         constant([s.slope]),
         undefined=lambda: kink_note(name, at, s),
+        notes=constant(notes),
+        figures=constant(figures),
+    )
+
+
+def derive_on_data(
+    problem: Problem,
+    data: Data,
+    name: str,
+    scheme: str,
+    h_max: float,
+    h_min: float,
+    latex: bool,
+) -> Report:
+    """The derivative of the mean loss over training data: dl/dw for one example (its
+    mean over the examples is the slope), the slope from the reverse pass, and the
+    difference quotients of the mean loss (floating point)."""
+    from gdcli.reports.mean import MeanLoss, kink_sentence, reference
+
+    f = MeanLoss(problem, data, name)
+    s = f.at_point()
+    at = problem.point[name]
+    hs = calculus.h_values(h_max, h_min)
+    ref = reference(s, scheme)
+    rows = calculus.difference_quotients(f, f.at, ref, hs, scheme)
+    best = calculus.best_row(rows)
+    best_index = rows.index(best) if best is not None else None
+    derivative = f.derivative
+    data_json: dict[str, Any] = {
+        "expression": problem.text,
+        "variable": name,
+        "derivative": derivative,
+        "derivative_of": "one example's loss: its mean over the examples is the slope",
+        "at": f.at,
+        "at_exact": str(at),
+        "loss": s.loss,
+        "slope": s.slope,
+        "differentiable": s.differentiable,
+        "left_slope": s.left,
+        "right_slope": s.right,
+        "scheme": scheme,
+        "reference": ref,
+        "rows": [
+            {"h": r.h, "quotient": r.quotient, "abs_error": r.abs_error, "rel_error": r.rel_error}
+            for r in rows
+        ],
+        "best_h": best.h if best else None,
+        "data": data_summary(data),
+    }
+    others = {v: problem.point[v] for v in problem.weights if v != name}
+    if others:
+        data_json["point"] = {v: plain(val) for v, val in others.items()}
+    if problem.inputs:
+        data_json["inputs"] = {v: plain(val) for v, val in problem.inputs.items()}
+    summary: list[list[Any]] = [
+        [f"l({name})", f"mean over the examples of {problem.text}"],
+        [f"dl/d{name}", f"mean over the examples of {derivative}"],
+    ]
+    if latex:
+        data_json["latex"] = f.latex()
+        summary.append(["latex", data_json["latex"] or "—"])
+    summary += [
+        [name, str(at)],
+        [f"l({name})", s.loss],
+        ["slope", s.slope if s.differentiable else "does not exist"],
+    ]
+    if not s.differentiable:
+        summary += [["left slope", s.left], ["right slope", s.right]]
+    notes = [data_sentence(data)]
+    roles = roles_note(list(problem.weights), [*problem.inputs, *problem.columns], problem.chosen)
+    if roles:
+        notes.append(roles)
+    notes.append(
+        f"the derivative of a mean is the mean of the derivatives: dl/d{name} is the mean over "
+        f"the examples of {derivative}; its value comes from the reverse pass, the quotients "
+        "from the mean loss in floating point."
+    )
+    if not s.differentiable:
+        notes.append(kink_sentence(name, at, s))
+    if best is not None:
+        notes.append(_explain_errors(rows, best, scheme, name))
+    quotient_table = Table(
+        ["h", "quotient", "abs_error", "rel_error"],
+        [[r.h, r.quotient, r.abs_error, r.rel_error] for r in rows],
+        title=f"{scheme} difference quotients of the mean loss",
+        highlight=best_index,
+        highlight_text="◀ best h",
+    )
+    figures: list[Figure] = []
+    if rows:
+        figures.append(
+            curve_figure(
+                [r.h for r in rows],
+                [r.abs_error for r in rows],
+                label="|quotient - slope|",
+                logx=True,
+                logy=True,
+                title="error against h (log-log): the V of truncation and round-off",
+                xlabel="h",
+                ylabel="error",
+            )
+        )
+    return Report(
+        data_json,
+        [Table(["quantity", "value"], summary, records=False), quotient_table],
+        constant([s.slope]),
+        undefined=lambda: kink_sentence(name, at, s),
         notes=constant(notes),
         figures=constant(figures),
     )

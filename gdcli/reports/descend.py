@@ -7,7 +7,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from gdcli.compile.load import Loaded as Compiled
-from gdcli.descent import Descent, Outcome, Step
+from gdcli.descent import BatchDescent, Descent, Outcome, Step
 from gdcli.errors import Diverged
 from gdcli.limits import PLOT_POINTS
 from gdcli.optimizers import Optimizer
@@ -17,6 +17,7 @@ from gdcli.reports.curvature import curvature, sentence
 from gdcli.reports.explain import explain
 from gdcli.reports.figures import (
     Figure,
+    Series,
     contour_series,
     curve_figure,
     legend_room,
@@ -24,9 +25,10 @@ from gdcli.reports.figures import (
     path_figure_1d,
     path_figure_2d,
 )
-from gdcli.reports.words import subgradient_note
+from gdcli.reports.words import data_sentence, data_summary, subgradient_note
 
 if TYPE_CHECKING:
+    from gdcli.data import Training
     from gdcli.schedules import Schedule
 from gdcli.stopping import CONVERGED, DIVERGED, INTERRUPTED, MAX_STEPS, StopRule, finite, norm
 
@@ -37,16 +39,17 @@ PROGRESS_EVERY = 4096  # steps between two updates of a progress bar
 
 class History:
     """Every step's loss and parameters for the plots, thinned to at most
-    PLOT_POINTS (every other point is dropped when full), so memory stays flat."""
+    PLOT_POINTS (every other point is dropped when full), so memory stays flat.
+    On training data with the full data's loss, that loss too (else None)."""
 
     def __init__(self) -> None:
         self.stride = 1
-        self.points: list[tuple[int, float, list[float]]] = []
+        self.points: list[tuple[int, float, list[float], float | None]] = []
 
-    def add(self, step: int, loss: float, flat: list[float]) -> None:
+    def add(self, step: int, loss: float, flat: list[float], full: float | None = None) -> None:
         if step % self.stride:
             return
-        self.points.append((step, loss, flat))
+        self.points.append((step, loss, flat, full))
         if len(self.points) > PLOT_POINTS:
             self.stride *= 2
             self.points = [p for p in self.points if p[0] % self.stride == 0]
@@ -124,7 +127,9 @@ class Run:
             if self.progress is not None and s.step % PROGRESS_EVERY == 0:
                 self.progress(s.step)
             if self.history is not None:
-                self.history.add(s.step, s.loss, flatten(s.params))
+                self.history.add(
+                    s.step, s.loss, flatten(s.params), s.full[0] if s.full is not None else None
+                )
             if s.step % self.every == 0:
                 held = s
         if self.progress is not None:
@@ -150,15 +155,40 @@ def descend(
     progress: Callable[[int], None] | None = None,
     schedule: Callable[[], Schedule] | None = None,
     explain_steps: int = 0,
+    training: Training | None = None,
 ) -> Report:
+    """The report of a descent; on `training` data a mini-batch descent (each step's
+    loss and gradient over the batch of the next update, the last over every example)."""
     names = list(compiled.variables)
     shapes = [compiled.shapes[n] for n in names]
     scalar = all(not s for s in shapes)
     labels = [label for n in names for label in entry_labels(n, compiled.shapes[n])]
-    descent = Descent(
-        compiled.evaluate_params, start, optimizer, rule, show_state, schedule, explain_steps
-    )
+    descent: Descent
+    if training is None:
+        descent = Descent(
+            compiled.evaluate_params, start, optimizer, rule, show_state, schedule, explain_steps
+        )
+    else:
+        descent = BatchDescent(
+            compiled.evaluate_rows,  # type: ignore[union-attr]
+            start,
+            optimizer,
+            rule,
+            training.batches,
+            show_state,
+            schedule,
+            training.full,
+            explain_steps,
+        )
+    full = training is not None and training.full
     run = Run(descent, every, keep_history=wide, progress=progress)
+
+    def rows_of(s: Step) -> list[int] | None:
+        """The batch's row numbers (None for the last step: every example)."""
+        if training is None or s.batch is None:
+            return None
+        return training.data.row_numbers(s.batch.index)
+
     sample = optimizer()
     lr = sample.lr
     scheduled = schedule() if schedule is not None else None
@@ -172,6 +202,14 @@ def descend(
         }
         if s.lr is not None:
             out["lr"] = s.lr
+        if training is not None:
+            out["epoch"] = s.epoch
+            out["batch"] = rows_of(s)
+        if s.full is not None:
+            full_loss, full_grad = s.full
+            out["full_loss"] = full_loss
+            out["full_grad"] = {n: json_value(g) for n, g in zip(names, full_grad, strict=True)}
+            out["cosine"] = cosine(s.grad, full_grad)
         if s.explain is not None:
             out["explain"] = {
                 n: {k: json_value(x) for k, x in values.items() if x is not None}
@@ -198,6 +236,8 @@ def descend(
         "tol": rule.tol,
         "start": {n: json_value(p) for n, p in zip(names, start, strict=True)},
     }
+    if training is not None:
+        head["data"] = data_head(training, rule.steps)
 
     def tail() -> dict[str, Any]:
         outcome, last = run.outcome, run.last
@@ -211,7 +251,7 @@ def descend(
             "diverged_at": outcome.step if outcome.status == DIVERGED else None,
             "reason": outcome.reason or None,
         }
-        if len(names) == 1 and scalar:
+        if len(names) == 1 and scalar and training is None:
             out["stability"] = _stability(compiled, run, sample)
         elif len(labels) >= 2:
             out["stability"] = several()
@@ -236,17 +276,33 @@ def descend(
             words = [_direction(labels[0], s.grad[0], updates[0], cause)] if one else []
             shown = ["" if u is None else u for u in updates]
             rate = [s.lr] if scheduled is not None else []
-            yield [s.step, *rate, *flat, s.loss, *flatten(s.grad), *extra, *shown, *words]
+            where = _where(s, rows_of(s)) if training is not None else []
+            fulls = _full_cells(s) if full else []
+            yield [
+                s.step, *rate, *where, *flat, s.loss, *flatten(s.grad), *fulls,
+                *extra, *shown, *words,
+            ]  # fmt: skip
 
     columns = ["step", *(["lr"] if scheduled is not None else [])]
+    columns += ["epoch", "batch"] if training is not None else []
     columns += [*labels, "loss", *(f"grad_{label}" for label in labels)]
+    columns += ["full_loss", *(f"full_grad_{label}" for label in labels), "cosine"] if full else []
     columns += [f"{k}_{label}" for k in state_keys for label in labels]
     columns += [f"update_{label}" for label in labels] + (["direction"] if one else [])
     tables = [Table(columns, csv_rows(), title="")]
     if wide:
         tables = [
             _terminal_table(
-                run, names, labels, scalar, state_keys, rule.steps, cause, scheduled is not None
+                run,
+                names,
+                labels,
+                scalar,
+                state_keys,
+                rule.steps,
+                cause,
+                scheduled is not None,
+                rows_of if training is not None else None,
+                full,
             )
         ]
         if not scalar:
@@ -326,8 +382,9 @@ def descend(
         return [*flatten(run.last.params), run.last.loss]
 
     def notes() -> list[str]:
-        out = [_status_line(run.outcome, run.last, names)]
-        if len(names) == 1 and scalar:
+        out = [] if training is None else data_notes(training, rule.steps)
+        out.append(_status_line(run.outcome, run.last, names, training))
+        if len(names) == 1 and scalar and training is None:
             out.append(_stability_line(_stability(compiled, run, sample), sample, names[0]))
         elif len(labels) >= 2:
             info = several()
@@ -353,11 +410,12 @@ def descend(
             raise Diverged(outcome.step, outcome.reason)
 
     def figures() -> list[Figure]:
-        out = [_loss_figure(run, logy)]
+        out = [_loss_figure(run, logy, training is not None)]
         if len(labels) == 1:
-            out.append(_path_figure_1d(compiled, run))
+            out.append(_path_figure_1d(compiled, run, training is not None))
         elif len(labels) == 2:
-            out.append(_path_figure_2d(compiled, run, labels))
+            examples = training.data.size if training is not None else None
+            out.append(_path_figure_2d(compiled, run, labels, examples))
         return out
 
     return Report(
@@ -372,6 +430,92 @@ def descend(
         finish=finish,
         interrupt=run.interrupt,
     )
+
+
+# ---------------------------------------------------------------------------
+# training data
+
+
+def cosine(a: list[Any], b: list[Any]) -> float | None:
+    """The cosine of the angle between two gradients (all their entries as one
+    vector); None when either is zero or not finite."""
+    x, y = flatten(a), flatten(b)
+    na, nb = math.sqrt(math.fsum(v * v for v in x)), math.sqrt(math.fsum(v * v for v in y))
+    if not (na > 0 and nb > 0 and math.isfinite(na) and math.isfinite(nb)):
+        return None
+    return max(-1.0, min(1.0, math.fsum(u * v for u, v in zip(x, y, strict=True)) / (na * nb)))
+
+
+def rows_text(rows: list[int] | None, most: int | None = None) -> str:
+    """Row numbers as text: `2-65` for a run of consecutive rows, else `17 5 103`;
+    `all` for every example (None). With `most`, at most that many pieces, then `…`
+    (a terminal's narrow column; csv, plain and JSON have every row)."""
+    if rows is None:
+        return "all"
+    pieces: list[str] = []
+    k = 0
+    while k < len(rows):
+        j = k
+        while j + 1 < len(rows) and rows[j + 1] == rows[j] + 1:
+            j += 1
+        if j - k >= 2:
+            pieces.append(f"{rows[k]}-{rows[j]}")
+        else:
+            pieces.extend(str(r) for r in rows[k : j + 1])
+        k = j + 1
+        if most is not None and len(pieces) > most:
+            return " ".join(pieces[:most]) + " …"
+    return " ".join(pieces)
+
+
+def data_head(training: Training, steps: int) -> dict[str, Any]:
+    batches = training.batches
+    return {
+        **data_summary(training.data),
+        "batch_size": batches.size,
+        "batches_per_epoch": batches.per_epoch,
+        "shuffle": batches.shuffle,
+        "seed": batches.seed,
+        "epochs": training.epochs,
+        "steps": steps,
+        "step_loss": "over the batch of the next update; the last step's over every example",
+    }
+
+
+def data_notes(training: Training, steps: int) -> list[str]:
+    """What the data are and how the batches feed them, in the course's words."""
+    batches = training.batches
+    out = [data_sentence(training.data)]
+    if batches.size >= batches.n and not batches.shuffle:
+        out.append("every step uses every example (full batch).")
+    else:
+        order = (
+            f"shuffled by numpy.random.default_rng({batches.seed}), a new permutation each epoch"
+            if batches.shuffle
+            else "in the file's order"
+        )
+        short = batches.n % batches.size
+        tail = f", the last one of {short}" if short else ""
+        epochs = steps / batches.per_epoch
+        out.append(
+            f"mini-batches of {batches.size} examples ({order}): {batches.per_epoch} batches "
+            f"per epoch{tail}; {steps} steps = {epochs:.4g} epochs, each visiting every example "
+            "once. A step's loss and gradient are over the batch of rows its next update "
+            "uses; the last step's over every example."
+        )
+    return out
+
+
+def _where(s: Step, rows: list[int] | None) -> list[Any]:
+    """The epoch and batch cells of a csv/plain row."""
+    return ["" if s.epoch is None else s.epoch, rows_text(rows)]
+
+
+def _full_cells(s: Step) -> list[Any]:
+    if s.full is None:
+        return []
+    loss, grad = s.full
+    return [loss, *flatten(grad), cosine(s.grad, grad)]
 
 
 def _cols(shape: tuple[int, ...]) -> int:
@@ -433,30 +577,40 @@ def _terminal_table(
     steps: int,
     cause: str,
     scheduled: bool = False,
+    rows_of: Callable[[Step], list[int] | None] | None = None,
+    full: bool = False,
 ) -> Table:
-    """The table a student reads: for one weight its next update and the reason."""
+    """The table a student reads: for one weight its next update and the reason.
+    On training data: the epoch and the batch's rows; with `full` the loss over every
+    example and the cosine between the batch's gradient and the full one."""
     one = len(labels) == 1 and scalar
     rate = ["lr"] if scheduled else []
+    rate += ["epoch", "rows"] if rows_of is not None else []
+    fulls = ["full loss", "cosine"] if full else []
     if scalar:
         columns = ["step", *rate, *labels, "loss", *(f"dl/d{label}" for label in labels)]
+        columns += fulls
         if one:
             columns += [f"next update Δ{labels[0]}", "direction"]
     else:
-        columns = ["step", *rate, "loss", "|grad|"]
+        columns = ["step", *rate, "loss", "|grad|", *fulls]
     state_keys = state_keys if scalar else []
     columns += [f"{k}[{n}]" for k in state_keys for n in names]
 
     def rows() -> Iterator[list[Any]]:
         for s in run:
             flat, grad = flatten(s.params), flatten(s.grad)
-            rates = [s.lr] if scheduled else []
+            rates: list[Any] = [s.lr] if scheduled else []
+            if rows_of is not None:
+                rates += [s.epoch, rows_text(rows_of(s), most=2)]
+            extra = [s.full[0], cosine(s.grad, s.full[1])] if s.full is not None else []
             if scalar:
-                row: list[Any] = [s.step, *rates, *flat, s.loss, *grad]
+                row: list[Any] = [s.step, *rates, *flat, s.loss, *grad, *extra]
                 if one:
                     (update,) = _updates(flat, s.after)
                     row += [update, _direction(labels[0], grad[0], update, cause)]
             else:
-                row = [s.step, *rates, s.loss, norm(grad)]
+                row = [s.step, *rates, s.loss, norm(grad), *extra]
             if state_keys and s.state is not None:
                 row += [
                     None if v is None else float(v)
@@ -476,21 +630,27 @@ def _state_keys(optimizer: Optimizer, start: list[Any]) -> list[str]:
     return list(optimizer.state())
 
 
-def _status_line(outcome: Outcome, last: Step, names: list[str]) -> str:
+def _status_line(
+    outcome: Outcome, last: Step, names: list[str], training: Training | None = None
+) -> str:
     where = ", ".join(
         f"{n} = {p:.10g}" if isinstance(p, float) else f"{n} (see table)"
         for n, p in zip(names, last.params, strict=True)
     )
+    # on training data the last step's loss is over every example
+    loss = "loss" if training is None else "loss over every example"
     if outcome.status == CONVERGED:
+        mini = training is not None and training.batches.per_epoch > 1
+        which = "the next batch's gradient's norm" if mini else "the gradient's norm"
         return (
-            f"converged after {outcome.step} steps: the gradient's norm is <= tol; "
-            f"{where}, loss {last.loss:.10g}."
+            f"converged after {outcome.step} steps: {which} is <= tol; "
+            f"{where}, {loss} {last.loss:.10g}."
         )
     if outcome.status == DIVERGED:
         return f"diverged at step {outcome.step}: {outcome.reason}."
     if outcome.status == INTERRUPTED:
         return f"interrupted after {outcome.step} steps: {where}, loss {last.loss:.10g}."
-    return f"stopped after {outcome.step} steps (max_steps): {where}, loss {last.loss:.10g}."
+    return f"stopped after {outcome.step} steps (max_steps): {where}, {loss} {last.loss:.10g}."
 
 
 def _bound(optimizer: Optimizer, curvature: float) -> tuple[float | None, str]:
@@ -577,20 +737,28 @@ def _growth(first: Step | None, last: Step) -> float | None:
     return abs(last.loss) / scale if abs(last.loss) > GROWING * scale else None
 
 
-def _loss_figure(run: Run, logy: bool) -> Figure:
+def _loss_figure(run: Run, logy: bool, data: bool = False) -> Figure:
     points = run.history.points if run.history else []
-    return curve_figure(
-        [p[0] for p in points],
-        [p[1] for p in points],
-        label="loss",
-        logy=logy,
-        title="loss against step" + (" (log scale)" if logy else ""),
-        xlabel="step",
-        ylabel="loss",
-    )
+    title = "loss against step" + (" (log scale)" if logy else "")
+    if not data:
+        return curve_figure(
+            [p[0] for p in points],
+            [p[1] for p in points],
+            label="loss",
+            logy=logy,
+            title=title,
+            xlabel="step",
+            ylabel="loss",
+        )
+    series = [Series("batch loss", [p[0] for p in points], [p[1] for p in points])]
+    fulls = [p for p in points if p[3] is not None]
+    if fulls:
+        series.append(Series("full loss", [p[0] for p in fulls], [p[3] for p in fulls]))
+    title += ": the batch of each step (the last point: every example)"
+    return Figure(series, title, "step", "loss", logy=logy)
 
 
-def _path_figure_1d(compiled: Compiled, run: Run) -> Figure:
+def _path_figure_1d(compiled: Compiled, run: Run, data: bool = False) -> Figure:
     points = run.history.points if run.history else []
     ws = [p[2][0] for p in points if math.isfinite(p[2][0])] or [run.last.params[0]]
     lo, hi = min(ws), max(ws)
@@ -598,19 +766,40 @@ def _path_figure_1d(compiled: Compiled, run: Run) -> Figure:
     lo, hi = lo - pad, hi + pad
     xs = [lo + (hi - lo) * k / 200 for k in range(201)]
     name = compiled.variables[0]
+    curve = [compiled.evaluate_params([x])[0] for x in xs]
+    path_l = [p[1] for p in points]
+    title = f"the path on l({name}) = {compiled.text}"
+    if data:  # the curve is the mean over every example: the path's points sit on it
+        path_l = [_on_curve(xs, curve, p[2][0]) for p in points]
+        title = f"the path on l({name}) = the mean over the examples of {compiled.text}"
     return path_figure_1d(
         xs,
-        [compiled.evaluate_params([x])[0] for x in xs],
+        curve,
         [p[2][0] for p in points],
-        [p[1] for p in points],
-        title=f"the path on l({name}) = {compiled.text}",
+        path_l,
+        title=title,
         xlabel=name,
         ylabel=f"l({name})",
     )
 
 
-def _path_figure_2d(compiled: Compiled, run: Run, labels: list[str]) -> Figure:
-    """The path of two weights on the level lines of the loss, start and end marked."""
+def _on_curve(xs: list[float], ys: list[float], x: float) -> float:
+    """The sampled curve's value at x (linear between samples; nan outside)."""
+    if not math.isfinite(x) or x < xs[0] or x > xs[-1]:
+        return math.nan
+    k = min(int((x - xs[0]) / (xs[1] - xs[0])), len(xs) - 2)
+    t = (x - xs[k]) / (xs[k + 1] - xs[k])
+    return ys[k] + t * (ys[k + 1] - ys[k])
+
+
+LEVEL_EXAMPLES = 10_000  # on more examples than this the level lines are left out (slow)
+
+
+def _path_figure_2d(
+    compiled: Compiled, run: Run, labels: list[str], examples: int | None = None
+) -> Figure:
+    """The path of two weights on the level lines of the loss, start and end marked
+    (on training data, of the mean loss; left out on more than LEVEL_EXAMPLES examples)."""
     points = run.history.points if run.history else []
     xs, ys = [p[2][0] for p in points], [p[2][1] for p in points]
     path = path_figure_2d(
@@ -627,4 +816,6 @@ def _path_figure_2d(compiled: Compiled, run: Run, labels: list[str]) -> Figure:
             unflatten([x, y], [compiled.shapes[n] for n in compiled.variables])
         )[0]
 
+    if examples is not None and examples > LEVEL_EXAMPLES:
+        return path
     return path._replace(series=[*contour_series(loss, x_range, y_range), *path.series])

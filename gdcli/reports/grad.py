@@ -4,7 +4,8 @@ weight), in matrix form from the reverse pass, and entry by entry where small.""
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from gdcli import calculus
 from gdcli.budget import time_limit
@@ -14,7 +15,10 @@ from gdcli.params import entries, entry_labels, flatten, nested
 from gdcli.parse.printing import gdcli_text
 from gdcli.problem import Problem
 from gdcli.reports.base import Report, Table, constant
-from gdcli.reports.words import SUBGRADIENT, roles_note
+from gdcli.reports.words import SUBGRADIENT, data_sentence, data_summary, roles_note
+
+if TYPE_CHECKING:
+    from gdcli.data import Data
 
 
 def _engine(problem: Problem) -> tuple[float, list[float], dict[str, str], bool]:
@@ -160,3 +164,167 @@ def grad(problem: Problem) -> Report:
             "come from the reverse pass, in floating point."
         )
     return Report(data, tables, constant(values), notes=constant(notes))
+
+
+# ---------------------------------------------------------------------------
+# on training data: the mean over the examples, and each example's own gradient
+
+CHUNK = 4096  # examples per pass when each example's gradient is wanted
+
+
+def grad_on_data(problem: Problem, data: Data, per_example: bool = False) -> Report:
+    """The gradient of the mean loss over the examples, each weight's formula for one
+    example (its mean is the gradient), and with `per_example` every example's own
+    loss and gradient, then their mean."""
+    from gdcli.data import engine_values
+    from gdcli.engine import lower
+    from gdcli.engine.kinks import on_a_kink
+
+    names = problem.names
+    shapes = problem.weights
+    labels = [label for n in names for label in entry_labels(n, shapes[n])]
+    graph = lower(problem.text, shapes, problem.example_shapes, batched=True)
+    values = engine_values(problem, data)
+    value, grads = graph.value_and_grad(values)
+    flat = flatten([grads[n] for n in names])
+    bad = [label for label, v in zip(labels, flat, strict=True) if not math.isfinite(v)]
+    if not math.isfinite(value) or bad:
+        where = f"∂l/∂{bad[0]}" if bad else "the loss"
+        raise NumericalError(
+            f"{where} is not a real number at this point (the mean over the examples)",
+            hint="the loss is undefined or not differentiable there for some example",
+        )
+    formulas = {n: graph.gradient_text(n) for n in names}
+    kink = on_a_kink(graph, graph.forward(values))
+    gradient = {n: nested(flatten([grads[n]]), shapes[n]) for n in names}
+    at = {n: nested([float(v) for v in entries(problem.point[n])], shapes[n]) for n in names}
+    head: dict[str, Any] = {
+        "expression": problem.text,
+        "variables": names,
+        "at": at,
+        "data": data_summary(data),
+        "loss": value,
+        "formula": formulas,
+        "gradient": gradient,
+        "indexing": "1-based: W[i,j] is row i, column j",
+    }
+
+    def examples() -> Iterator[tuple[int, float, list[float]]]:
+        """(row number, loss, gradient entries) of every example, CHUNK at a time."""
+        for lo in range(0, data.size, CHUNK):
+            part = slice(lo, min(lo + CHUNK, data.size))
+            losses, each = graph.per_example(engine_values(problem, data, part))
+            rows = data.row_numbers(part)
+            stacked = [each[n].reshape(len(rows), -1) for n in names]
+            for k, row in enumerate(rows):
+                yield row, float(losses[k]), [float(v) for g in stacked for v in g[k]]
+
+    sums = [0.0] * len(labels)
+    loss_sum = [0.0]
+
+    def adding(rows: Iterator[tuple[int, float, list[float]]]) -> Iterator[Any]:
+        for row, loss, g in rows:
+            loss_sum[0] += loss
+            for j, v in enumerate(g):
+                sums[j] += v
+            yield row, loss, g
+
+    def mean() -> list[float]:
+        return [v / data.size for v in sums]
+
+    def records() -> Iterator[dict[str, Any]]:
+        for row, loss, g in adding(examples()):
+            yield {"row": row, "loss": loss, "grad": _keyed(g, names, shapes)}
+
+    def table_rows() -> Iterator[list[Any]]:
+        for row, loss, g in adding(examples()):
+            yield [row, loss, *g]
+        yield ["mean", loss_sum[0] / data.size, *mean()]
+
+    def tail() -> dict[str, Any]:
+        if not per_example:
+            return {}
+        return {
+            "per_example_mean": {
+                "loss": loss_sum[0] / data.size,
+                "grad": _keyed(mean(), names, shapes),
+            }
+        }
+
+    if per_example:
+        tables = [
+            Table(
+                ["row", "loss", *(f"grad_{label}" for label in labels)],
+                table_rows(),
+                title="each example's loss and gradient (the last row, mean, is the gradient)",
+                head_tail=10 if data.size > 40 else None,
+            )
+        ]
+    else:
+        tables = [
+            Table(
+                ["variable", "value"],
+                [[label, v] for label, v in zip(labels, flat, strict=True)],
+                title="the gradient, entry by entry (the mean over the examples)",
+            )
+        ]
+    tables.append(
+        Table(
+            ["variable", "formula"],
+            [[f"∂l/∂{n}", text] for n, text in formulas.items()],
+            title="the gradient of one example's loss (its mean over the examples is the gradient)",
+            records=False,
+        )
+    )
+    for n in names:
+        shape = shapes[n]
+        if len(shape) == 2:
+            tables.append(
+                Table(
+                    [f"∂l/∂{n}", *[f"col {j + 1}" for j in range(shape[1])]],
+                    [[f"row {i + 1}", *row] for i, row in enumerate(gradient[n])],
+                    title=f"gradient ∂l/∂{n} ({shape[0]}x{shape[1]}, like {n})",
+                    records=False,
+                )
+            )
+    gnorm = math.sqrt(math.fsum(v * v for v in flat))
+    notes = [data_sentence(data)]
+    roles = roles_note(names, [*problem.inputs, *problem.columns], problem.chosen)
+    if roles:
+        notes.append(roles)
+    notes.append(
+        f"loss {value:.10g} (the mean over the {data.size} examples) at this point; the "
+        f"gradient's norm is {gnorm:.10g}. Gradient descent moves every weight against its "
+        "own partial: W = W - lr * ∂l/∂W."
+    )
+    for n, text in formulas.items():
+        notes.append(
+            f"∂l/∂{n} = mean over the examples of {text}: the chain rule through one example's "
+            "loss, averaged."
+        )
+    if per_example:
+        notes.append(
+            "each row is one example's gradient; their mean (the last row) is the gradient of "
+            "the mean loss, the full gradient."
+        )
+    if kink:
+        notes.append("some example sits on a kink: " + SUBGRADIENT.removeprefix("at a kink ") + ".")
+    return Report(
+        head,
+        tables,
+        constant(flat),
+        rows_key="per_example" if per_example else None,
+        records=records() if per_example else (),
+        tail=tail,
+        notes=constant(notes),
+    )
+
+
+def _keyed(flat: list[float], names: list[str], shapes: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    k = 0
+    for n in names:
+        size = math.prod(shapes[n])
+        out[n] = nested(flat[k : k + size], shapes[n])
+        k += size
+    return out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gdcli import calculus
 from gdcli.limits import CURVE_SAMPLES
@@ -11,7 +11,10 @@ from gdcli.parse.options import show_value
 from gdcli.problem import Problem
 from gdcli.reports.base import Report, Table, constant
 from gdcli.reports.figures import Figure, loss_figure, loss_view, lowest_point_2d, round_range
-from gdcli.reports.words import kink_note, sample
+from gdcli.reports.words import data_sentence, data_summary, kink_note, sample
+
+if TYPE_CHECKING:
+    from gdcli.data import Data
 
 
 def _direction(name: str, slope: float) -> str:
@@ -98,6 +101,72 @@ def plane_view(f: Any, at: tuple[float, float]) -> tuple[tuple[float, float], tu
         lo, hi, _ = round_range(c - half, c + half)
         boxes.append((lo, hi) if lo < hi else (c - half, c + half))
     return boxes[0], boxes[1]
+
+
+def plot_on_data(
+    problem: Problem, data: Data, name: str, plot_range: tuple[float, float] | None
+) -> Report:
+    """The mean loss over training data against one weight, the point and its tangent."""
+    from gdcli.reports.mean import MeanLoss, kink_sentence
+
+    f = MeanLoss(problem, data, name)
+    s = f.at_point()
+    at = problem.point[name]
+    atf = f.at
+    ticks: tuple[float, ...] | None = None
+    if plot_range is not None:
+        lo, hi = plot_range
+    else:  # the lowest point of the mean loss near the point, and the point, in view
+        lo, hi, ticks, _ = loss_view(f, atf)
+    xs, ys = sample(f, lo, hi, CURVE_SAMPLES)
+    out: dict[str, Any] = {
+        "expression": problem.text,
+        "variable": name,
+        "at": atf,
+        "loss": s.loss,
+        "slope": s.slope,
+        "differentiable": s.differentiable,
+        "range": [lo, hi],
+        "data": data_summary(data),
+        "points": [
+            {name: x, "loss": y if math.isfinite(y) else None} for x, y in zip(xs, ys, strict=True)
+        ],
+    }
+    notes = [
+        data_sentence(data),
+        f"at {name} = {show_value(at)}: l = {s.loss:.10g} (the mean over the examples), "
+        + (
+            f"slope {s.slope:.10g}: " + _direction(name, s.slope)
+            if s.slope is not None
+            else kink_sentence(name, at, s)
+        ),
+    ]
+    lines = [] if s.slope is None else [("tangent", atf, s.loss, s.slope)]
+    figure = loss_figure(
+        xs,
+        ys,
+        point=(atf, s.loss),
+        lines=lines,
+        title=f"l({name}) = mean over the examples of {problem.text}",
+        xlabel=name,
+        ylabel=f"l({name})",
+    )._replace(xticks=ticks)
+    return Report(
+        out,
+        [
+            Table(
+                [name, "loss"],
+                [[x, y] for x, y in zip(xs, ys, strict=True)],
+                title="l(w) sampled (the mean over the examples)",
+                head_tail=10,
+            )
+        ],
+        constant([s.loss, s.slope]),
+        undefined=lambda: kink_sentence(name, at, s),
+        notes=constant(notes),
+        figures=constant([figure]),
+        figure_is_data=True,
+    )
 
 
 def plot_2d(problem: Problem, names: list[str], plot_range: tuple[float, float] | None) -> Report:

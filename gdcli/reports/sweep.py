@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from gdcli.budget import time_limit
 from gdcli.compile.codegen import array_evaluator
+from gdcli.descent import SweepResult
 from gdcli.descent import sweep as run_sweep
 from gdcli.errors import BadInput, ResourceLimit
-from gdcli.limits import MAX_RUNS
+from gdcli.limits import MAX_RUNS, OSCILLATION_STEPS
 from gdcli.optimizers import make_optimizer
-from gdcli.params import nested
+from gdcli.params import entry_labels, flatten, nested
 from gdcli.problem import Problem, plain
 from gdcli.reports.base import Report, Table, constant
 from gdcli.reports.figures import Figure, Series, legend_room, round_range
+from gdcli.reports.words import data_sentence, data_summary
 from gdcli.stopping import StopRule
+
+if TYPE_CHECKING:
+    from gdcli.data import Training
 
 
 def sweep(
@@ -65,7 +70,50 @@ def sweep(
     with time_limit(seconds):
         evaluate = array_evaluator(loss)
     result = run_sweep(evaluate, entries, optimizer, rule, scheduled)
+    shapes = {n: loss.shapes[n] for n in names}
+    head = {
+        "expression": loss.text,
+        "optimizer": optimizer.name,
+        "steps": rule.steps,
+        "tol": rule.tol,
+        "hyper": optimizer.hyperparameters(),
+    }
+    if scheduled is not None:
+        head["scheduler"] = {"name": scheduled.name, **scheduled.options()}
+    bound = None  # one start and a fixed lr: the update rule's bound at the start
+    last_notes = []
+    if len(start_values) == 1 and scheduled is None:
+        bound = _stability_bound(problem, optimizer, seconds, starts)
+        if bound is not None:
+            head["stability"] = {"at": "start", "rule": bound[1], "lr_max": bound[0]}
+            last_notes.append(
+                f"on the quadratic model at the start, {bound[1]} = {bound[0]:.6g}: the "
+                "vertical line in the picture."
+            )
+        elif optimizer.name != "sgd":
+            last_notes.append(
+                f"{optimizer.name} scales each step by its own statistics of the gradient: no "
+                "simple bound on lr from the curvature, so none is drawn."
+            )
+    return _report(problem, shapes, labels, runs, starts, result, rule, head, [], bound, last_notes)
 
+
+def _report(
+    problem: Problem,
+    shapes: dict[str, Any],
+    labels: list[str],
+    runs: list[tuple[float, float]],
+    starts: list[float] | None,
+    result: SweepResult,
+    rule: StopRule,
+    head: dict[str, Any],
+    first_notes: list[str],
+    bound: tuple[float, str] | None = None,
+    last_notes: Sequence[str] = (),
+) -> Report:
+    """The report of a sweep, from its runs' outcomes; `bound` is the stability bound
+    (the largest stable lr and the rule) drawn in the picture."""
+    names = list(shapes)
     common_start = {n: plain(problem.point[n]) for n in names}
     lr_list = [lr for _, lr in runs]
     status = result.status
@@ -81,8 +129,8 @@ def sweep(
         flat = [entry[k] for entry in final]
         out, i = {}, 0
         for n in names:
-            size = len(loss.entries[n])
-            out[n] = nested(flat[i : i + size], loss.shapes[n])
+            size = math.prod(shapes[n])
+            out[n] = nested(flat[i : i + size], shapes[n])
             i += size
         return out
 
@@ -103,20 +151,6 @@ def sweep(
     if best is not None:
         best_index = best.pop("index")
         best["start"] = start_of(best_index)
-    head = {
-        "expression": loss.text,
-        "optimizer": optimizer.name,
-        "steps": rule.steps,
-        "tol": rule.tol,
-        "hyper": optimizer.hyperparameters(),
-    }
-    if scheduled is not None:
-        head["scheduler"] = {"name": scheduled.name, **scheduled.options()}
-    bound = None  # one start and a fixed lr: the update rule's bound at the start
-    if len(start_values) == 1 and scheduled is None:
-        bound = _stability_bound(problem, optimizer, seconds, starts)
-        if bound is not None:
-            head["stability"] = {"at": "start", "rule": bound[1], "lr_max": bound[0]}
     one = len(labels) == 1
     columns = ["lr", "start", "status", "final_loss", "steps_used", "oscillating"]
     columns += labels if len(labels) <= 4 else []
@@ -139,9 +173,10 @@ def sweep(
 
     counts = {s: status.count(s) for s in ("converged", "max_steps", "diverged")}
     notes = [
+        *first_notes,
         f"{len(runs)} runs of at most {rule.steps} steps: "
         + ", ".join(f"{v} {k}" for k, v in counts.items())
-        + "."
+        + ".",
     ]
     stable = [lr for lr, s in zip(lr_list, status, strict=True) if s != "diverged"]
     unstable = [lr for lr, s in zip(lr_list, status, strict=True) if s == "diverged"]
@@ -156,21 +191,13 @@ def sweep(
             "update changed sign at each of the last 20 steps."
         )
 
-    if bound is not None:
-        notes.append(
-            f"on the quadratic model at the start, {bound[1]} = {bound[0]:.6g}: the "
-            "vertical line in the picture."
-        )
-    elif len(start_values) == 1 and scheduled is None and optimizer.name != "sgd":
-        notes.append(
-            f"{optimizer.name} scales each step by its own statistics of the gradient: no "
-            "simple bound on lr from the curvature, so none is drawn."
-        )
+    notes += last_notes
     outcomes = [_outcome(s, o) for s, o in zip(status, oscillating, strict=True)]
     figure = _figure(lr_list, final_loss, outcomes, bound)
     shown = None
     if len(runs) > SHOWN_RUNS:
-        shown = _changes(outcomes, len(lrs), best_index)
+        per_start = len(runs) // (len(starts) if starts is not None else 1)
+        shown = _changes(outcomes, per_start, best_index)
     return Report(
         head,
         [
@@ -333,3 +360,144 @@ def _figure(
         logx=logx,
         logy=logy,
     )
+
+
+def sweep_on_data(
+    problem: Problem,
+    training: Training,
+    lrs: list[float],
+    starts: list[float] | None,
+    optimizer_name: str,
+    hyper: dict[str, Any],
+    rule: StopRule,
+    schedule: tuple[str, dict[str, Any], float | None] | None = None,
+) -> Report:
+    """Every (start, lr) pair as one run on training data: each run is the mini-batch
+    descent descend makes on these data with the same options (the same batches, in the
+    same order), one run after another on the array engine. The final loss is over
+    every example."""
+    import numpy as np
+
+    from gdcli.compile.load import build_on_data
+
+    data = training.data
+    compiled = build_on_data(problem, data)
+    names = problem.names
+    shapes = {n: problem.weights[n] for n in names}
+    labels = [label for n in names for label in entry_labels(n, shapes[n])]
+    base = problem.start()
+    if starts is not None:
+        if len(labels) != 1:
+            raise BadInput("a list of starts needs a loss of one scalar weight")
+        points = [[float(s)] for s in starts]
+    else:
+        points = [base]
+    if len(points) * len(lrs) > MAX_RUNS:
+        raise ResourceLimit(
+            f"{len(points)} starts x {len(lrs)} learning rates = "
+            f"{len(points) * len(lrs)} runs: too many (at most {MAX_RUNS})"
+        )
+    runs = [(p[0] if starts is not None else math.nan, lr) for p in points for lr in lrs]
+    pairs = [(p, lr) for p in points for lr in lrs]
+    outcomes = [
+        _data_run(compiled, p, lr, optimizer_name, hyper, rule, training, schedule)
+        for p, lr in pairs
+    ]
+    result = SweepResult(
+        [o[0] for o in outcomes],
+        np.array([o[1] for o in outcomes], dtype=int),
+        np.array([o[2] for o in outcomes], dtype=float),
+        [np.array([o[3][j] for o in outcomes], dtype=float) for j in range(len(labels))],
+        np.array([o[4] for o in outcomes], dtype=bool),
+    )
+    sample = make_optimizer(optimizer_name, lrs[0], **hyper)
+    head: dict[str, Any] = {
+        "expression": problem.text,
+        "optimizer": optimizer_name,
+        "steps": rule.steps,
+        "tol": rule.tol,
+        "hyper": sample.hyperparameters(),
+    }
+    if schedule is not None:
+        from gdcli.schedules import make_schedule
+
+        name, options, base_lr = schedule
+        scheduled = make_schedule(name, lrs[0] if base_lr is None else base_lr, **options)
+        head["scheduler"] = {"name": scheduled.name, **scheduled.options()}
+    batches = training.batches
+    head["data"] = {
+        **data_summary(data),
+        "batch_size": batches.size,
+        "batches_per_epoch": batches.per_epoch,
+        "shuffle": batches.shuffle,
+        "seed": batches.seed,
+        "epochs": training.epochs,
+    }
+    mini = (
+        f"mini-batches of {batches.size} ({batches.per_epoch} per epoch"
+        + (f", shuffled by numpy.random.default_rng({batches.seed})" if batches.shuffle else "")
+        + "), the same batches in every run"
+        if batches.per_epoch > 1 or batches.shuffle
+        else "every step over every example (full batch)"
+    )
+    notes = [
+        data_sentence(data),
+        f"each run is what descend does on these data with the same options: {mini}; the "
+        "runs go one after another, and each final loss is over every example.",
+    ]
+    return _report(problem, shapes, labels, runs, starts, result, rule, head, notes)
+
+
+def _data_run(
+    compiled: Any,
+    start: list[Any],
+    lr: float,
+    optimizer_name: str,
+    hyper: dict[str, Any],
+    rule: StopRule,
+    training: Training,
+    schedule: tuple[str, dict[str, Any], float | None] | None,
+) -> tuple[str, int, float, list[float], bool]:
+    """One run: (status, steps used, final loss, final entries, oscillating)."""
+    from gdcli.descent import BatchDescent
+    from gdcli.errors import NumericalError
+    from gdcli.optimizers import optimizer_factory
+
+    make = optimizer_factory(optimizer_name, lr, **hyper)
+    schedules = None
+    if schedule is not None:
+        from gdcli.schedules import make_schedule
+
+        name, options, base = schedule
+        base_lr = lr if base is None else base
+
+        def schedules() -> Any:
+            return make_schedule(name, base_lr, **options)
+
+    try:
+        descent = BatchDescent(
+            compiled.evaluate_rows, start, make, rule, training.batches, schedule=schedules
+        )
+    except NumericalError:  # undefined at the start: diverged before a step, as sweep says
+        return "diverged", 0, math.nan, flatten(start), False
+    steps = descent.run()
+    previous: float | None = None
+    delta = 0.0
+    alternations = 0
+    last = None
+    while True:
+        try:
+            s = next(steps)
+        except StopIteration as stop:
+            outcome = stop.value
+            break
+        first = flatten(s.params)[0]
+        if previous is not None:
+            change = first - previous
+            alternations = alternations + 1 if change * delta < 0 else 0
+            delta = change
+        previous = first
+        last = s
+    assert last is not None
+    oscillating = outcome.status == "max_steps" and alternations >= OSCILLATION_STEPS
+    return outcome.status, outcome.step, last.loss, flatten(last.params), oscillating

@@ -10,6 +10,7 @@ from gdcli.parse.options import show_value
 
 if TYPE_CHECKING:
     from gdcli.calculus import SlopeAt
+    from gdcli.data import Data
 
 SUBGRADIENT = (
     "at a kink SymPy's derivative takes Heaviside(0) = 1/2 and sign(0) = 0, "
@@ -65,3 +66,29 @@ def sample(f: Any, lo: float, hi: float, n: int) -> tuple[list[float], list[floa
 
 def finite_or_none(x: float) -> float | None:
     return x if math.isfinite(x) else None
+
+
+def data_summary(data: Data) -> dict[str, Any]:
+    """Training data as JSON: the file, its examples and the columns the loss reads."""
+    first, last = data.first_last()
+    return {
+        "file": data.name,
+        "examples": data.size,
+        "rows": [first, last],
+        "columns": {n: list(cs) for n, cs in data.groups.items()},
+        "loss": "the mean over the examples of the loss written per example",
+        "row_numbers": "as a spreadsheet shows them: the header is row 1, the first example row 2",
+    }
+
+
+def data_sentence(data: Data) -> str:
+    """The course's words for what the data do to the loss."""
+    first, last = data.first_last()
+    columns = ", ".join(
+        n if cs == (n,) else f"{n} = ({', '.join(cs)})" for n, cs in data.groups.items()
+    )
+    return (
+        f"training data: {data.size} examples of {data.name} (rows {first}-{last}; columns "
+        f"{columns}). The loss is written for one example, and gdcli takes its mean over "
+        "the examples: the loss that shows us how wrong the model is."
+    )

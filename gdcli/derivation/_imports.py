@@ -1,0 +1,25 @@
+"""Everything this package takes from the rest of gdcli, in one place."""
+
+from __future__ import annotations
+
+from gdcli.budget import time_limit
+from gdcli.calculus import partial
+from gdcli.errors import BadInput, BadValue, NameRole, NumericalError, ResourceLimit
+from gdcli.parse.expression import FUNCTION_NAMES, RESERVED, parse_loss
+from gdcli.parse.syntax import free_names
+from gdcli.parse.syntax import syntax_tree as _syntax_tree
+
+__all__ = [
+    "FUNCTION_NAMES",
+    "RESERVED",
+    "BadInput",
+    "BadValue",
+    "NameRole",
+    "NumericalError",
+    "ResourceLimit",
+    "_syntax_tree",
+    "free_names",
+    "parse_loss",
+    "partial",
+    "time_limit",
+]
