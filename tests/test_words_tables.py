@@ -32,6 +32,7 @@ CALLS = {
         "--start", "W=0", "--shape", "W=2x3", "--lr", "0.02", "--steps", "6",
     ],
     "derive": ["derive", "sin(w)**2 + max(0, 3*w + 2)", "--at", "0.7"],
+    "derive step by step": ["derive", "sigmoid(3*w + 1)**2 * max(0, w - 1)", "--steps", "--at", "2"],
     "grad of a matrix": [
         "grad", "mean((tanh(W @ x) - y)**2)", "--set", "x=[1,-1,2]", "--set", "y=[0,1]",
         "--at", "W=[[0.1,0.2,0.3],[0,0,0.5]]",

@@ -335,18 +335,25 @@ def _cells(
 def _share(wants: list[list[int]], least: list[int], kept: list[int], room: int) -> list[int]:
     """Each kept column's width: at least its longest unbreakable piece; then the room
     left goes first to the columns whose cells fit on one line with the least more
-    (`wants[0]`: the widest cell of each column), then to their headers (`wants[1]`),
-    so that as many rows as possible take one line."""
+    (`wants[0]`: the widest cell of each column), the cheapest first, and what remains
+    to the others in proportion to what each still lacks; then the same for the
+    headers (`wants[1]`), so that as many rows as possible take one line."""
     widths = [least[k] if k in kept else 0 for k in range(len(least))]
     spare = room - sum(widths)
     for want in wants:
         for k in sorted(kept, key=lambda k: want[k] - widths[k]):
-            more = min(max(want[k] - widths[k], 0), spare)
-            if more == want[k] - widths[k]:
-                widths[k] += more
-                spare -= more
-        for k in sorted(kept, key=lambda k: widths[k] - want[k]):
-            more = min(max(want[k] - widths[k], 0), spare)
+            if 0 < want[k] - widths[k] <= spare:
+                spare -= want[k] - widths[k]
+                widths[k] = want[k]
+        lacking = {k: want[k] - widths[k] for k in kept if want[k] > widths[k]}
+        total = sum(lacking.values())
+        if not (total and spare):
+            continue
+        shares = {k: spare * v // total for k, v in lacking.items()}
+        for k in sorted(lacking, key=lambda k: lacking[k] - shares[k], reverse=True):
+            if sum(shares.values()) < spare and shares[k] < lacking[k]:
+                shares[k] += 1  # the remainder, one each to those lacking most
+        for k, more in shares.items():
             widths[k] += more
             spare -= more
     return widths
