@@ -288,3 +288,15 @@ def test_sympys_spellings_are_read(run, text):
 def test_a_name_sympy_reads_as_a_function_is_still_refused_as_a_weight(run):
     r = run(["derive", "Max**3", "--at", "2"])
     assert r.code == 2 and "name 'Max' is reserved" in r.err
+
+
+@pytest.mark.parametrize(("at", "written"), [("e", "exp(1)"), ("pi/4", "pi/4"), ("-2/3", "-2/3")])
+def test_the_point_is_written_as_gdcli_reads_it(run, at, written):
+    """An exact point in JSON, the table and the notes: `e` is exp(1), never SymPy's E
+    (a name gdcli refuses)."""
+    loss = "abs(w - e) + abs(w - pi/4) + abs(w + 2/3)"
+    data = json_output(run(["derive", loss, "--at", at, "-f", "json"]))
+    assert data["at_exact"] == written
+    assert f"not differentiable at w = {written}:" in run(["derive", loss, "--at", at]).err
+    again = json_output(run(["derive", "w**2", "--at", data["at_exact"], "-f", "json"]))
+    assert again["at"] == data["at"]

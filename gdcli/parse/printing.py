@@ -45,6 +45,14 @@ def gdcli_text(expr: sympy.Basic) -> str:
     return _text_printer().doprint(expr)  # type: ignore[no-any-return]
 
 
+def value_text(value: Any) -> str:
+    """An exact value as gdcli reads it: `2/3` (a Fraction), `pi/4`, `exp(1)` (SymPy's
+    E, which gdcli writes e)."""
+    if hasattr(value, "free_symbols"):  # a SymPy number
+        return gdcli_text(value)
+    return str(value)
+
+
 def course_latex(expr: sympy.Basic, name: str | None = None, of: Sequence[str] = ()) -> str:
     """`expr` in LaTeX, in the course's notation; with `name`, as the derivative
     dl/d(name) of the loss l(`of`), the way the course writes it: \\frac{dl(w)}{dw} = ..."""

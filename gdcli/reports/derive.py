@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from gdcli import calculus
-from gdcli.parse.printing import course_latex, gdcli_text
+from gdcli.parse.printing import course_latex, gdcli_text, value_text
 from gdcli.problem import Problem, plain
 from gdcli.reports.base import Report, Table, constant
 from gdcli.reports.figures import Figure, curve_figure
@@ -75,7 +75,7 @@ def derive(
         "variable": name,
         "derivative": derivative_text,
         "at": float(at),
-        "at_exact": str(at),
+        "at_exact": value_text(at),
         "loss": s.loss,
         "slope": s.slope,
         "differentiable": s.differentiable,
@@ -101,7 +101,7 @@ def derive(
         data["latex"] = course_latex(derivative, name, list(problem.weights))
         summary.append(["latex", data["latex"]])
     summary += [
-        [name, str(at)],
+        [name, value_text(at)],
         [f"l({name})", s.loss],
         ["slope", s.slope if s.differentiable else "does not exist"],
     ]
@@ -195,7 +195,7 @@ def derive_on_data(
         "derivative": derivative,
         "derivative_of": "one example's loss: its mean over the examples is the slope",
         "at": f.at,
-        "at_exact": str(at),
+        "at_exact": value_text(at),
         "loss": s.loss,
         "slope": s.slope,
         "differentiable": s.differentiable,
@@ -223,7 +223,7 @@ def derive_on_data(
         data_json["latex"] = f.latex()
         summary.append(["latex", data_json["latex"] or "—"])
     summary += [
-        [name, str(at)],
+        [name, value_text(at)],
         [f"l({name})", s.loss],
         ["slope", s.slope if s.differentiable else "does not exist"],
     ]
