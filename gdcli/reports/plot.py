@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from gdcli import calculus
@@ -29,9 +30,39 @@ def plot(problem: Problem, name: str, plot_range: tuple[float, float] | None) ->
     loss = problem.only(name).loss
     at = problem.at(name)
     s = calculus.slope_at(loss, name, at)
-    atf = float(at)
     w = loss.entries[name][0]
-    f = calculus.compile_scalar(loss.expr, [w])
+    return _report(
+        {"expression": loss.text, "variable": name},
+        name,
+        at,
+        float(at),
+        calculus.compile_scalar(loss.expr, [w]),
+        (s.loss, s.slope, s.differentiable),
+        plot_range,
+        "",
+        lambda: kink_note(name, at, s),
+        f"l({name}) = {loss.text}",
+    )
+
+
+def _report(
+    head: dict[str, Any],
+    name: str,
+    at: Any,
+    atf: float,
+    f: Any,
+    found: tuple[float | None, float | None, bool],
+    plot_range: tuple[float, float] | None,
+    mean: str,
+    no_slope: Any,
+    title: str,
+    first_notes: Sequence[str] = (),
+    tail: dict[str, Any] | None = None,
+) -> Report:
+    """The picture of the loss `f` of one weight (the data), the point `at` and its
+    tangent; `found` is (loss, slope, differentiable) there, `no_slope` says why there
+    is no slope, `mean` qualifies the loss (" (the mean over the examples)")."""
+    loss, slope, differentiable = found
     ticks: tuple[float, ...] | None = None
     if plot_range is not None:
         lo, hi = plot_range
@@ -39,32 +70,29 @@ def plot(problem: Problem, name: str, plot_range: tuple[float, float] | None) ->
         lo, hi, ticks, _ = loss_view(f, atf)
     xs, ys = sample(f, lo, hi, CURVE_SAMPLES)
     data: dict[str, Any] = {
-        "expression": loss.text,
-        "variable": name,
+        **head,
         "at": atf,
-        "loss": s.loss,
-        "slope": s.slope,
-        "differentiable": s.differentiable,
+        "loss": loss,
+        "slope": slope,
+        "differentiable": differentiable,
         "range": [lo, hi],
+        **(tail or {}),
         "points": [
             {name: x, "loss": y if math.isfinite(y) else None} for x, y in zip(xs, ys, strict=True)
         ],
     }
     notes = [
-        f"at {name} = {show_value(at)}: l = {s.loss:.10g}, "
-        + (
-            f"slope {s.slope:.10g}: " + _direction(name, s.slope)
-            if s.slope is not None
-            else kink_note(name, at, s)
-        )
+        *first_notes,
+        f"at {name} = {show_value(at)}: l = {loss:.10g}{mean}, "
+        + (f"slope {slope:.10g}: " + _direction(name, slope) if slope is not None else no_slope()),
     ]
-    lines = [] if s.slope is None or s.loss is None else [("tangent", atf, s.loss, s.slope)]
+    lines = [] if slope is None or loss is None else [("tangent", atf, loss, slope)]
     figure = loss_figure(
         xs,
         ys,
-        point=(atf, s.loss) if s.loss is not None else None,
+        point=(atf, loss) if loss is not None else None,
         lines=lines,
-        title=f"l({name}) = {loss.text}",
+        title=title,
         xlabel=name,
         ylabel=f"l({name})",
     )._replace(xticks=ticks)
@@ -74,12 +102,12 @@ def plot(problem: Problem, name: str, plot_range: tuple[float, float] | None) ->
             Table(
                 [name, "loss"],
                 [[x, y] for x, y in zip(xs, ys, strict=True)],
-                title="l(w) sampled",
+                title=f"l(w) sampled{mean}",
                 head_tail=10,
             )
         ],
-        constant([s.loss, s.slope]),
-        undefined=lambda: kink_note(name, at, s),
+        constant([loss, slope]),
+        undefined=no_slope,
         notes=constant(notes),
         figures=constant([figure]),
         figure_is_data=True,
@@ -112,60 +140,19 @@ def plot_on_data(
     f = MeanLoss(problem, data, name)
     s = f.at_point()
     at = problem.point[name]
-    atf = f.at
-    ticks: tuple[float, ...] | None = None
-    if plot_range is not None:
-        lo, hi = plot_range
-    else:  # the lowest point of the mean loss near the point, and the point, in view
-        lo, hi, ticks, _ = loss_view(f, atf)
-    xs, ys = sample(f, lo, hi, CURVE_SAMPLES)
-    out: dict[str, Any] = {
-        "expression": problem.text,
-        "variable": name,
-        "at": atf,
-        "loss": s.loss,
-        "slope": s.slope,
-        "differentiable": s.differentiable,
-        "range": [lo, hi],
-        "data": data_summary(data),
-        "points": [
-            {name: x, "loss": y if math.isfinite(y) else None} for x, y in zip(xs, ys, strict=True)
-        ],
-    }
-    notes = [
-        data_sentence(data),
-        f"at {name} = {show_value(at)}: l = {s.loss:.10g} (the mean over the examples), "
-        + (
-            f"slope {s.slope:.10g}: " + _direction(name, s.slope)
-            if s.slope is not None
-            else kink_sentence(name, at, s)
-        ),
-    ]
-    lines = [] if s.slope is None else [("tangent", atf, s.loss, s.slope)]
-    figure = loss_figure(
-        xs,
-        ys,
-        point=(atf, s.loss),
-        lines=lines,
-        title=f"l({name}) = mean over the examples of {problem.text}",
-        xlabel=name,
-        ylabel=f"l({name})",
-    )._replace(xticks=ticks)
-    return Report(
-        out,
-        [
-            Table(
-                [name, "loss"],
-                [[x, y] for x, y in zip(xs, ys, strict=True)],
-                title="l(w) sampled (the mean over the examples)",
-                head_tail=10,
-            )
-        ],
-        constant([s.loss, s.slope]),
-        undefined=lambda: kink_sentence(name, at, s),
-        notes=constant(notes),
-        figures=constant([figure]),
-        figure_is_data=True,
+    return _report(
+        {"expression": problem.text, "variable": name},
+        name,
+        at,
+        f.at,
+        f,
+        (s.loss, s.slope, s.differentiable),
+        plot_range,
+        " (the mean over the examples)",
+        lambda: kink_sentence(name, at, s),
+        f"l({name}) = mean over the examples of {problem.text}",
+        [data_sentence(data)],
+        {"data": data_summary(data)},
     )
 
 
