@@ -131,7 +131,24 @@ def partial(expr: sympy.Expr, symbol: sympy.Symbol) -> sympy.Expr:
         # about the base's sign for the log term that a constant exponent never has)
         base, n = expr.args
         return n * base ** (n - 1) * partial(base, symbol)
-    return sp.diff(expr, symbol)
+    if isinstance(expr, sp.Function) and len(expr.args) == 1:
+        # the chain rule f(u)' = f'(u) u', u' by the rules above: SymPy's own would
+        # write |u|' with re() and im() where u might be complex (abs(log(w)) inside
+        # sin), and a step's with DiracDelta, neither of which gdcli can read back
+        (u,) = expr.args
+        t, outer = _outer_derivative(expr.func)
+        return outer.xreplace({t: u}) * partial(u, symbol)
+    # a jump's derivative is 0 on both sides of it (the rule for a step above)
+    return sp.diff(expr, symbol).replace(sp.DiracDelta, lambda *args: sp.S.Zero)
+
+
+@functools.cache
+def _outer_derivative(func: Any) -> tuple[Any, Any]:
+    """f'(t) for a function f of one real argument t."""
+    import sympy as sp
+
+    t = sp.Dummy("t", real=True)
+    return t, sp.diff(func(t), t)
 
 
 def exact(expr: sympy.Expr, point: dict[Any, Any]) -> sympy.Expr:

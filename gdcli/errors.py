@@ -66,6 +66,18 @@ class ShapeMismatch(ShapeError):
         self.declared = declared
 
 
+class ShapeNeeded(ShapeError):
+    """A weight given a number and no shape where the loss needs a vector or matrix
+    (`W @ x` with W = 0): `shape` is the shape it needs, R and C for the sizes the
+    loss leaves open (`Rx2`); `problem` is what went wrong without it."""
+
+    def __init__(self, name: str, problem: str, shape: str) -> None:
+        super().__init__(problem)
+        self.name = name
+        self.problem = problem
+        self.shape = shape
+
+
 class BadValue(BadInput):
     """A parameter's value is out of range. `parameter` is its name in the core
     (`steps`, `tol`, `h_max`, `lr`, ...); `problem` says what is wrong, so that the

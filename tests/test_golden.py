@@ -155,19 +155,23 @@ def test_slope_numbers():
     assert float(row["loss2"]) == float(loss2) == 3.996001
     assert float(row["slope"]) == float((loss2 - 4) / h) == -3.999
     assert float(row["derivative"]) == -4.0
-    assert float(row["abs_error"]) == abs(float(row["slope"]) + 4.0)
+    # the gap taken exactly, then rounded: -3.999 - (-4) = 1/1000, not the difference
+    # of the rounded slopes (0.0009999999999998899)
+    assert float(row["abs_error"]) == float((loss2 - 4) / h + 4) == 0.001
     assert golden_text("slope.plain.stderr.txt").startswith(
         "secant slope (l(w+h) - l(w))/h = -3.999; the derivative at w = 1 is -4, gap 0.001."
     )
 
 
 def test_plot_numbers():
-    """The curve sampled at 241 points over the default range, 3 either side of w = 1."""
+    """The curve sampled at 241 points over the default range: centred on the minimum,
+    w = 3, with the point w = 1 in view (1.25 times as far out: 0.5 to 5.5), widened to
+    round ends, 0 to 6."""
     rows = golden_csv("plot")
     assert len(rows) == 241
     for i, row in enumerate(rows):
         w = float(row["w"])
-        assert w == pytest.approx(-2 + 6 * i / 240, abs=1e-15)
+        assert w == pytest.approx(6 * i / 240, abs=1e-15)
         assert float(row["loss"]) == pytest.approx(loss(w), rel=1e-15, abs=1e-15)
     assert golden_text("plot.plain.stderr.txt") == (
         "at w = 1: l = 4, slope -4: the loss falls here, so gradient descent makes w larger.\n"
@@ -247,6 +251,8 @@ def test_sweep_numbers():
         "the largest lr that did not diverge is 1.15; the smallest that did is 1.5.",
         "best lr: 0.45 (converged in the fewest steps, 9). A run oscillates when its update "
         "changed sign at each of the last 20 steps.",
+        # l'' = 2 everywhere: plain gradient descent is stable for lr < 2/2
+        "on the quadratic model at the start, lr < 2 / l'' = 1: the vertical line in the picture.",
     ]
 
 

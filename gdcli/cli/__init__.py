@@ -140,6 +140,19 @@ def run(args: list[str]) -> int:
         return report(exc)
 
 
+def _no_such_option(exc: Any, hint: str) -> tuple[str, str]:
+    """An unknown option, and the option of this command it most likely meant."""
+    from gdcli.cli.words import nearest_option
+
+    typed = str(exc.option_name)
+    params = getattr(getattr(getattr(exc, "ctx", None), "command", None), "params", [])
+    options = [o for p in params for o in (*p.opts, *p.secondary_opts) if o.startswith("--")]
+    nearest = nearest_option(typed, options)
+    if nearest is None:
+        return f"no such option: {typed}", hint
+    return f"no such option: {typed} (did you mean {nearest}?)", hint
+
+
 def report(exc: BaseException) -> int:
     """One line (and maybe a hint) on stderr for an error; its exit code."""
     import typer
@@ -157,7 +170,10 @@ def report(exc: BaseException) -> int:
             return int(ExitCode.BAD_INPUT)
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
         command = getattr(getattr(exc, "ctx", None), "command_path", PROG)
-        error_line(" ".join(message.split()), f"see '{command} --help'")
+        hint = f"see '{command} --help'"
+        if type(exc).__name__ == "NoSuchOption":
+            message, hint = _no_such_option(exc, hint)
+        error_line(" ".join(message.split()), hint)
         return int(getattr(exc, "exit_code", ExitCode.BAD_INPUT))
     if isinstance(exc, RecursionError):
         error_line("expression too deeply nested to handle")

@@ -269,7 +269,7 @@ def derive(
 
 @command(
     epilog="Examples:  gdcli slope --h 1e-3  |  gdcli slope 'w**3' --at 2 --h 0.5  |  "
-    "gdcli slope 'abs(w)' --at 0 --h -0.1 --format json"
+    "gdcli slope --h 1,0.1,0.01  |  gdcli slope 'abs(w)' --at 0 --h -0.1 --format json"
 )
 @output_options()
 @data_options()
@@ -278,7 +278,12 @@ def slope(
     data: DataOptions | None,
     expr: ExprArg = None,
     h: Annotated[
-        str, typer.Option("--h", help="The step between the two points (may be negative, not 0).")
+        str,
+        typer.Option(
+            "--h",
+            help="The step between the two points (may be negative, not 0); a list "
+            "1,0.1,0.01 draws the secants closing in on the tangent.",
+        ),
     ] = "1e-3",
     at: AtOpt = None,
     wrt: WrtOpt = None,
@@ -294,20 +299,21 @@ def slope(
     from gdcli.budget import time_limit
     from gdcli.problem import read_value
 
+    hs = [read_value(v) for v in h.split(",")]  # one h, or a list of them
     if data is not None:
         from gdcli.reports.slope import slope_on_data
 
         text, table = _with_data(expr, data)
         problem = _data_problem(text, table, at, sets, None, wrt)
         name = problem.variable(wrt)
-        report = slope_on_data(problem, table, name, read_value(h), _range(range_))
+        report = slope_on_data(problem, table, name, hs, _range(range_))
         out.emit(report)
         return
     from gdcli.reports.slope import slope as build
 
     with time_limit(env.time_limit()):
         problem, name = _one_weight(expr, at, wrt, sets, None)
-        report = build(problem, name, read_value(h), _range(range_))
+        report = build(problem, name, hs, _range(range_))
     out.emit(report)
 
 

@@ -17,6 +17,7 @@ from gdcli.errors import (
     MissingValue,
     NameRole,
     ShapeMismatch,
+    ShapeNeeded,
     TooSlow,
 )
 from gdcli.params import shape_text
@@ -56,6 +57,11 @@ def words(exc: GdcliError) -> tuple[str, str | None]:
                 f"declare its shape with --shape {exc.name}={value}",
             )
         return f"{exc.name} has shape {value} but --shape says {shape_text(exc.declared)}", None
+    if isinstance(exc, ShapeNeeded):
+        return (
+            f"{exc.message}: {exc.name} is a number, as no --shape gives it a shape",
+            f"give its shape with --shape {exc.name}={exc.shape}",
+        )
     if isinstance(exc, NameRole):
         return _role(exc)
     if isinstance(exc, BadRun):
@@ -136,3 +142,66 @@ def _role(exc: NameRole) -> tuple[str, str | None]:
             "use gdcli grad for vectors and matrices",
         )
     return exc.message, exc.hint
+
+
+# what students and other tools call an option, and gdcli's name for it
+OPTION_SYNONYMS = {
+    "--lr": ("--learning-rate", "--eta", "--rate", "--step-length", "--alpha"),
+    "--at": ("--point", "--x0", "--w0", "--x", "--w", "--where", "--value"),
+    "--start": ("--init", "--initial", "--from", "--start-at", "--x0", "--w0"),
+    "--steps": ("--iterations", "--iters", "--iter", "--n-steps", "--num-steps", "--max-steps",
+                "--max-iter", "--n", "--epochs", "--updates"),
+    "--tol": ("--tolerance", "--epsilon", "--atol"),
+    "--h": ("--step", "--delta", "--dx", "--dw", "--eps", "--step-size", "--hs"),
+    "--optimizer": ("--opt", "--optim", "--method", "--algorithm", "--rule"),
+    "--wrt": ("--variable", "--var", "--with-respect-to", "--weight"),
+    "--format": ("--json", "--csv", "--plain", "--table", "--output", "--fmt"),
+    "--range": ("--xrange", "--x-range", "--xlim", "--domain", "--interval", "--limits"),
+    "--scheduler": ("--schedule", "--sched", "--lr-scheduler", "--lr-schedule"),
+    "--color": ("--colour", "--colors", "--colours"),
+    "--set": ("--input", "--inputs", "--const", "--constant", "--let"),
+    "--quiet": ("--silent", "--q"),
+    "--no-plot": ("--noplot", "--no-plots", "--without-plot"),
+}  # fmt: skip
+
+
+def _plain(option: str) -> str:
+    return option.lstrip("-").lower().replace("_", "-")
+
+
+def nearest_option(typed: str, options: list[str]) -> str | None:
+    """The option of a command that `typed` most likely meant: another name for it
+    (--learning-rate for --lr), the same letters (--beta_1), the only one it begins
+    (--opt), or one or two typos away (--momentun)."""
+    name = "--" + _plain(typed.split("=", 1)[0])
+    if name in ("--json", "--csv", "--plain", "--table") and "--format" in options:
+        return "--format " + name[2:]
+    for option, others in OPTION_SYNONYMS.items():
+        if name in others and option in options:
+            return option
+    same = [o for o in options if _plain(o).replace("-", "") == _plain(name).replace("-", "")]
+    if same:
+        return same[0]
+    longer = sorted((o for o in options if o.startswith(name)), key=len)
+    if longer:
+        return longer[0]
+    best, distance = None, max(1, len(_plain(name)) // 4)
+    for option in sorted(options, key=len):
+        d = _edits(_plain(name), _plain(option))
+        if d <= distance and (best is None or d < _edits(_plain(name), _plain(best))):
+            best = option
+    return best
+
+
+def _edits(a: str, b: str) -> int:
+    """Damerau-Levenshtein distance (a swap of neighbours is one edit)."""
+    rows = [list(range(len(b) + 1))]
+    for i in range(1, len(a) + 1):
+        row = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            row[j] = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], rows[-2][j - 2] + 1)
+        rows.append(row)
+    return rows[-1][-1]

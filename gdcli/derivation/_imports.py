@@ -6,6 +6,7 @@ from gdcli.budget import time_limit
 from gdcli.calculus import partial
 from gdcli.errors import BadInput, BadValue, NameRole, NumericalError, ResourceLimit
 from gdcli.parse.expression import FUNCTION_NAMES, RESERVED, parse_loss
+from gdcli.parse.printing import gdcli_text
 from gdcli.parse.syntax import free_names
 from gdcli.parse.syntax import syntax_tree as _syntax_tree
 
@@ -19,6 +20,7 @@ __all__ = [
     "ResourceLimit",
     "_syntax_tree",
     "free_names",
+    "gdcli_text",
     "parse_loss",
     "partial",
     "time_limit",

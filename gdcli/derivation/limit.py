@@ -33,6 +33,7 @@ from gdcli.derivation._imports import (
     NumericalError,
     ResourceLimit,
     free_names,
+    gdcli_text,
 )
 from gdcli.derivation.clock import run_within
 from gdcli.derivation.reading import Unwritable, from_sympy, from_syntax
@@ -114,7 +115,7 @@ def limit_of_quotient(
     printer, difference = _difference(text, wrt, step)
     raw = (expr.xreplace({w: w + h}) - expr) / h
     if difference is None:
-        difference = _write(raw, printer) or str(raw)
+        difference = _write(raw, printer) or gdcli_text(raw)
 
     # In this order, each with a share of the time left: the quotient's quick forms
     # (expanded and cancelled, rationalised); with a point, the limits there (the

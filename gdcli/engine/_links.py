@@ -13,16 +13,17 @@ from gdcli.errors import (
     ShapeError,
 )
 from gdcli.limits import MAX_BITS, MAX_ENTRIES
-from gdcli.parse.expression import FUNCTION_NAMES, RESERVED, _sympy_name
+from gdcli.parse.expression import FUNCTION_NAMES, RESERVED, _sympy_name, shape_needed
 from gdcli.parse.syntax import FORBIDDEN_NODES as _FORBIDDEN
 from gdcli.parse.syntax import OPERATOR_NAMES as _OPERATOR_NAMES
-from gdcli.parse.syntax import RANGE_HINT, decimal_literal, shorten
+from gdcli.parse.syntax import RANGE_HINT, call_refusal, decimal_literal, shorten
 from gdcli.parse.syntax import quote as _quote
 from gdcli.parse.syntax import syntax_tree as _syntax_tree
 from gdcli.parse.syntax import user_column as _user_column
 
 __all__ = [
     "RANGE_HINT",
+    "call_refusal",
     "decimal_literal",
     "shorten",
     "FORBIDDEN",
@@ -40,6 +41,7 @@ __all__ = [
     "ResourceLimit",
     "ShapeError",
     "quote",
+    "shape_needed",
     "sympy_name",
     "syntax_tree",
     "user_column",

@@ -32,8 +32,10 @@ from gdcli.engine._links import (
     ParseError,
     ResourceLimit,
     ShapeError,
+    call_refusal,
     decimal_literal,
     quote,
+    shape_needed,
     shorten,
     sympy_name,
     user_column,
@@ -179,20 +181,11 @@ class Lowering:
 
     def check_call(self, node: ast.Call) -> None:
         func = node.func
-        if not isinstance(func, ast.Name):
-            if isinstance(func, ast.Constant):
-                typed = ast.get_source_segment(self.source, func) or "2"
-                raise self.fail(
-                    "a number cannot be called", node, hint=f"did you mean {typed}*(...)?"
-                )
-            raise self.fail("only functions called by bare name are allowed", node)
+        if not isinstance(func, ast.Name) or func.id not in FUNCTIONS:
+            values = {*self.inputs, *self.weights}
+            message, hint = call_refusal(node, self.source, list(FUNCTIONS), values)
+            raise self.fail(message, node, hint)
         name = func.id
-        if name not in FUNCTIONS:
-            if len(name) <= 2 or name in self.inputs or name in self.weights:
-                hint = f"did you mean {name}*(...)?"
-            else:
-                hint = "known functions: " + ", ".join([*FUNCTION_NAMES, *NEW_FUNCTIONS])
-            raise self.fail(f"unknown function {quote(name)}", node, hint)
         if node.keywords:
             raise self.fail(f"{name}() takes no keyword arguments", node)
         lo, hi = FUNCTIONS[name]
@@ -255,7 +248,13 @@ class Lowering:
         if isinstance(node, ast.BinOp):
             return self.binop(node)
         if isinstance(node, ast.Call):
-            return self.call(node)
+            try:
+                return self.call(node)
+            except ShapeError as exc:  # outer(W, x) with W a weight given a number
+                names = [self.weight_named(a) for a in node.args]
+                shapes = [self.known_shape(a) for a in node.args]
+                fn = getattr(node.func, "id", "")
+                raise shape_needed(exc, names, shapes, matmul=fn == "dot") from None
         if isinstance(node, ast.Compare):
             a = self.build(node.left)
             b = self.build(node.comparators[0])
@@ -265,6 +264,15 @@ class Lowering:
         if isinstance(node, ast.List):
             return self.array(node)
         raise self.fail("not allowed", node)  # the first walk has refused it
+
+    def weight_named(self, node: ast.AST) -> str | None:
+        return node.id if isinstance(node, ast.Name) and node.id in self.weights else None
+
+    def known_shape(self, node: ast.AST) -> Shape:
+        """The shape of a weight or an input named by `node` (else unknown, ())."""
+        if isinstance(node, ast.Name):
+            return tuple({**self.inputs, **self.weights}.get(node.id, ()))
+        return ()
 
     def name(self, node: ast.Name) -> int:
         name = node.id
@@ -282,7 +290,11 @@ class Lowering:
         b = self.build(node.right)
         symbol, op = BINARY[type(node.op)]
         sa, sb = self.shape(a), self.shape(b)
-        shape = matmul_shape(sa, sb) if op == "matmul" else broadcast(sa, sb)
+        try:
+            shape = matmul_shape(sa, sb) if op == "matmul" else broadcast(sa, sb)
+        except ShapeError as exc:  # W @ x with W a weight given a number and no shape
+            names = [self.weight_named(n) for n in (node.left, node.right)]
+            raise shape_needed(exc, names, [sa, sb]) from None
         term = Bin(symbol, self.term(a), self.term(b), shape)
         ea, eb = self.nodes[a].exact, self.nodes[b].exact
         if op == "pow":

@@ -190,8 +190,8 @@ class Pow(Elementwise):
 
     def dtext(self, node: Node, t: list[Term], y: Term, k: int) -> Term:
         u, v = t
-        if k == 1:
-            return mul(call("log", u), y)
+        if k == 1:  # d(e**v)/dv = e**v: log(e) is 1
+            return y if isinstance(u, Name) and u.id == "e" else mul(call("log", u), y)
         n = node.exponent
         if n is not None:
             return mul(num(n), power(u, num(n - 1))) if n != 0 else ZERO

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import ast
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from gdcli.errors import ParseError, ResourceLimit, ShapeError, ShapeMismatch
+from gdcli.errors import ParseError, ResourceLimit, ShapeError, ShapeMismatch, ShapeNeeded
 from gdcli.limits import (
     MAX_ARGUMENTS,
     MAX_BITS,
@@ -32,10 +32,12 @@ from gdcli.parse.syntax import (
     OPERATOR_NAMES,
     RANGE_HINT,
     Syntax,
+    call_refusal,
     decimal_literal,
     shorten,
     syntax_tree,
 )
+from gdcli.parse.syntax import FUNCTION_NAMES as FUNCTION_NAMES  # the parser's, for others
 from gdcli.parse.syntax import quote as _quote
 
 if TYPE_CHECKING:
@@ -127,13 +129,6 @@ def _functions() -> dict[str, tuple[int, int, Callable[..., Any]]]:
     }
 
 
-# the names above, without building the table (for hints); a test keeps them equal
-FUNCTION_NAMES = (
-    "sin cos tan asin acos atan sinh cosh tanh exp log ln sqrt abs sign Heaviside heaviside "
-    "sigmoid relu softplus max min sum mean dot transpose outer softmax logsumexp"
-).split()
-
-
 def _is_array(a: Any) -> bool:
     return hasattr(a, "shape") and hasattr(a, "dtype")
 
@@ -194,6 +189,34 @@ def _softmax(a: Any) -> Any:
 
 def _shape_text(a: Any) -> str:
     return shape_text(tuple(a.shape)) if _is_array(a) else "a number"
+
+
+def shape_needed(
+    error: ShapeError,
+    names: Sequence[str | None],
+    shapes: Sequence[Shape],
+    matmul: bool = True,
+) -> ShapeError:
+    """For `a @ b` (or `dot`, or with `matmul=False` a function of vectors such as
+    `outer`) that failed with `error`: when an operand is a weight given a number with
+    no shape (`names` holds the operands that are such weights), the shape it needs,
+    as far as the other operand tells it (W @ x with x of 2 entries: Rx2)."""
+    if isinstance(error, ShapeNeeded):
+        return error
+    for k, name in enumerate(names):
+        if name is None or shapes[k]:
+            continue
+        other = shapes[1 - k] if matmul and len(shapes) == 2 else ()
+        if not matmul:
+            needed = "N"
+        elif other and k == 0:
+            needed = f"Rx{other[0]}"
+        elif other:
+            needed = f"{other[-1]}xC"
+        else:
+            needed = "RxC"
+        return ShapeNeeded(name, error.message, needed)
+    return error
 
 
 def _matmul(a: Any, b: Any) -> Any:
@@ -352,7 +375,11 @@ class _Parser:
         right = self.build(node.right)
         op = node.op
         if isinstance(op, ast.MatMult):
-            return _matmul(left, right)
+            try:
+                return _matmul(left, right)
+            except ShapeError as exc:
+                names = [self.unshaped(node.left), self.unshaped(node.right)]
+                raise shape_needed(exc, names, [shape_of(left), shape_of(right)]) from None
         if isinstance(op, ast.Pow):
             self.check_power(left, right, node)
             return self.arith(lambda a, b: a**b, left, right)
@@ -367,6 +394,12 @@ class _Parser:
             return self.arith(lambda a, b: a / b, left, right)
         symbol = OPERATOR_NAMES.get(type(op), type(op).__name__)
         raise self.fail(f"operator {symbol!r} is not supported", node)
+
+    def unshaped(self, node: ast.AST) -> str | None:
+        """The weight `node` names, if it was given no shape (so it is a number)."""
+        if isinstance(node, ast.Name) and node.id in self.symbols and not self.shapes.get(node.id):
+            return node.id
+        return None
 
     def arith(self, f: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
         if _is_array(a) or _is_array(b):
@@ -404,27 +437,24 @@ class _Parser:
 
     def call(self, node: ast.Call) -> Any:
         func = node.func
-        if not isinstance(func, ast.Name):
-            if isinstance(func, ast.Constant):
-                typed = self.syntax.segment(func) or "2"
-                raise self.fail(
-                    "a number cannot be called", node, hint=f"did you mean {typed}*(...)?"
-                )
-            raise self.fail("only functions called by bare name are allowed", node)
+        if not isinstance(func, ast.Name) or func.id not in self.functions:
+            values = {*self.constants, *self.shapes, *self.symbols}
+            message, hint = call_refusal(node, self.syntax.source, FUNCTION_NAMES, values)
+            raise self.fail(message, node, hint)
         name = func.id
-        if name not in self.functions:
-            if len(name) <= 2 or name in self.constants or name in self.shapes:
-                hint = f"did you mean {name}*(...)?"
-            else:
-                hint = "known functions: " + ", ".join(FUNCTION_NAMES)
-            raise self.fail(f"unknown function {_quote(name)}", node, hint)
         if node.keywords:
             raise self.fail(f"{name}() takes no keyword arguments", node)
         lo, hi, builder = self.functions[name]
         if not lo <= len(node.args) <= hi:
             count = str(lo) if lo == hi else f"{lo} to {hi}"
             raise self.fail(f"{name}() takes {count} argument(s), got {len(node.args)}", node)
-        return builder(*(self.build(a) for a in node.args))
+        args = [self.build(a) for a in node.args]
+        try:
+            return builder(*args)
+        except ShapeError as exc:  # outer(W, x) with W a weight given a number
+            names = [self.unshaped(a) for a in node.args]
+            shapes = [shape_of(a) for a in args]
+            raise shape_needed(exc, names, shapes, matmul=name == "dot") from None
 
     def compare(self, node: ast.Compare) -> Any:
         """`(3*w + 2 > 0)` is an indicator: 1 where it holds, 0 elsewhere."""

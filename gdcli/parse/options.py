@@ -18,9 +18,11 @@ from gdcli.parse.syntax import quote
 
 
 def show_value(value: Any) -> str:
-    """An exact value for a message: as SymPy writes it (-2/3, pi/4), or in short
+    """An exact value for a message: as gdcli reads it (-2/3, pi/4, exp(1)), or in short
     scientific form when that would be long (10**300 has 301 digits)."""
-    text = str(value)
+    from gdcli.parse.printing import value_text
+
+    text = value_text(value)
     if len(text) <= 24:
         return text
     try:

@@ -180,6 +180,13 @@ def syntax_tree(text: str) -> Syntax:
     for k, ch in enumerate(stripped):
         if ch in FORBIDDEN_CHARACTERS:
             raise ParseError(f"{FORBIDDEN_CHARACTERS[ch]} is not allowed", stripped, k + 1)
+        if ch in LOOKALIKES:
+            raise ParseError(
+                f"{ch!r} is not part of gdcli's expressions",
+                stripped,
+                k + 1,
+                lookalike_hint(stripped),
+            )
     carets = [i for i, ch in enumerate(stripped) if ch == "^"]
     source = stripped.replace("^", "**")
     try:
@@ -193,8 +200,7 @@ def syntax_tree(text: str) -> Syntax:
         offset = exc.offset or 0
         at_end = not offset or offset > len(source) or (exc.msg or "").startswith("unexpected EOF")
         column = len(stripped) if at_end else user_column(offset - 1, carets)
-        match = _IMPLICIT.search(stripped)
-        hint = f"did you mean {match.group(1)}*{match.group(2)}?" if match else None
+        hint = syntax_hint(stripped)
         reason = (exc.msg or "invalid syntax").split(" (")[0]
         raise ParseError(
             f"cannot parse {quote(stripped)}: {reason}", stripped, column, hint
@@ -202,7 +208,15 @@ def syntax_tree(text: str) -> Syntax:
     except (ValueError, MemoryError, RecursionError) as exc:
         raise ParseError(f"cannot parse the expression: {exc}") from None
     _check_size(tree)
+    for node in ast.walk(tree):  # SymPy's spellings of gdcli's functions (Max(0, w))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            node.func.id = SYMPY_SPELLINGS.get(node.func.id, node.func.id)
     return Syntax(tree, source, carets)
+
+
+# SymPy's names for gdcli's functions, read as gdcli's own: text SymPy wrote (the
+# derivatives gdcli prints say Max, as SymPy reads them) parses back in gdcli
+SYMPY_SPELLINGS = {"Max": "max", "Min": "min", "Abs": "abs"}
 
 
 CONSTANT_NAMES = ("pi", "e")
@@ -212,8 +226,221 @@ def free_names(text: str) -> set[str]:
     """Names a text uses that are neither called functions nor pi/e."""
     tree = syntax_tree(text).tree
     called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    # `np.exp(w)`: not a name with no value, but attribute access (the parser says so)
+    called |= {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
     return {
         n.id
         for n in ast.walk(tree)
         if isinstance(n, ast.Name) and id(n) not in called and n.id not in CONSTANT_NAMES
     }
+
+
+# ---------------------------------------------------------------------------
+# hints: what students type, and what gdcli spells
+
+# the functions a loss may call (parse.expression builds them; a test keeps them equal)
+FUNCTION_NAMES = (
+    "sin cos tan asin acos atan sinh cosh tanh exp log ln sqrt abs sign Heaviside heaviside "
+    "sigmoid relu softplus max min sum mean dot transpose outer softmax logsumexp"
+).split()
+
+# other names for gdcli's functions
+SPELLINGS = {
+    "σ": "sigmoid",
+    "logistic": "sigmoid",
+    "arcsin": "asin",
+    "arccos": "acos",
+    "arctan": "atan",
+    "sgn": "sign",
+    "signum": "sign",
+    "step": "Heaviside",
+    "heavyside": "Heaviside",
+    "ramp": "relu",
+    "lse": "logsumexp",
+    "average": "mean",
+    "maximum": "max",
+    "minimum": "min",
+}
+
+# functions gdcli has no name for, written with its own ({0} is the argument)
+REWRITES = {
+    "sech": "1/cosh({0})",
+    "csch": "1/sinh({0})",
+    "coth": "1/tanh({0})",
+    "sec": "1/cos({0})",
+    "csc": "1/sin({0})",
+    "cosec": "1/sin({0})",
+    "cot": "1/tan({0})",
+    "log10": "log({0}, 10)",
+    "log2": "log({0}, 2)",
+    "lg": "log({0}, 10)",
+    "log1p": "log(1 + {0})",
+    "expm1": "exp({0}) - 1",
+    "exp2": "2**{p0}",
+    "sqr": "{p0}**2",
+    "square": "{p0}**2",
+    "cbrt": "{p0}**(1/3)",
+    "asinh": "log({0} + sqrt({p0}**2 + 1))",
+    "arcsinh": "log({0} + sqrt({p0}**2 + 1))",
+    "acosh": "log({0} + sqrt({p0}**2 - 1))",
+    "arccosh": "log({0} + sqrt({p0}**2 - 1))",
+    "atanh": "log((1 + {0})/(1 - {p0}))/2",
+    "arctanh": "log((1 + {0})/(1 - {p0}))/2",
+    "leaky_relu": "max(0.01*{p0}, {0})",
+    "leakyrelu": "max(0.01*{p0}, {0})",
+    "silu": "{p0}*sigmoid({0})",
+    "swish": "{p0}*sigmoid({0})",
+    "softsign": "{p0}/(1 + abs({0}))",
+    "elu": "relu({0}) + min(0, exp({0}) - 1)",
+    "hardtanh": "max(-1, min(1, {0}))",
+    "pow": "{p0}**{p1}",
+    "power": "{p0}**{p1}",
+}
+
+# characters that look like gdcli's own, and what gdcli writes instead
+LOOKALIKES = {
+    "×": "*",
+    "·": "*",
+    "⋅": "*",
+    "∗": "*",
+    "÷": "/",
+    "−": "-",
+    "–": "-",
+    "²": "**2",
+    "³": "**3",
+    "π": "pi",
+    "√": "sqrt",
+    "|": "abs",  # |x| is abs(x) (`_bars_to_abs`)
+}
+
+
+def _canonical(name: str) -> str:
+    return name.lower().replace("_", "")
+
+
+def _nearest(name: str, known: list[str]) -> str | None:
+    """The known name that `name` is a typo of: the same letters in another case,
+    else one edit away (two for long names)."""
+    same = [k for k in known if _canonical(k) == _canonical(name)]
+    if same:
+        return same[0]
+    if len(name) < 4:
+        return None
+    import difflib
+
+    close = difflib.get_close_matches(name.lower(), known, n=1, cutoff=0.8)
+    return close[0] if close else None
+
+
+def function_hint(name: str, args: list[str], known: list[str]) -> str | None:
+    """What to write for a call of `name`, which gdcli does not know, on `args`
+    (their text as typed): its spelling in gdcli, or the formula gdcli writes for it."""
+    typed = ", ".join(args)
+    for table in (SPELLINGS, {k: k for k in known}):
+        spelled = table.get(name) or table.get(_canonical(name))
+        if spelled is not None and spelled != name:
+            return f"gdcli spells it {spelled}: did you mean {spelled}({typed})?"
+    rewrite = REWRITES.get(name) or REWRITES.get(_canonical(name))
+    if rewrite is not None and rewrite.count("{1}") <= len(args) - 1 and args:
+        wrapped = [a if re.fullmatch(r"[\w.]+", a) else f"({a})" for a in args]
+        formula = rewrite.format(*args, **{f"p{k}": a for k, a in enumerate(wrapped)})
+        return f"gdcli has no {name}; write it as {formula}"
+    nearest = _nearest(name, known)
+    if nearest is not None:
+        return f"did you mean {nearest}({typed})?"
+    return None
+
+
+def call_refusal(
+    node: ast.Call, source: str, known: list[str], values: set[str]
+) -> tuple[str, str | None]:
+    """(message, hint) for a call gdcli cannot make: of something that is not a
+    function (`2(w+1)`, `(w-3)(w+1)`, `w(w+1)`: a product missing its `*`), of a
+    function gdcli spells otherwise (`ReLU(w)`, `σ(w)`, `sech(w)`), or of an unknown
+    name. `values` are the names that hold values (weights and inputs)."""
+    func = node.func
+    args = [ast.get_source_segment(source, a) or "…" for a in node.args]
+    typed = ast.get_source_segment(source, node) or ""
+    called, parenthesised = _split_call(typed)
+    product = f"did you mean {called}*{parenthesised}?"
+    if isinstance(func, ast.Constant):
+        return "a number cannot be called", product
+    if isinstance(func, ast.Attribute):
+        hint = f"did you mean {func.attr}({', '.join(args)})?" if func.attr in known else None
+        return "only functions called by bare name are allowed", hint
+    if not isinstance(func, ast.Name):
+        if node.keywords:
+            return "only functions called by bare name are allowed", None
+        return f"{quote(called)} is not a function: a product is written with *", product
+    name = func.id
+    hint = product if name in values else function_hint(name, args, known)
+    if hint is None and len(name) <= 2:
+        hint = product
+    if hint is None:
+        hint = "known functions: " + ", ".join(known)
+    return f"unknown function {quote(name)}", hint
+
+
+def _split_call(typed: str) -> tuple[str, str]:
+    """`(w-3)(w+1)` -> (`(w-3)`, `(w+1)`): what is called, and its argument list."""
+    depth = 0
+    for k in range(len(typed) - 1, -1, -1):
+        depth += {")": 1, "(": -1}.get(typed[k], 0)
+        if depth == 0 and typed[k] == "(":
+            return typed[:k].rstrip(), typed[k:]
+    return typed, "(...)"
+
+
+def lookalike_hint(text: str) -> str:
+    """The text with gdcli's own characters for the ones that look like them."""
+    fixed = re.sub(r"√\s*(\([^()]*\)|[\w.]+)", lambda m: f"sqrt({m.group(1).strip('()')})", text)
+    fixed = _bars_to_abs(fixed)
+    for ch, own in LOOKALIKES.items():
+        if ch not in "√|":
+            fixed = fixed.replace(ch, own)
+    return f"did you mean {fixed}?" if fixed != text else "write it with gdcli's characters"
+
+
+def _bars_to_abs(text: str) -> str:
+    """|x| written abs(x): a bar opens where an operand is expected (at the start,
+    after an operator or an opening bracket) and closes elsewhere."""
+    out: list[str] = []
+    depth = 0
+    previous = "("
+    for ch in text:
+        if ch == "|":
+            opening = depth == 0 or previous in "(,+-*/@^=<>["
+            out.append("abs(" if opening else ")")
+            depth += 1 if opening else -1
+            previous = "(" if opening else ")"
+            continue
+        out.append(ch)
+        if not ch.isspace():
+            previous = ch
+    return "".join(out) if depth == 0 else text
+
+
+_SPACED = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\s+(\(|[\w.]+)")
+_ASSIGNED = re.compile(r"^\s*[A-Za-z_]\w*(\s*\([\w\s,]*\))?\s*=(?!=)\s*(.+)$")
+
+
+def syntax_hint(text: str) -> str | None:
+    """A hint for text Python cannot parse, from what students type: `3w`, `sin w`,
+    `x w`, `l = (w-3)**2`."""
+    assigned = _ASSIGNED.match(text)
+    if assigned:
+        return f"give only the right-hand side: {assigned.group(2).strip()}"
+    match = _IMPLICIT.search(text)
+    if match:
+        return f"did you mean {match.group(1)}*{match.group(2)}?"
+    for spaced in _SPACED.finditer(text):
+        first, second = spaced.group(1), spaced.group(2)
+        if (
+            first in ("and", "or", "not", "if", "else", "for", "in", "is", "lambda")
+            or second == "("
+        ):
+            continue
+        if first in FUNCTION_NAMES or first in SPELLINGS or first in REWRITES:
+            return f"a function's argument goes in parentheses: did you mean {first}({second})?"
+        return f"a product is written with *: did you mean {first}*{second}?"
+    return None

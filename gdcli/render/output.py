@@ -15,7 +15,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 from gdcli.compile.chunks import FLOAT, INT, TEXT, Chunk
 from gdcli.errors import Interrupted, NumericalError
@@ -213,8 +213,24 @@ def write_plain(tables: Sequence[Table], out: TextIO) -> None:
         )
 
 
-def _elided(rows: Iterable[Sequence[Cell]], keep: int | None) -> Iterator[Sequence[Cell] | int]:
-    """The first and last `keep` rows; an int stands for the count of rows left out."""
+def _elided(
+    rows: Iterable[Sequence[Cell]], keep: int | None, shown: frozenset[int] | None = None
+) -> Iterator[Sequence[Cell] | int]:
+    """The first and last `keep` rows, or the rows whose index is in `shown`; an int
+    stands for the count of rows left out."""
+    if shown is not None:
+        skipped = 0
+        for k, row in enumerate(rows):
+            if k not in shown:
+                skipped += 1
+                continue
+            if skipped:
+                yield skipped
+            skipped = 0
+            yield row
+        if skipped:
+            yield skipped
+        return
     if keep is None:
         yield from rows
         return
@@ -235,32 +251,226 @@ def _elided(rows: Iterable[Sequence[Cell]], keep: int | None) -> Iterator[Sequen
 
 
 def write_rich(tables: Sequence[Table], term: Terminal, out: TextIO) -> None:
+    """Rich tables as wide as the terminal allows. A number is never broken across
+    lines: fewer digits first, then words and formulas wrap (between words, or after
+    `*`, `/`, `,`, `(`, `=`, `_` where no number is cut), and when even that does not
+    fit the columns on the right are left out, and a line under the table says so."""
     from rich.table import Table as RichTable
 
     console = term.console(out)
     for table in tables:
+        layout = _layout(table, term.width)
         rich = RichTable(title=table.title or None, title_justify="left", header_style="bold")
-        digits = _digits(len(table.columns) + (table.highlight is not None), term.width)
-        for k, name in enumerate(table.columns):
-            text = name in TEXT_COLUMNS or name in table.text_columns
-            numeric = not (k == 0 and not _numeric(name)) and not text
-            # a number may wrap onto a second line, but is never cut short with "…"
-            rich.add_column(name, justify="right" if numeric else "left", overflow="fold")
-        if table.highlight is not None:
-            rich.add_column("")
-        for k, row in enumerate(_elided(table.rows, table.head_tail)):
-            if isinstance(row, int):
-                cells = ["⋮"] * (len(table.columns) - 1) + [f"({row} rows not shown)"]
-                rich.add_row(*cells, *([""] if table.highlight is not None else []), style="dim")
-                continue
-            cells = [short_text(c, digits) for c in row]
-            if table.highlight is not None:
-                marked = k == table.highlight
-                cells.append(table.highlight_text if marked else "")
-                rich.add_row(*cells, style="bold green" if marked else None)
-            else:
-                rich.add_row(*cells)
+        for k in layout.kept:
+            rich.add_column(
+                "\n".join(wrap_cell(layout.headers[k], layout.widths[k])),
+                justify="right" if layout.numeric[k] else "left",
+                width=layout.widths[k],
+                no_wrap=True,
+                overflow="fold",
+            )
+        for cells, style in layout.rows:
+            shown = ["\n".join(wrap_cell(cells[k], layout.widths[k])) for k in layout.kept]
+            rich.add_row(*shown, style=style)
         console.print(rich)
+        if layout.dropped:
+            left_out = ", ".join(layout.headers[k] for k in layout.dropped if layout.headers[k])
+            console.print(
+                f"(at {term.width} columns the table leaves out {left_out}: a wider terminal "
+                "or --format plain shows every column)"
+            )
+
+
+class _Layout(NamedTuple):
+    headers: list[str]
+    numeric: list[bool]
+    rows: list[tuple[list[str], str | None]]  # each row's cell texts and its style
+    widths: list[int]
+    kept: list[int]  # the columns shown, in order
+    dropped: list[int]
+
+
+_ELIDED = "({} rows not shown)"
+
+
+def _layout(table: Table, width: int) -> _Layout:
+    """The digits, the width of every column and the columns kept, so that the table
+    fits `width` with every number on one line."""
+    headers = list(table.columns) + ([""] if table.highlight is not None else [])
+    numeric = [
+        not (k == 0 and not _numeric(name))
+        and name not in TEXT_COLUMNS
+        and name not in table.text_columns
+        for k, name in enumerate(table.columns)
+    ] + ([False] if table.highlight is not None else [])
+    raw = list(_elided(table.rows, table.head_tail, table.shown))
+    n = len(headers)
+    room = width - 3 * n - 1  # each column has a border and a space either side
+    # the most digits (down to 5) with which no cell wraps; else the most with
+    # which no number breaks; else 4, and columns left out
+    tried: list[_Measured] = []
+    for digits in range(_digits(n, width), 3, -1):
+        tried.append(_measure(_cells(table, raw, digits, n), headers))
+        if digits >= 5 and sum(tried[-1].natural) <= room:
+            chosen = tried[-1]
+            break
+    else:
+        chosen = next((t for t in tried if sum(t.least) <= room), tried[-1])
+    rows, least = chosen.rows, chosen.least
+    wants = [chosen.cells, chosen.natural]
+    # the count of rows left out goes into the last column shown
+    elided = max((_longest_piece(c[-1]) for c, style in rows if style == "dim"), default=0)
+
+    def least_with(kept: list[int]) -> list[int]:
+        out = list(least)
+        out[kept[-1]] = max(out[kept[-1]], elided)
+        return out
+
+    kept = list(range(n))
+    while len(kept) > 1 and sum(least_with(kept)[k] for k in kept) > width - 3 * len(kept) - 1:
+        kept.pop(-2 if table.highlight is not None and len(kept) > 2 else -1)
+    last = kept[-1]
+    counted = list(chosen.natural)  # room left over: the count of rows on one line
+    counted[last] = max([counted[last], *(_longest_line(c[-1]) for c, st in rows if st == "dim")])
+    widths = _share([*wants, counted], least_with(kept), kept, width - 3 * len(kept) - 1)
+    rows = [
+        (
+            cells if style != "dim" else [*cells[:last], cells[-1], *cells[last + 1 :]],
+            style,
+        )
+        for cells, style in rows
+    ]
+    dropped = [k for k in range(n) if k not in kept]
+    return _Layout(headers, numeric, rows, widths, kept, dropped)
+
+
+class _Measured(NamedTuple):
+    rows: list[tuple[list[str], str | None]]
+    cells: list[int]  # each column's widest cell
+    natural: list[int]  # ... or header
+    least: list[int]  # each column's widest piece that cannot break
+
+
+def _measure(rows: list[tuple[list[str], str | None]], headers: list[str]) -> _Measured:
+    n = len(headers)
+    # the count of rows left out wraps as it must: it sets no column's natural width
+    cells = [
+        max((_longest_line(c[k]) for c, style in rows if style != "dim"), default=0)
+        for k in range(n)
+    ]
+    natural = [max(cells[k], _longest_line(headers[k])) for k in range(n)]
+    least = [
+        max([_longest_piece(headers[k]), *(_longest_piece(c[k]) for c, _ in rows)])
+        for k in range(n)
+    ]
+    return _Measured(rows, cells, natural, least)
+
+
+def _cells(
+    table: Table, raw: list[Sequence[Cell] | int], digits: int, n: int
+) -> list[tuple[list[str], str | None]]:
+    """Every row's cell texts, with `digits` significant digits; a row of rows left
+    out reads ⋮, with their count in its last cell."""
+    out: list[tuple[list[str], str | None]] = []
+    for k, row in enumerate(raw):
+        if isinstance(row, int):
+            out.append((["⋮"] * (n - 1) + [_ELIDED.format(row)], "dim"))
+            continue
+        cells = [short_text(c, digits) for c in row]
+        style = None
+        if table.highlight is not None:
+            marked = k == table.highlight
+            cells.append(table.highlight_text if marked else "")
+            style = "bold green" if marked else None
+        out.append((cells, style))
+    return out
+
+
+def _share(wants: list[list[int]], least: list[int], kept: list[int], room: int) -> list[int]:
+    """Each kept column's width: at least its longest unbreakable piece; then the room
+    left goes first to the columns whose cells fit on one line with the least more
+    (`wants[0]`: the widest cell of each column), the cheapest first, and what remains
+    to the others in proportion to what each still lacks; then the same for the
+    headers (`wants[1]`), so that as many rows as possible take one line."""
+    widths = [least[k] if k in kept else 0 for k in range(len(least))]
+    spare = room - sum(widths)
+    for want in wants:
+        for k in sorted(kept, key=lambda k: want[k] - widths[k]):
+            if 0 < want[k] - widths[k] <= spare:
+                spare -= want[k] - widths[k]
+                widths[k] = want[k]
+        lacking = {k: want[k] - widths[k] for k in kept if want[k] > widths[k]}
+        total = sum(lacking.values())
+        if not (total and spare):
+            continue
+        shares = {k: spare * v // total for k, v in lacking.items()}
+        for k in sorted(lacking, key=lambda k: lacking[k] - shares[k], reverse=True):
+            if sum(shares.values()) < spare and shares[k] < lacking[k]:
+                shares[k] += 1  # the remainder, one each to those lacking most
+        for k, more in shares.items():
+            widths[k] += more
+            spare -= more
+    return widths
+
+
+def _text_width(text: str) -> int:
+    from rich.cells import cell_len
+
+    return int(cell_len(text))
+
+
+def _longest_line(text: str) -> int:
+    return max((_text_width(line) for line in text.split("\n")), default=0)
+
+
+def _longest_piece(text: str) -> int:
+    return max((_text_width(p) for word in text.split() for p in _pieces(word)), default=0)
+
+
+_BREAKS = "*/,([=_"
+
+
+def _pieces(word: str) -> list[str]:
+    """A word cut after each of `*/,([=_` that stands between two things that are
+    not both digits: `2*Heaviside(w)` -> `2*`, `Heaviside(`, `w)`; `2/3` and `1e-05`
+    stay whole (a number is never cut)."""
+    pieces: list[str] = []
+    start = 0
+    for i, ch in enumerate(word[:-1]):
+        if ch in _BREAKS and not (word[i - 1 : i].isdigit() and word[i + 1].isdigit()):
+            pieces.append(word[start : i + 1])
+            start = i + 1
+    pieces.append(word[start:])
+    return [p for p in pieces if p]
+
+
+def wrap_cell(text: str, width: int) -> list[str]:
+    """`text` in lines of at most `width` cells: words kept whole where they fit, a
+    longer word cut into its pieces (`_pieces`), a piece cut only if it alone is
+    wider than the column (never, for the widths `_layout` chooses)."""
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for word in paragraph.split(" "):
+            candidate = f"{line} {word}" if line else word
+            if _text_width(candidate) <= width:
+                line = candidate
+                continue
+            if line:
+                lines.append(line)
+                line = ""
+            for piece in _pieces(word) if _text_width(word) > width else [word]:
+                if _text_width(line + piece) <= width:
+                    line += piece
+                    continue
+                if line:
+                    lines.append(line)
+                while _text_width(piece) > width:
+                    lines.append(piece[:width])
+                    piece = piece[width:]
+                line = piece
+        lines.append(line)
+    return lines
 
 
 def _numeric(name: str) -> bool:

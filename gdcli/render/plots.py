@@ -24,6 +24,7 @@ from gdcli.reports.figures import (
     loss_figure,
     path_figure_1d,
     path_figure_2d,
+    round_range,
     split_finite,
 )
 
@@ -97,6 +98,15 @@ def _log_ticks(values: list[float], max_ticks: int) -> tuple[list[float], list[s
     ]
 
 
+def _labels(ticks: Sequence[float]) -> list[str]:
+    """Tick labels, with as few digits as tell the ticks apart (1e+08 + 1 is not 1e+08)."""
+    for digits in range(6, 18):
+        labels = [f"{t:.{digits}g}" for t in ticks]
+        if len(set(labels)) == len(labels):
+            return labels
+    return labels
+
+
 def line_plot(
     series: Sequence[Series],
     *,
@@ -105,6 +115,7 @@ def line_plot(
     ylabel: str = "",
     logx: bool = False,
     logy: bool = False,
+    xticks: Sequence[float] | None = None,
     width: int,
     height: int,
     color: bool,
@@ -131,6 +142,15 @@ def line_plot(
         plt.xticks(
             *_log_ticks([x for _, segs in prepared for xs, _ in segs for x in xs], width // 10)
         )
+    elif xticks and min(xticks) < max(xticks):  # round values, labelled, on both axes
+        plt.xticks(list(xticks), _labels(xticks))
+        plt.xlim(min(xticks), max(xticks))
+        if not logy:
+            ys = [y for _, segs in prepared for _, seg_y in segs for y in seg_y]
+            if min(ys) < max(ys):
+                low, high, yticks = round_range(min(ys), max(ys), max(2, height // 5))
+                plt.yticks(list(yticks), _labels(yticks))
+                plt.ylim(low, high)
     if logy:
         plt.yticks(
             *_log_ticks([y for _, segs in prepared for _, ys in segs for y in ys], height // 3)
@@ -163,6 +183,7 @@ def draw(figure: Figure, width: int, height: int, color: bool) -> str:
         ylabel=figure.ylabel,
         logx=figure.logx,
         logy=figure.logy,
+        xticks=figure.xticks,
         width=width,
         height=height,
         color=color,

@@ -31,6 +31,7 @@ class Table(NamedTuple):
     highlight: int | None = None  # row index marked in a terminal table
     highlight_text: str = ""
     head_tail: int | None = None  # on a terminal show only this many first and last rows
+    shown: frozenset[int] | None = None  # ... or only these rows (by index), the rest elided
     text_columns: frozenset[str] = frozenset()  # words or formulas: aligned left
 
 

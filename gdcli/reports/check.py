@@ -5,6 +5,7 @@ from __future__ import annotations
 from gdcli import calculus
 from gdcli.errors import BadInput, GdcliError
 from gdcli.parse.expression import parse_loss
+from gdcli.parse.printing import gdcli_text
 from gdcli.problem import Problem, to_sympy
 from gdcli.reports.base import Report, Table, constant
 
@@ -26,11 +27,12 @@ def check(problem: Problem, name: str, answer_text: str) -> tuple[Report, int]:
         )
     verdict = calculus.check_answer(loss, name, answer.expr)
     ce = verdict.counterexample
+    derivative = gdcli_text(verdict.derivative)
     data = {
         "expression": loss.text,
         "variable": name,
         "answer": answer.text,
-        "derivative": str(verdict.derivative),
+        "derivative": derivative,
         "equal": verdict.equal,
         "counterexample": ce,
         "method": verdict.method,
@@ -46,7 +48,7 @@ def check(problem: Problem, name: str, answer_text: str) -> tuple[Report, int]:
         assert ce is not None
         where = ", ".join(f"{k} = {v:.6g}" for k, v in ce["point"].items())
         note = (
-            f"wrong: at {where} the derivative {verdict.derivative} is {ce['expected']:.10g}, "
+            f"wrong: at {where} the derivative {derivative} is {ce['expected']:.10g}, "
             f"but the answer gives {ce['got']:.10g}."
         )
     columns = ["expression", "variable", "answer", "derivative", "equal"]

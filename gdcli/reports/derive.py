@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from gdcli import calculus
+from gdcli.parse.printing import course_latex, gdcli_text, value_text
 from gdcli.problem import Problem, plain
 from gdcli.reports.base import Report, Table, constant
 from gdcli.reports.figures import Figure, curve_figure
@@ -68,12 +69,13 @@ def derive(
     best = calculus.best_row(rows)
     best_index = rows.index(best) if best is not None else None
 
+    derivative_text = gdcli_text(derivative)
     data: dict[str, Any] = {
         "expression": loss.text,
         "variable": name,
-        "derivative": str(derivative),
+        "derivative": derivative_text,
         "at": float(at),
-        "at_exact": str(at),
+        "at_exact": value_text(at),
         "loss": s.loss,
         "slope": s.slope,
         "differentiable": s.differentiable,
@@ -93,15 +95,13 @@ def derive(
         data["inputs"] = {v: plain(val) for v, val in problem.inputs.items()}
     summary: list[list[Any]] = [
         ["l(" + name + ")", loss.text],
-        [f"dl/d{name}", str(derivative)],
+        [f"dl/d{name}", derivative_text],
     ]
     if latex:
-        import sympy as sp
-
-        data["latex"] = sp.latex(derivative)
+        data["latex"] = course_latex(derivative, name, list(problem.weights))
         summary.append(["latex", data["latex"]])
     summary += [
-        [name, str(at)],
+        [name, value_text(at)],
         [f"l({name})", s.loss],
         ["slope", s.slope if s.differentiable else "does not exist"],
     ]
@@ -195,7 +195,7 @@ def derive_on_data(
         "derivative": derivative,
         "derivative_of": "one example's loss: its mean over the examples is the slope",
         "at": f.at,
-        "at_exact": str(at),
+        "at_exact": value_text(at),
         "loss": s.loss,
         "slope": s.slope,
         "differentiable": s.differentiable,
@@ -223,7 +223,7 @@ def derive_on_data(
         data_json["latex"] = f.latex()
         summary.append(["latex", data_json["latex"] or "—"])
     summary += [
-        [name, str(at)],
+        [name, value_text(at)],
         [f"l({name})", s.loss],
         ["slope", s.slope if s.differentiable else "does not exist"],
     ]

@@ -38,6 +38,157 @@ class Figure(NamedTuple):
     ylabel: str = ""
     logx: bool = False
     logy: bool = False
+    xticks: tuple[float, ...] | None = None  # round values to label the x axis with
+
+
+def nice_step(span: float, count: int = 6) -> float:
+    """A round step (1, 2, 2.5 or 5 times a power of ten) that cuts `span` into
+    about `count` parts."""
+    raw = span / max(count, 1)
+    if not (math.isfinite(raw) and raw > 0):
+        return 1.0
+    power = 10.0 ** math.floor(math.log10(raw))
+    return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+
+
+def round_range(lo: float, hi: float, count: int = 6) -> tuple[float, float, tuple[float, ...]]:
+    """[lo, hi] widened to round ends, and the round tick values in it (about
+    `count` + 1 of them)."""
+    step = nice_step(hi - lo, count)
+    # ends within a millionth of a step of a tick are on it (a minimum found to 1e-8)
+    first, last = math.floor(lo / step + 1e-6), math.ceil(hi / step - 1e-6)
+    ticks = tuple(_tidy(k * step) for k in range(first, last + 1))
+    return ticks[0], ticks[-1], ticks
+
+
+# half-widths of the windows searched for the lowest point of a loss near a point
+VIEW_WINDOWS = (1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1e3, 1e4, 1e5, 1e6)
+VIEW_SAMPLES = 801
+
+
+def lowest_point(f: Any, at: float) -> tuple[float, float] | None:
+    """Where a loss of one weight is lowest near `at`, and the half-width of the window
+    it was found in: the lowest sample of the smallest window around `at` in which
+    that sample is a bottom (`_bottom`), or of the next window if it holds a lower one
+    (a deeper valley just beyond). None when no window has a bottom: the loss falls on
+    and on (log(w) towards 0), or levels off (tanh, exp(-w)), with no minimum in reach."""
+    found: tuple[float, float, float] | None = None
+    for half in VIEW_WINDOWS:
+        xs = [at - half + 2 * half * k / (VIEW_SAMPLES - 1) for k in range(VIEW_SAMPLES)]
+        if not xs[0] < at < xs[-1]:
+            break
+        bottom = _bottom(xs, [_value(f, x) for x in xs], at)
+        if bottom is not None:
+            bottom = _refine(f, bottom[0], xs[1] - xs[0], at)
+        if found is not None:  # another valley, deeper, in the next window?
+            step = xs[1] - xs[0]
+            if bottom is not None and bottom[1] < found[1] and abs(bottom[0] - found[0]) > 2 * step:
+                return bottom[0], half
+            return found[0], found[2]
+        found = None if bottom is None else (*bottom, half)
+    return None if found is None else (found[0], found[2])
+
+
+def _refine(f: Any, x: float, step: float, at: float) -> tuple[float, float]:
+    """The bottom found at sample x, narrowed down between its neighbours (21 samples,
+    five times), so that the view is centred on it and not on the sample beside it."""
+    y = _value(f, x)
+    for _ in range(5):
+        xs = [x - step + step * k / 10 for k in range(21)]
+        ys = [_value(f, u) for u in xs]
+        finite = [(v, abs(u - at), u) for u, v in zip(xs, ys, strict=True) if v is not None]
+        y, _, x = min(finite)
+        step /= 10
+    return x, y if y is not None else math.nan
+
+
+def _bottom(xs: list[float], ys: list[float | None], at: float) -> tuple[float, float] | None:
+    """(x, y) of the lowest sample (of equal ones, the nearest `at`) if it is a bottom:
+    inside the window, between defined neighbours, with the loss rising above it on
+    both sides (a level tail, tanh's or an underflow's, is no bottom)."""
+    finite = [y for y in ys if y is not None]
+    if not finite:
+        return None
+    low, high = min(finite), max(finite)
+    tie = 1e-12 * max(abs(low), 1e-300)
+    lowest = [k for k, y in enumerate(ys) if y is not None and y <= low + tie]
+    k = min(lowest, key=lambda k: abs(xs[k] - at))
+    if not (0 < k < len(xs) - 1 and ys[k - 1] is not None and ys[k + 1] is not None):
+        return None
+    rise = low + 1e-6 * (high - low)
+    left = any(y is not None and y > rise for y in ys[:k])
+    right = any(y is not None and y > rise for y in ys[k + 1 :])
+    return (xs[k], low) if left and right else None
+
+
+def _value(f: Any, *x: float) -> float | None:
+    y = f(*x)
+    return y if isinstance(y, float) and math.isfinite(y) else None
+
+
+PLANE_SAMPLES = 41  # grid points along each axis of a window in the plane
+
+
+def lowest_point_2d(f: Any, at: tuple[float, float]) -> tuple[float, float] | None:
+    """`lowest_point` for a loss of two weights, on square windows around `at`: the
+    lowest grid point that lies inside its window, its four neighbours defined, the loss
+    rising above it in each of the four directions."""
+    n = PLANE_SAMPLES
+    for half in VIEW_WINDOWS:
+        axes = [[c - half + 2 * half * k / (n - 1) for k in range(n)] for c in at]
+        if any(not a[0] < c < a[-1] for a, c in zip(axes, at, strict=True)):
+            return None
+        zs = [[_value(f, x, y) for x in axes[0]] for y in axes[1]]
+        finite = [z for row in zs for z in row if z is not None]
+        if not finite:
+            continue
+        low, high = min(finite), max(finite)
+        tie = 1e-12 * max(abs(low), 1e-300)
+        lowest = [(i, j) for j, row in enumerate(zs) for i, z in enumerate(row)
+                  if z is not None and z <= low + tie]  # fmt: skip
+        i, j = min(lowest, key=lambda p: math.hypot(axes[0][p[0]] - at[0], axes[1][p[1]] - at[1]))
+        if not (0 < i < n - 1 and 0 < j < n - 1):
+            continue
+        around = [zs[j][i - 1], zs[j][i + 1], zs[j - 1][i], zs[j + 1][i]]
+        rise = low + 1e-6 * (high - low)
+        column = [row[i] for row in zs]
+        sides = [zs[j][:i], zs[j][i + 1 :], column[:j], column[j + 1 :]]
+        if all(z is not None for z in around) and all(
+            any(z is not None and z > rise for z in side) for side in sides
+        ):
+            return axes[0][i], axes[1][j]
+    return None
+
+
+def loss_view(
+    f: Any, at: float, keep: Sequence[float] = ()
+) -> tuple[float, float, tuple[float, ...] | None, float | None]:
+    """The x-range a picture of a loss shows by default, with round ends and ticks:
+    centred on the loss's lowest point near `at` (`lowest_point`) with `at` and the
+    points `keep` in view; 3 either side of them where the loss has no lowest point
+    in reach. Returns (lo, hi, ticks, the lowest point or None)."""
+    points = [at, *keep]
+    found = lowest_point(f, at)
+    low = None if found is None else found[0]
+    if found is not None:
+        # at least half the window the bottom was found in: the loss rising on both
+        # sides is in view even where the point is the bottom
+        half = max(1.25 * max(abs(p - found[0]) for p in points), found[1] / 2)
+        lo, hi = found[0] - half, found[0] + half
+    else:
+        lo, hi = min(points) - 3.0, max(points) + 3.0
+    least = 1e-9 * max(abs(lo), abs(hi))  # a range a float can still tell apart
+    if hi - lo < least:
+        lo, hi = (lo + hi) / 2 - least, (lo + hi) / 2 + least
+    left, right, ticks = round_range(lo, hi)
+    if not (left < right and len(set(ticks)) == len(ticks) >= 2):
+        return lo, hi, None, low
+    return left, right, ticks, low
+
+
+def _tidy(x: float) -> float:
+    """k * step without the binary noise (0.30000000000000004 is 0.3)."""
+    return float(f"{x:.12g}")
 
 
 def finite(value: Any, positive: bool = False) -> float | None:
@@ -102,25 +253,30 @@ def clip_line(
     return xs, ys
 
 
+Line = tuple[str, float, float, float] | tuple[str, float, float, float, str | None]
+
+
 def loss_figure(
     xs: Values,
     ys: Values,
     *,
     point: tuple[float, float] | None = None,
-    lines: Sequence[tuple[str, float, float, float]] = (),
+    lines: Sequence[Line] = (),
+    points: Sequence[tuple[str, Values, Values, str]] = (),
     title: str = "",
     xlabel: str = "w",
     ylabel: str = "l(w)",
     curve_label: str = "l(w)",
     point_label: str = "w",
 ) -> Figure:
-    """The loss curve ys over xs, the current `point` (w, l(w)) and straight lines.
+    """The loss curve ys over xs, the current `point` (w, l(w)), straight lines and
+    more marked `points` (label, xs, ys, marker).
 
-    Each entry of `lines` is (label, x0, y0, slope): the line through (x0, y0) with
-    that slope (a tangent or a secant). It spans the curve's x-range but is clipped
-    to the curve's y-range padded by 20% on each side, so a steep line does not
-    flatten the curve. Lines with non-finite parameters, or that miss that box,
-    are left out.
+    Each entry of `lines` is (label, x0, y0, slope), optionally with a marker: the
+    line through (x0, y0) with that slope (a tangent or a secant). It spans the
+    curve's x-range but is clipped to the curve's y-range padded by 20% on each side,
+    so a steep line does not flatten the curve. Lines with non-finite parameters, or
+    that miss that box, are left out.
     """
     xs, ys = list(xs), list(ys)  # read twice: no one-shot iterators
     series = [Series(curve_label, xs, ys)]
@@ -131,15 +287,17 @@ def loss_figure(
         y_lo, y_hi = min(all_y), max(all_y)
         pad = 0.2 * (y_hi - y_lo) if y_hi > y_lo else max(1.0, abs(y_hi)) * 0.2
         box_y = (y_lo - pad, y_hi + pad)
-        for label, x0, y0, slope in lines:
+        for label, x0, y0, slope, *marker in lines:
             fx, fy, fm = finite(x0), finite(y0), finite(slope)
             if fx is None or fy is None or fm is None:
                 continue
             clipped = clip_line(fx, fy, fm, (min(all_x), max(all_x)), box_y)
             if clipped is not None:
-                series.append(Series(label, *clipped))
+                series.append(Series(label, *clipped, marker=marker[0] if marker else None))
     if point is not None:
         series.append(Series(point_label, [point[0]], [point[1]], kind="points", marker="o"))
+    for label, px, py, glyph in points:
+        series.append(Series(label, px, py, kind="points", marker=glyph))
     return Figure(series, title, xlabel, ylabel)
 
 

@@ -12,6 +12,7 @@ from gdcli.budget import time_limit
 from gdcli.errors import NumericalError, TooSlow
 from gdcli.limits import EXACT_ENTRIES, PARTIALS_SECONDS
 from gdcli.params import entries, entry_labels, flatten, nested
+from gdcli.parse.printing import gdcli_text
 from gdcli.problem import Problem
 from gdcli.reports.base import Report, Table, constant
 from gdcli.reports.words import SUBGRADIENT, data_sentence, data_summary, roles_note
@@ -41,7 +42,7 @@ def _partials_text(problem: Problem) -> list[str] | None:
     try:
         with time_limit(PARTIALS_SECONDS):
             partials = calculus.partials(problem.loss)
-            return [str(d) for n in problem.loss.variables for d in partials[n]]
+            return [gdcli_text(d) for n in problem.loss.variables for d in partials[n]]
     except TooSlow:
         return None
 
@@ -55,7 +56,7 @@ def _exact(problem: Problem) -> tuple[float, list[float], list[str], bool]:
     value = calculus.value_at(loss.expr, point)
     values = [calculus.value_at(d, point) for d in flat]
     kink = calculus.kink_candidates(loss.expr, point)
-    return value, values, [str(d) for d in flat], kink
+    return value, values, [gdcli_text(d) for d in flat], kink
 
 
 def grad(problem: Problem) -> Report:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from gdcli import calculus
 from gdcli.limits import CURVE_SAMPLES
+from gdcli.parse.options import show_value
 from gdcli.problem import Problem
 from gdcli.reports.base import Report, Table, constant
-from gdcli.reports.figures import Figure, loss_figure
-from gdcli.reports.slope import curve_range
+from gdcli.reports.figures import Figure, loss_figure, loss_view, lowest_point_2d, round_range
 from gdcli.reports.words import data_sentence, data_summary, kink_note, sample
 
 if TYPE_CHECKING:
@@ -29,57 +30,105 @@ def plot(problem: Problem, name: str, plot_range: tuple[float, float] | None) ->
     loss = problem.only(name).loss
     at = problem.at(name)
     s = calculus.slope_at(loss, name, at)
-    atf = float(at)
-    lo, hi = curve_range(atf, plot_range)
     w = loss.entries[name][0]
-    f = calculus.compile_scalar(loss.expr, [w])
+    return _report(
+        {"expression": loss.text, "variable": name},
+        name,
+        at,
+        float(at),
+        calculus.compile_scalar(loss.expr, [w]),
+        (s.loss, s.slope, s.differentiable),
+        plot_range,
+        "",
+        lambda: kink_note(name, at, s),
+        f"l({name}) = {loss.text}",
+    )
+
+
+def _report(
+    head: dict[str, Any],
+    name: str,
+    at: Any,
+    atf: float,
+    f: Any,
+    found: tuple[float | None, float | None, bool],
+    plot_range: tuple[float, float] | None,
+    mean: str,
+    no_slope: Any,
+    title: str,
+    first_notes: Sequence[str] = (),
+    tail: dict[str, Any] | None = None,
+) -> Report:
+    """The picture of the loss `f` of one weight (the data), the point `at` and its
+    tangent; `found` is (loss, slope, differentiable) there, `no_slope` says why there
+    is no slope, `mean` qualifies the loss (" (the mean over the examples)")."""
+    loss, slope, differentiable = found
+    ticks: tuple[float, ...] | None = None
+    if plot_range is not None:
+        lo, hi = plot_range
+    else:  # the lowest point of the loss near the point, and the point, in view
+        lo, hi, ticks, _ = loss_view(f, atf)
     xs, ys = sample(f, lo, hi, CURVE_SAMPLES)
     data: dict[str, Any] = {
-        "expression": loss.text,
-        "variable": name,
+        **head,
         "at": atf,
-        "loss": s.loss,
-        "slope": s.slope,
-        "differentiable": s.differentiable,
+        "loss": loss,
+        "slope": slope,
+        "differentiable": differentiable,
         "range": [lo, hi],
+        **(tail or {}),
         "points": [
             {name: x, "loss": y if math.isfinite(y) else None} for x, y in zip(xs, ys, strict=True)
         ],
     }
     notes = [
-        f"at {name} = {at}: l = {s.loss:.10g}, "
-        + (
-            f"slope {s.slope:.10g}: " + _direction(name, s.slope)
-            if s.slope is not None
-            else kink_note(name, at, s)
-        )
+        *first_notes,
+        f"at {name} = {show_value(at)}: l = {loss:.10g}{mean}, "
+        + (f"slope {slope:.10g}: " + _direction(name, slope) if slope is not None else no_slope()),
     ]
-    lines = [] if s.slope is None or s.loss is None else [("tangent", atf, s.loss, s.slope)]
+    lines = [] if slope is None or loss is None else [("tangent", atf, loss, slope)]
     figure = loss_figure(
         xs,
         ys,
-        point=(atf, s.loss) if s.loss is not None else None,
+        point=(atf, loss) if loss is not None else None,
         lines=lines,
-        title=f"l({name}) = {loss.text}",
+        title=title,
         xlabel=name,
         ylabel=f"l({name})",
-    )
+    )._replace(xticks=ticks)
     return Report(
         data,
         [
             Table(
                 [name, "loss"],
                 [[x, y] for x, y in zip(xs, ys, strict=True)],
-                title="l(w) sampled",
+                title=f"l(w) sampled{mean}",
                 head_tail=10,
             )
         ],
-        constant([s.loss, s.slope]),
-        undefined=lambda: kink_note(name, at, s),
+        constant([loss, slope]),
+        undefined=no_slope,
         notes=constant(notes),
         figures=constant([figure]),
         figure_is_data=True,
     )
+
+
+def plane_view(f: Any, at: tuple[float, float]) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The box a picture of a loss of two weights shows by default: a square centred
+    on the lowest point near `at` with `at` in it (3 either side of `at` where there
+    is none in reach), with round ends."""
+    low = lowest_point_2d(f, at)
+    if low is None:
+        centre, half = at, 3.0
+    else:
+        centre = low
+        half = 1.25 * max(abs(at[0] - low[0]), abs(at[1] - low[1])) or 1.0
+    boxes = []
+    for c in centre:
+        lo, hi, _ = round_range(c - half, c + half)
+        boxes.append((lo, hi) if lo < hi else (c - half, c + half))
+    return boxes[0], boxes[1]
 
 
 def plot_on_data(
@@ -91,56 +140,19 @@ def plot_on_data(
     f = MeanLoss(problem, data, name)
     s = f.at_point()
     at = problem.point[name]
-    atf = f.at
-    lo, hi = curve_range(atf, plot_range)
-    xs, ys = sample(f, lo, hi, CURVE_SAMPLES)
-    out: dict[str, Any] = {
-        "expression": problem.text,
-        "variable": name,
-        "at": atf,
-        "loss": s.loss,
-        "slope": s.slope,
-        "differentiable": s.differentiable,
-        "range": [lo, hi],
-        "data": data_summary(data),
-        "points": [
-            {name: x, "loss": y if math.isfinite(y) else None} for x, y in zip(xs, ys, strict=True)
-        ],
-    }
-    notes = [
-        data_sentence(data),
-        f"at {name} = {at}: l = {s.loss:.10g} (the mean over the examples), "
-        + (
-            f"slope {s.slope:.10g}: " + _direction(name, s.slope)
-            if s.slope is not None
-            else kink_sentence(name, at, s)
-        ),
-    ]
-    lines = [] if s.slope is None else [("tangent", atf, s.loss, s.slope)]
-    figure = loss_figure(
-        xs,
-        ys,
-        point=(atf, s.loss),
-        lines=lines,
-        title=f"l({name}) = mean over the examples of {problem.text}",
-        xlabel=name,
-        ylabel=f"l({name})",
-    )
-    return Report(
-        out,
-        [
-            Table(
-                [name, "loss"],
-                [[x, y] for x, y in zip(xs, ys, strict=True)],
-                title="l(w) sampled (the mean over the examples)",
-                head_tail=10,
-            )
-        ],
-        constant([s.loss, s.slope]),
-        undefined=lambda: kink_sentence(name, at, s),
-        notes=constant(notes),
-        figures=constant([figure]),
-        figure_is_data=True,
+    return _report(
+        {"expression": problem.text, "variable": name},
+        name,
+        at,
+        f.at,
+        f,
+        (s.loss, s.slope, s.differentiable),
+        plot_range,
+        " (the mean over the examples)",
+        lambda: kink_sentence(name, at, s),
+        f"l({name}) = mean over the examples of {problem.text}",
+        [data_sentence(data)],
+        {"data": data_summary(data)},
     )
 
 
@@ -163,9 +175,12 @@ def plot_2d(problem: Problem, names: list[str], plot_range: tuple[float, float] 
             hint="choose another point (is the loss defined there?)",
         )
     f = calculus.compile_scalar(loss.expr, [x, y])
-    half = (plot_range[1] - plot_range[0]) / 2 if plot_range is not None else 3.0
-    x_range = plot_range or (at[0] - half, at[0] + half)
-    y_range = (at[1] - half, at[1] + half)
+    if plot_range is not None:
+        half = (plot_range[1] - plot_range[0]) / 2
+        x_range, y_range = plot_range, (at[1] - half, at[1] + half)
+    else:  # the lowest point near the point, and the point, in view
+        x_range, y_range = plane_view(f, (at[0], at[1]))
+        half = (x_range[1] - x_range[0]) / 2
     norm = math.hypot(*slopes)
     arrow: list[Series] = []
     if norm > 0:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from gdcli.budget import time_limit
 from gdcli.compile.codegen import scalar
 from gdcli.compile.sweep import ArrayEvaluator
-from gdcli.descent import CONVERGED_CODE, DIVERGED_CODE, STATUS, SweepResult
+from gdcli.descent import CONVERGED_CODE, DIVERGED_CODE, MAX_STEPS_CODE, STATUS, SweepResult
 from gdcli.descent import sweep as run_sweep
 from gdcli.errors import BadInput, ResourceLimit
 from gdcli.limits import MAX_RUNS, OSCILLATION_STEPS
@@ -17,7 +17,7 @@ from gdcli.optimizers import make_optimizer
 from gdcli.params import entry_labels, flatten, nested
 from gdcli.problem import Problem, plain
 from gdcli.reports.base import Report, Table, constant
-from gdcli.reports.figures import Figure, Series
+from gdcli.reports.figures import Figure, Series, legend_room, round_range
 from gdcli.reports.words import data_sentence, data_summary
 from gdcli.stopping import StopRule
 
@@ -89,7 +89,22 @@ def sweep(
     if scheduled is not None:
         head["scheduler"] = {"name": scheduled.name, **scheduled.options()}
     shapes = {n: loss.shapes[n] for n in names}
-    return _report(problem, shapes, labels, lrs, starts, result, rule, head, [])
+    bound = None  # one start and a fixed lr: the update rule's bound at the start
+    last_notes = []
+    if len(start_values) == 1 and scheduled is None:
+        bound = _stability_bound(problem, optimizer, seconds, starts)
+        if bound is not None:
+            head["stability"] = {"at": "start", "rule": bound[1], "lr_max": bound[0]}
+            last_notes.append(
+                f"on the quadratic model at the start, {bound[1]} = {bound[0]:.6g}: the "
+                "vertical line in the picture."
+            )
+        elif optimizer.name != "sgd":
+            last_notes.append(
+                f"{optimizer.name} scales each step by its own statistics of the gradient: no "
+                "simple bound on lr from the curvature, so none is drawn."
+            )
+    return _report(problem, shapes, labels, lrs, starts, result, rule, head, [], bound, last_notes)
 
 
 def _report(
@@ -102,10 +117,13 @@ def _report(
     rule: StopRule,
     head: dict[str, Any],
     first_notes: list[str],
+    bound: tuple[float, str] | None = None,
+    last_notes: Sequence[str] = (),
 ) -> Report:
     """The report of a sweep, from its runs' outcomes (start-major: all the lrs from
     the first start, then from the next). Python values are made only for what is
-    written, a block of runs at a time."""
+    written, a block of runs at a time; `bound` is the stability bound (the largest
+    stable lr and the rule) drawn in the picture."""
     import numpy as np
 
     names = list(shapes)
@@ -161,8 +179,14 @@ def _report(
             }
 
     best = _best(lr_of, result)
+    best_index = None
     if best is not None:
-        best["start"] = start_of(best.pop("index"))
+        best_index = best.pop("index")
+        best["start"] = start_of(best_index)
+    outcomes = _outcomes(result)
+    shown = None
+    if count > SHOWN_RUNS:
+        shown = _changes(outcomes, runs_per_start, best_index)
     one = len(labels) == 1
     columns = ["lr", "start", "status", "final_loss", "steps_used", "oscillating"]
     columns += labels if len(labels) <= 4 else []
@@ -178,14 +202,21 @@ def _report(
 
     return Report(
         head,
-        [Table(columns, rows(), head_tail=10 if count > 40 else None)],
+        [
+            Table(
+                columns,
+                rows(),
+                head_tail=10 if shown is None and count > 40 else None,
+                shown=shown,
+            )
+        ],  # fmt: skip
         constant([best["lr"] if best else None]),
         undefined=lambda: f"every one of the {count} runs diverged: there is no best lr",
         rows_key="runs",
         records=records(),
         tail=constant({"best": best}),
-        notes=lambda: [*first_notes, *_notes(all_lrs(), result, rule, best)],
-        figures=lambda: [_figure(all_lrs(), result)],
+        notes=lambda: [*first_notes, *_notes(all_lrs(), result, rule, best), *last_notes],
+        figures=lambda: [_figure(all_lrs(), result.final_loss, outcomes, bound)],
     )
 
 
@@ -209,19 +240,6 @@ def _notes(lrs: Any, result: SweepResult, rule: StopRule, best: dict[str, Any] |
             "update changed sign at each of the last 20 steps."
         )
     return notes
-
-
-def _figure(lrs: Any, result: SweepResult) -> Figure:
-    kept = result.codes != DIVERGED_CODE
-    xs, ys = lrs[kept].tolist(), result.final_loss[kept].tolist()
-    return Figure(
-        [Series("final loss", xs, ys, "points")],
-        title="final loss against the learning rate (diverged runs are left out)",
-        xlabel="lr",
-        ylabel="final loss",
-        logx=bool(xs) and min(xs) > 0 and max(xs) / min(xs) > 100,
-        logy=True,
-    )
 
 
 def _best(lr_of: Callable[[int], float], result: SweepResult) -> dict[str, Any] | None:
@@ -248,6 +266,143 @@ def _best(lr_of: Callable[[int], float], result: SweepResult) -> dict[str, Any] 
             return "the lowest final loss; none converged"
 
     return {"lr": lr_of(k), "index": k, "final_loss": float(final_loss[k]), "why": why(k)}
+
+
+SHOWN_RUNS = 40  # more runs than this: the table shows the rows where the outcome changes
+MAX_SHOWN = 80  # ... unless there are more such rows than this (then the first and last)
+
+
+OSCILLATES_CODE = len(STATUS)  # a max_steps run that oscillates, in the picture's words
+OUTCOMES = {
+    CONVERGED_CODE: ("converged", "o"),
+    OSCILLATES_CODE: ("oscillates", "~"),
+    MAX_STEPS_CODE: ("max_steps", "+"),
+    DIVERGED_CODE: ("diverged", "x"),
+}
+
+
+def _outcomes(result: SweepResult) -> Any:
+    """What each run did, as codes in the words of the picture's legend: a max_steps
+    run that oscillates is OSCILLATES_CODE."""
+    import numpy as np
+
+    codes = result.codes.astype(np.int8)
+    codes[(codes == MAX_STEPS_CODE) & result.oscillating] = OSCILLATES_CODE
+    return codes
+
+
+def _changes(outcomes: Any, per_start: int, best: int | None) -> frozenset[int] | None:
+    """The rows a long table keeps: the first and the last of each start's runs, both
+    rows wherever the outcome changes from one lr to the next, and the best run."""
+    import numpy as np
+
+    count = int(outcomes.size)
+    edges = np.flatnonzero(outcomes[1:] != outcomes[:-1]) + 1
+    starts = np.arange(per_start, count, per_start)
+    keep = {0, count - 1} | ({best} if best is not None else set())
+    for k in np.union1d(edges, starts).tolist():
+        keep |= {k - 1, k}
+        if len(keep) > MAX_SHOWN:
+            return None
+    return frozenset(keep)
+
+
+def _stability_bound(
+    problem: Problem, optimizer: Any, seconds: float, starts: list[float] | None
+) -> tuple[float, str] | None:
+    """The largest stable lr of the update rule on the quadratic model at the start
+    (l'' there, or the Hessian's largest eigenvalue for several weights), and the rule
+    as text; None where no simple bound exists or the curvature takes too long."""
+    from gdcli import calculus
+    from gdcli.errors import GdcliError
+    from gdcli.reports.curvature import curvature
+    from gdcli.reports.descend import _bound
+
+    loss = problem.loss
+    symbols = loss.symbols()
+    if len(symbols) > 8:
+        return None
+    point = problem.substitution()
+    if starts is not None:  # a start given as a list of one
+        import sympy as sp
+
+        point = {symbols[0]: sp.Rational(starts[0])}
+    try:
+        with time_limit(seconds):
+            first = [calculus.partial(loss.expr, a) for a in symbols]
+            hessian = [[calculus.value_at(calculus.partial(g, b), point) for b in symbols]
+                       for g in first]  # fmt: skip
+    except GdcliError:
+        return None
+    if not all(math.isfinite(v) for row in hessian for v in row):
+        return None
+    if len(symbols) == 1:
+        top = hessian[0][0]
+    else:
+        top = max(curvature(hessian)["eigenvalues"])
+    bound, rule = _bound(optimizer, top)
+    if bound is None:
+        return None
+    return bound, rule if len(symbols) == 1 else rule.replace("l''", "λmax")
+
+
+def _figure(
+    lrs: Any,
+    final_loss: Any,
+    outcomes: Any,
+    bound: tuple[float, str] | None,
+) -> Figure:
+    """Final loss against lr, one marker per outcome: diverged runs at the top (their
+    loss is beyond the picture), a final loss of 0 at the bottom of a log axis, and
+    the stability bound as a vertical line."""
+    import numpy as np
+
+    alive = final_loss[(outcomes != DIVERGED_CODE) & np.isfinite(final_loss)]
+    positive = alive[alive > 0]
+    logy = bool(positive.size) and bool((alive >= 0).all())
+    if logy:
+        top, bottom = float(positive.max()) * 10, float(positive.min()) / 10
+        ceiling = 10 ** legend_room((math.log10(bottom), math.log10(top)))[1]
+    else:
+        low, high = (float(alive.min()), float(alive.max())) if alive.size else (0.0, 1.0)
+        top, bottom = high + 0.15 * (high - low or 1.0), low
+        ceiling = legend_room((bottom, top))[1]
+    zero = False
+    series = []
+    if bound is not None:  # first, so that no run's marker is hidden behind it
+        value, rule = bound
+        series.append(Series(f"{rule} = {value:.4g}", [value, value], [bottom, top], "line", "|"))
+    for code, (outcome, marker) in OUTCOMES.items():
+        mine = outcomes == code
+        if not mine.any():
+            continue
+        ys = final_loss[mine].copy()
+        ys[(code == DIVERGED_CODE) | ~np.isfinite(ys)] = top
+        if logy and (ys == 0).any():
+            ys[ys == 0], zero = bottom, True
+        label = "diverged (drawn at the top)" if code == DIVERGED_CODE else outcome
+        series.append(Series(label, lrs[mine].tolist(), ys.tolist(), "points", marker))
+    # room above the runs drawn at the top for the legend, which would hide them
+    series.append(Series("", [float(lrs[0])], [ceiling], "points", " "))
+    low_lr, high_lr = float(lrs.min()), float(lrs.max())
+    logx = low_lr > 0 and high_lr / low_lr > 100
+    title = "final loss against lr"
+    if (outcomes == DIVERGED_CODE).any():
+        title += "; diverged runs at the top"
+    if zero:
+        title += "; a final loss of 0 at the bottom"
+    if bound is not None:
+        low_lr, high_lr = min(low_lr, bound[0]), max(high_lr, bound[0])
+    ticks = None if logx or low_lr == high_lr else round_range(low_lr, high_lr)[2]
+    return Figure(
+        series,
+        xticks=ticks,
+        title=title,
+        xlabel="lr",
+        ylabel="final loss",
+        logx=logx,
+        logy=logy,
+    )
 
 
 def sweep_on_data(
