@@ -131,6 +131,23 @@ def partial(expr: sympy.Expr, symbol: sympy.Symbol) -> sympy.Expr:
         # about the base's sign for the log term that a constant exponent never has)
         base, n = expr.args
         return n * base ** (n - 1) * partial(base, symbol)
+    # The chain rule by hand too, as SymPy writes it, so that what lies inside goes
+    # through the rules above: SymPy's own would meet Heaviside(x, h0) with a weight in
+    # h0 and leave an unevaluated Derivative, which nothing can print or evaluate.
+    if isinstance(expr, sp.Pow):
+        base, n = expr.args
+        return expr * (partial(n, symbol) * sp.log(base) + partial(base, symbol) * n / base)
+    if isinstance(expr, sp.Function) and not isinstance(expr, sp.Piecewise):
+        try:
+            return sp.Add(
+                *(
+                    expr.fdiff(k) * partial(a, symbol)
+                    for k, a in enumerate(expr.args, start=1)
+                    if a.has(symbol)
+                )
+            )
+        except sp.ArgumentIndexError:
+            pass
     return sp.diff(expr, symbol)
 
 
