@@ -254,9 +254,16 @@ class _Parser:
         return ParseError(message, self.syntax.source, self.column(node), hint)
 
     def build(self, node: ast.AST) -> Any:
-        value = self._build(node)
-        if not isinstance(node, (ast.Expression, ast.Name, ast.Constant)):
-            self.defined(value, node)
+        try:
+            value = self._build(node)
+            if not isinstance(node, (ast.Expression, ast.Name, ast.Constant)):
+                self.defined(value, node)
+        except (OverflowError, RecursionError):
+            # SymPy evaluating a constant far beyond any float (exp(exp(exp(1e308))))
+            text = self.syntax.segment(node) or "the expression"
+            raise ResourceLimit(
+                f"{_quote(text)} is too large to compute with (at column {self.column(node)})"
+            ) from None
         return value
 
     def defined(self, value: Any, node: ast.AST) -> None:
