@@ -540,13 +540,28 @@ def parse_loss(
             )
     if not isinstance(value, sp.Expr):
         raise ParseError(f"{_quote(source)} is not an expression of numbers")
-    expr = value
+    expr = _real_parts(value)
     _check_defined(expr, source)
     variables = tuple(sorted(parser.symbols))
     _check_entry_names(parser.symbols)
     used_shapes = {name: tuple(shapes.get(name, ())) if shapes else () for name in variables}
     symbols = {name: tuple(entries(parser.symbols[name])) for name in variables}
     return Loss(source, expr, variables, used_shapes, symbols)
+
+
+def _real_parts(expr: Any) -> Any:
+    """SymPy, unsure that a part is real, writes abs(u**v) as Abs(u)**re(v): every
+    value here is real (where it is defined at all), so re(v) is v, im(v) is 0 and
+    conjugate(v) is v. Left in, they could be neither differentiated nor compiled."""
+    import sympy as sp
+
+    if not expr.has(sp.re, sp.im, sp.conjugate):
+        return expr
+    return (
+        expr.replace(sp.re, lambda a: a)
+        .replace(sp.im, lambda a: sp.S.Zero)
+        .replace(sp.conjugate, lambda a: a)
+    )
 
 
 def _check_entry_names(symbols: Mapping[str, Any]) -> None:
