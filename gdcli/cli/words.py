@@ -16,6 +16,7 @@ from gdcli.errors import (
     MissingValue,
     NameRole,
     ShapeMismatch,
+    TooLarge,
     TooSlow,
 )
 from gdcli.params import shape_text
@@ -36,7 +37,7 @@ def words(exc: GdcliError) -> tuple[str, str | None]:
             f"or {flag(exc.point)} {exc.name}=… (a weight)",
             None,
         )
-    if isinstance(exc, BadValue):
+    if isinstance(exc, (BadValue, TooLarge)):
         return f"{flag(exc.parameter)} {exc.problem}", exc.hint
     if isinstance(exc, Conflict):
         why = f": {exc.why}" if exc.why else ""

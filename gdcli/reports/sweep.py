@@ -10,7 +10,7 @@ from gdcli.budget import time_limit
 from gdcli.compile.codegen import array_evaluator
 from gdcli.descent import sweep as run_sweep
 from gdcli.errors import BadInput, ResourceLimit
-from gdcli.limits import MAX_RUNS
+from gdcli.limits import MAX_RUNS, MAX_SWEEP_VALUES
 from gdcli.optimizers import make_optimizer
 from gdcli.params import nested
 from gdcli.problem import Problem, plain
@@ -46,6 +46,12 @@ def sweep(
         raise ResourceLimit(
             f"{len(start_values)} starts x {len(lrs)} learning rates = "
             f"{len(start_values) * len(lrs)} runs: too many (at most {MAX_RUNS})"
+        )
+    if len(start_values) * len(lrs) * len(labels) > MAX_SWEEP_VALUES:
+        raise ResourceLimit(
+            f"{len(start_values) * len(lrs)} runs x {len(labels)} weight entries = "
+            f"{len(start_values) * len(lrs) * len(labels)} values: too many "
+            f"(at most {MAX_SWEEP_VALUES})"
         )
     runs = [(s, lr) for s in start_values for lr in lrs]
     lr_array = np.array([lr for _, lr in runs])
