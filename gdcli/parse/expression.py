@@ -81,10 +81,12 @@ def _functions() -> dict[str, tuple[int, int, Callable[..., Any]]]:
     def log(a: Any, base: Any = None) -> Any:
         if base is None:
             return _elementwise(sp.log, a)
-        return _elementwise(lambda x: sp.log(x) / sp.log(base), a)
+        return _broadcast(lambda x, b: sp.log(x) / sp.log(b), a, base)
 
     def heaviside(a: Any, h0: Any = None) -> Any:
-        return _elementwise(lambda x: sp.Heaviside(x) if h0 is None else sp.Heaviside(x, h0), a)
+        if h0 is None:
+            return _elementwise(sp.Heaviside, a)
+        return _broadcast(sp.Heaviside, a, h0)
 
     def extreme(f: Callable[..., Any]) -> Callable[..., Any]:
         def build(*args: Any) -> Any:
