@@ -273,8 +273,10 @@ class _Parser:
         undefined everywhere, whatever the weights are."""
         import sympy as sp
 
-        if _is_array(value):
-            return  # its entries were checked as they were built
+        if _is_array(value):  # each entry, as a number is (ln(w - w) of a vector w)
+            for entry in value.flat:
+                self.defined(entry, node)
+            return
         if not isinstance(value, sp.Expr) or value.free_symbols:
             return
         text = self.syntax.segment(node) or "the expression"
