@@ -223,9 +223,12 @@ def value_at(expr: sympy.Expr, point: dict[Any, Any]) -> float:
             except TooSlow:  # a huge exact number (w**w at 1e20): numerically instead
                 number = sp.N(expr, DIGITS, subs=point, maxn=MAXN)
             real = _real(number)
-    except (TooSlow, OverflowError, RecursionError):
-        # too slow to be exact, or too large for SymPy to evaluate (exp(exp(1e308))):
-        # where even floats overflow, the value is beyond them
+    except (OverflowError, RecursionError):  # SymPy cannot evaluate it: exp(exp(w)) at 1e308
+        raise NotComputed(
+            "a value could not be computed: a number in it lies far beyond the range of floats"
+        ) from None
+    except TooSlow:
+        # too slow to be exact: where even floats overflow, the value is beyond them
         rough = compile_scalar(expr, list(point))(*(float(v) for v in point.values()))
         if math.isinf(rough):
             return rough

@@ -282,6 +282,10 @@ class _Parser:
         text = self.syntax.segment(node) or "the expression"
         if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
             raise self.fail(f"{text} is undefined (a division by zero?)", node)
+        if not isinstance(value, sp.Number):
+            # a number SymPy cannot evaluate (exp(exp(1e308))) raises here, every time;
+            # its assumptions below would raise or not depending on the order they run in
+            sp.N(value, 2)
         if value.is_real is False or (value.is_number and value.as_real_imag()[1] != 0):
             raise self.fail(f"{text} is not a real number", node)
 
