@@ -244,6 +244,16 @@ class ResourceLimit(GdcliError):
     exit_code = ExitCode.RESOURCE
 
 
+class TooLarge(ResourceLimit):
+    """A parameter asks for more than gdcli does (gdcli.limits): `parameter` is its
+    name in the core, `problem` says by how much, so that the CLI can write the flag."""
+
+    def __init__(self, parameter: str, problem: str, hint: str | None = None) -> None:
+        super().__init__(f"{parameter} {problem}", hint)
+        self.parameter = parameter
+        self.problem = problem
+
+
 class NotComputed(ResourceLimit):
     """A value whose digits could not be known to a float's precision (within the time
     or the working precision gdcli allows): it is not shown rather than shown wrong."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from gdcli.errors import BadInput, MissingValue, NameRole, ParseError, ShapeMismatch
+from gdcli.errors import BadInput, BadValue, MissingValue, NameRole, ParseError, ShapeMismatch
 from gdcli.params import Shape, entries, nested
 from gdcli.parse.expression import FUNCTION_NAMES, RESERVED
 from gdcli.parse.options import (
@@ -241,6 +241,8 @@ def read_problem(
     source = normalise(text)
     names = free_names(source)
     _check_names(names, source)
+    if wrt is not None and not wrt:
+        raise BadValue("wrt", "must name a weight (got an empty name)")
     data = {n: tuple(s) for n, s in (columns or {}).items()}
     given = dict(inputs or {})
     for name, value in read_inputs(sets).items():

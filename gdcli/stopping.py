@@ -15,8 +15,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from gdcli.errors import BadValue
-from gdcli.limits import DIVERGENCE_FACTOR
+from gdcli.errors import BadValue, TooLarge
+from gdcli.limits import DIVERGENCE_FACTOR, MAX_UPDATES
 
 CONVERGED, DIVERGED, MAX_STEPS = "converged", "diverged", "max_steps"
 INTERRUPTED = "interrupted"  # Ctrl-C: not a rule, but how a run may end too
@@ -51,6 +51,9 @@ class StopRule:
     def __init__(self, steps: int, tol: float = 1e-8, factor: float = DIVERGENCE_FACTOR) -> None:
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
             raise BadValue("steps", f"must be at least 1 (got {steps})")
+        if steps > MAX_UPDATES:
+            shown = str(steps) if steps < 10**15 else f"{steps:.3g}"
+            raise TooLarge("steps", f"is too many: at most {MAX_UPDATES} updates (got {shown})")
         if not (isinstance(tol, (int, float)) and math.isfinite(tol) and tol >= 0):
             raise BadValue("tol", f"must be a finite number >= 0 (got {tol})")
         self.steps = steps

@@ -18,6 +18,7 @@ from gdcli.errors import (
     NameRole,
     ShapeMismatch,
     ShapeNeeded,
+    TooLarge,
     TooSlow,
 )
 from gdcli.params import shape_text
@@ -44,7 +45,7 @@ def words(exc: GdcliError) -> tuple[str, str | None]:
             f"or {flag(exc.point)} {exc.name}=… (a weight)",
             None,
         )
-    if isinstance(exc, BadValue):
+    if isinstance(exc, (BadValue, TooLarge)):
         return f"{flag(exc.parameter)} {exc.problem}", exc.hint
     if isinstance(exc, Conflict):
         why = f": {exc.why}" if exc.why else ""

@@ -34,12 +34,19 @@ def _outputs(loss: Loss, grads: list[Any] | None = None) -> tuple[list[Any], Any
 
 def _printer(base: type, symbols: list[Any], settings: dict[str, Any]) -> Any:
     """A SymPy code printer that writes the k-th weight entry as `xk` (the generated
-    functions' arguments), whatever the user called it."""
+    functions' arguments), whatever the user called it, and the imaginary unit as nan:
+    a value that needs it is complex, undefined for gdcli (the derivative of (-2)**w
+    holds log(-2) = log(2) + i*pi)."""
     names = {s: f"x{k}" for k, s in enumerate(symbols)}
 
     class Renaming(base):  # type: ignore[misc]
         def _print_Symbol(self, expr: Any) -> str:
             return names.get(expr) or str(super()._print_Symbol(expr))
+
+        def _print_ImaginaryUnit(self, expr: Any) -> str:
+            import sympy as sp
+
+            return str(self._print(sp.nan))
 
     return Renaming(settings)
 

@@ -190,7 +190,13 @@ class ArrayEvaluator:
     def __init__(self, compiled: Compiled) -> None:
         self.compiled = compiled
         self.space = Space()
-        namespace = {"numpy": self.space, "pi": math.pi, "e": math.e}
+        namespace = {
+            "numpy": self.space,
+            "pi": math.pi,
+            "e": math.e,
+            "nan": math.nan,
+            "inf": math.inf,
+        }
         self.function = load(array_source(compiled.tree) + "\n", namespace)["value_and_grad"]
 
     def __call__(self, x: list[Any], care: Any = None) -> tuple[Any, list[Any]]:

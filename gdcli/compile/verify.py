@@ -18,6 +18,7 @@ MATH_NAMES = (
     "sin cos tan asin acos atan atan2 sinh cosh tanh asinh acosh atanh exp expm1 log log1p "
     "log2 log10 sqrt copysign pi e"
 ).split()
+CONSTANT_NAMES = ("nan", "inf")  # values SymPy's printer writes by name; never called
 BUILTIN_NAMES = ("abs", "max", "min")
 HELPER_NAMES = ("_fsum", "_sqrt")
 LOOP_CALLS = ("_push",)  # a loop's argument: where a trace loop hands out its rows
@@ -141,7 +142,8 @@ def helpers() -> dict[str, Any]:
 
 
 def math_namespace() -> dict[str, Any]:
-    namespace: dict[str, Any] = {name: getattr(math, name) for name in MATH_NAMES}
+    names = (*MATH_NAMES, *CONSTANT_NAMES)
+    namespace: dict[str, Any] = {name: getattr(math, name) for name in names}
     namespace.update(helpers())
     return namespace
 
@@ -161,7 +163,8 @@ def numpy_namespace() -> dict[str, Any]:
     """The math names over NumPy float64 (which gives ±inf where math raises)."""
     import numpy as np
 
-    namespace: dict[str, Any] = {name: getattr(np, _NUMPY.get(name, name)) for name in MATH_NAMES}
+    names = (*MATH_NAMES, *CONSTANT_NAMES)
+    namespace: dict[str, Any] = {name: getattr(np, _NUMPY.get(name, name)) for name in names}
     namespace.update(helpers())
     return namespace
 

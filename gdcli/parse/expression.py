@@ -83,10 +83,12 @@ def _functions() -> dict[str, tuple[int, int, Callable[..., Any]]]:
     def log(a: Any, base: Any = None) -> Any:
         if base is None:
             return _elementwise(sp.log, a)
-        return _elementwise(lambda x: sp.log(x) / sp.log(base), a)
+        return _broadcast(lambda x, b: sp.log(x) / sp.log(b), a, base)
 
     def heaviside(a: Any, h0: Any = None) -> Any:
-        return _elementwise(lambda x: sp.Heaviside(x) if h0 is None else sp.Heaviside(x, h0), a)
+        if h0 is None:
+            return _elementwise(sp.Heaviside, a)
+        return _broadcast(sp.Heaviside, a, h0)
 
     def extreme(f: Callable[..., Any]) -> Callable[..., Any]:
         def build(*args: Any) -> Any:
@@ -277,9 +279,16 @@ class _Parser:
         return ParseError(message, self.syntax.source, self.column(node), hint)
 
     def build(self, node: ast.AST) -> Any:
-        value = self._build(node)
-        if not isinstance(node, (ast.Expression, ast.Name, ast.Constant)):
-            self.defined(value, node)
+        try:
+            value = self._build(node)
+            if not isinstance(node, (ast.Expression, ast.Name, ast.Constant)):
+                self.defined(value, node)
+        except (OverflowError, RecursionError):
+            # SymPy evaluating a constant far beyond any float (exp(exp(exp(1e308))))
+            text = self.syntax.segment(node) or "the expression"
+            raise ResourceLimit(
+                f"{_quote(text)} is too large to compute with (at column {self.column(node)})"
+            ) from None
         return value
 
     def defined(self, value: Any, node: ast.AST) -> None:
@@ -287,13 +296,19 @@ class _Parser:
         undefined everywhere, whatever the weights are."""
         import sympy as sp
 
-        if _is_array(value):
-            return  # its entries were checked as they were built
+        if _is_array(value):  # each entry, as a number is (ln(w - w) of a vector w)
+            for entry in value.flat:
+                self.defined(entry, node)
+            return
         if not isinstance(value, sp.Expr) or value.free_symbols:
             return
         text = self.syntax.segment(node) or "the expression"
         if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
             raise self.fail(f"{text} is undefined (a division by zero?)", node)
+        if not isinstance(value, sp.Number):
+            # a number SymPy cannot evaluate (exp(exp(1e308))) raises here, every time;
+            # its assumptions below would raise or not depending on the order they run in
+            sp.N(value, 2)
         if value.is_real is False or (value.is_number and value.as_real_imag()[1] != 0):
             raise self.fail(f"{text} is not a real number", node)
 
@@ -563,13 +578,28 @@ def parse_loss(
             )
     if not isinstance(value, sp.Expr):
         raise ParseError(f"{_quote(source)} is not an expression of numbers")
-    expr = value
+    expr = _real_parts(value)
     _check_defined(expr, source)
     variables = tuple(sorted(parser.symbols))
     _check_entry_names(parser.symbols)
     used_shapes = {name: tuple(shapes.get(name, ())) if shapes else () for name in variables}
     symbols = {name: tuple(entries(parser.symbols[name])) for name in variables}
     return Loss(source, expr, variables, used_shapes, symbols)
+
+
+def _real_parts(expr: Any) -> Any:
+    """SymPy, unsure that a part is real, writes abs(u**v) as Abs(u)**re(v): every
+    value here is real (where it is defined at all), so re(v) is v, im(v) is 0 and
+    conjugate(v) is v. Left in, they could be neither differentiated nor compiled."""
+    import sympy as sp
+
+    if not expr.has(sp.re, sp.im, sp.conjugate):
+        return expr
+    return (
+        expr.replace(sp.re, lambda a: a)
+        .replace(sp.im, lambda a: sp.S.Zero)
+        .replace(sp.conjugate, lambda a: a)
+    )
 
 
 def _check_entry_names(symbols: Mapping[str, Any]) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from gdcli.errors import BadValue, ParseError, ResourceLimit
+from gdcli.errors import BadValue, ParseError, ResourceLimit, TooLarge
 from gdcli.limits import MAX_ENTRIES, MAX_RUNS
 from gdcli.params import Shape
 from gdcli.parse.quick import quick_value
@@ -138,8 +138,10 @@ def parse_grid(text: str, parameter: str, log: bool = False) -> list[float]:
             n = int(parts[2])
         except ValueError:
             raise BadValue(parameter, f"{text}: N must be a whole number") from None
-        if not 1 <= n <= MAX_RUNS:
-            raise BadValue(parameter, f"{text}: N must be between 1 and {MAX_RUNS}")
+        if n < 1:
+            raise BadValue(parameter, f"{text}: N must be at least 1")
+        if n > MAX_RUNS:
+            raise TooLarge(parameter, f"{text}: N is at most {MAX_RUNS}")
         fa, fb = finite_float(a, parameter), finite_float(b, parameter)
         if n == 1:
             return [fa]

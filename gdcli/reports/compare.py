@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from gdcli.compile.load import Loaded
 from gdcli.descent import BatchDescent, Descent, Outcome, Step
-from gdcli.limits import PLOT_POINTS
+from gdcli.errors import TooLarge
+from gdcli.limits import MAX_TRACE_VALUES, PLOT_POINTS
 from gdcli.params import Params, entry_labels, flatten, json_value
 from gdcli.reports.base import Report, Table
 from gdcli.reports.curvature import curvature, sentence
@@ -120,6 +121,14 @@ def compare(
 ) -> Report:
     names = list(compiled.variables)
     labels = [label for n in names for label in entry_labels(n, compiled.shapes[n])]
+    kept = len(specs) * (rule.steps + 1) * (2 * len(labels) + 1)  # params, grad, loss
+    if trace and kept > MAX_TRACE_VALUES:
+        raise TooLarge(
+            "trace",
+            f"would keep {len(specs)} runs x {rule.steps + 1} steps x {2 * len(labels) + 1} "
+            f"numbers = {kept}: too many (at most {MAX_TRACE_VALUES})",
+            hint="ask for fewer steps, or run descend for every step of one run",
+        )
     for spec in specs:  # every run checked before any starts (a bad schedule, say)
         _descent(compiled, start, spec, rule, training)
     done: list[Result] = []

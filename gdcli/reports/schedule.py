@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gdcli.errors import BadValue
+from gdcli.errors import BadValue, TooLarge
+from gdcli.limits import MAX_SCHEDULE_STEPS
 from gdcli.reports.base import Report, Table, constant
 from gdcli.reports.figures import curve_figure
 from gdcli.stopping import StopRule
@@ -21,6 +22,10 @@ def schedule(
     """The lrs of updates 0 .. steps-1 (plateau reads one metric per update)."""
     from gdcli.schedules import make_schedule, preview, preview_momentum
 
+    if rule.steps > MAX_SCHEDULE_STEPS:
+        raise TooLarge(
+            "steps", f"is too many to preview: at most {MAX_SCHEDULE_STEPS} (got {rule.steps})"
+        )
     needs_metric = make_schedule(name, base_lr, **options).needs_metric
     if needs_metric and metrics is None:
         raise BadValue("metrics", f"are needed by {name}: it lowers the lr when they stop falling")

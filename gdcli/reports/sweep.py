@@ -12,7 +12,7 @@ from gdcli.compile.sweep import ArrayEvaluator
 from gdcli.descent import CONVERGED_CODE, DIVERGED_CODE, MAX_STEPS_CODE, STATUS, SweepResult
 from gdcli.descent import sweep as run_sweep
 from gdcli.errors import BadInput, ResourceLimit
-from gdcli.limits import MAX_RUNS, OSCILLATION_STEPS
+from gdcli.limits import MAX_RUNS, MAX_SWEEP_VALUES, OSCILLATION_STEPS
 from gdcli.optimizers import make_optimizer
 from gdcli.params import entry_labels, flatten, nested
 from gdcli.problem import Problem, plain
@@ -56,6 +56,11 @@ def sweep(
         raise ResourceLimit(
             f"{len(start_values)} starts x {len(lrs)} learning rates = "
             f"{count} runs: too many (at most {MAX_RUNS})"
+        )
+    if count * len(labels) > MAX_SWEEP_VALUES:
+        raise ResourceLimit(
+            f"{count} runs x {len(labels)} weight entries = {count * len(labels)} values: "
+            f"too many (at most {MAX_SWEEP_VALUES})"
         )
     lr_array = np.array(lrs, dtype=float)
     if len(start_values) > 1:
