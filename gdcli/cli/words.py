@@ -7,6 +7,7 @@ is the one place that knows how the command line spells them.
 from __future__ import annotations
 
 from gdcli.errors import (
+    BadRow,
     BadValue,
     Conflict,
     Diverged,
@@ -34,6 +35,8 @@ def words(exc: GdcliError) -> tuple[str, str | None]:
             f"or {flag(exc.point)} {exc.name}=… (a weight)",
             None,
         )
+    if isinstance(exc, BadRow):
+        return f"{flag(exc.parameter)} {exc.message}", exc.hint
     if isinstance(exc, BadValue):
         return f"{flag(exc.parameter)} {exc.problem}", exc.hint
     if isinstance(exc, Conflict):

@@ -542,6 +542,33 @@ def parse_loss(
     return Loss(source, expr, variables, used_shapes, symbols)
 
 
+def parse_array(
+    text: str,
+    shapes: Mapping[str, Shape] | None = None,
+    constants: Mapping[str, Any] | None = None,
+) -> Any:
+    """Parse an expression of any shape (a gradient written in matrix form): a SymPy
+    expression, or a NumPy object array of them, entry by entry."""
+    import sympy as sp
+
+    syntax = syntax_tree(text)
+    parser = _Parser(
+        syntax=syntax,
+        shapes=shapes or {},
+        constants=constants or {},
+        allow_variables=True,
+        functions=_functions(),
+    )
+    value = parser.build(syntax.tree)
+    if _is_array(value) and value.ndim == 0:
+        value = value.item()
+    for x in entries(value):
+        if not isinstance(x, sp.Expr):
+            raise ParseError(f"{_quote(syntax.source)} is not an expression of numbers")
+        _check_defined(x, syntax.source)
+    return value
+
+
 def _check_entry_names(symbols: Mapping[str, Any]) -> None:
     """A scalar weight named like an entry of a matrix (W_1_1 beside W) would be the
     same symbol as W[1,1]."""

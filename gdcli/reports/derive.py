@@ -88,10 +88,11 @@ def derive(
         ["l(" + name + ")", loss.text],
         [f"dl/d{name}", str(derivative)],
     ]
-    if latex:
-        import sympy as sp
+    if latex:  # the line a write-up takes: the loss and its derivative
+        from gdcli.latex import loss_and_derivative
 
-        data["latex"] = sp.latex(derivative)
+        whole = problem.loss.expr if others else loss.expr
+        data["latex"] = loss_and_derivative(name, whole, derivative, list(problem.weights))
         summary.append(["latex", data["latex"]])
     summary += [
         [name, str(at)],
@@ -137,7 +138,7 @@ def derive(
     return Report(
         data,
         [Table(["quantity", "value"], summary, records=False), quotient_table],
-        constant([s.slope]),
+        constant([data["latex"]] if latex else [s.slope]),
         undefined=lambda: kink_note(name, at, s),
         notes=constant(notes),
         figures=constant(figures),
