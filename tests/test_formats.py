@@ -31,7 +31,11 @@ CALLS: dict[str, list[str]] = {
     "grad": ["grad", "w**3", "--at", "2"],
     "check": ["check", "w**3", "3*w**2"],
     "sweep": ["sweep", "w**3", "--lr", "0.01,0.02", "--start", "2", "--steps", "3"],
+    "schedule": ["schedule", "cosine", "--t-max", "4", "--steps", "3"],
+    "exercise": ["exercise", "derivative", "--seed", "1", "--key"],
 }
+WITHOUT_EXPR = {"schedule", "exercise"}  # commands that take no loss
+WITH_EXPR = [name for name in COMMANDS if name not in WITHOUT_EXPR]
 # Matrix / several-weight variants where the command takes them.
 MATRIX_CALLS: dict[str, list[str]] = {
     "descend": ["descend", "sum((W @ x - y)**2)", "--set", "x=[1,2,3]", "--set", "y=[1,0]",
@@ -74,6 +78,8 @@ JSON_KEYS = {
     "grad": {"expression", "variables", "at", "loss", "partials", "gradient"},
     "check": {"expression", "variable", "answer", "derivative", "equal", "counterexample"},
     "sweep": {"expression", "optimizer", "steps", "runs"},
+    "schedule": {"scheduler", "lrs"},
+    "exercise": {"kind", "seed", "question", "loss", "values", "answer"},
 }  # fmt: skip
 
 
@@ -260,7 +266,7 @@ def test_version_matches_package_and_pyproject(run):
 # --- EXPR from stdin and from GDCLI_LOSS ----------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", COMMANDS)
+@pytest.mark.parametrize("name", WITH_EXPR)
 def test_dash_reads_expression_from_stdin(run, name):
     args = [a if a != "w**3" else "-" for a in CALLS[name]]
     assert "-" in args
@@ -422,7 +428,7 @@ def test_diverged_descend_csv_is_complete(run):
     assert all(len(row) == len(rows[0]) for row in rows)
 
 
-@pytest.mark.parametrize("name", COMMANDS)
+@pytest.mark.parametrize("name", WITH_EXPR)
 def test_exit_4_resource_limit(run, name):
     args = list(CALLS[name])
     args[1] = "9**9**9**9"

@@ -44,6 +44,8 @@ CALLS: dict[str, list[str]] = {
     "grad": ["grad"],
     "check": ["check", "(w-3)**2", "2*(w-3)"],
     "sweep": ["sweep", "--lr", "0.1:1.5:5", "--start", "0", "--steps", "20"],
+    "schedule": ["schedule", "cosine", "--t-max", "4", "--steps", "4"],
+    "exercise": ["exercise", "derivative", "--seed", "1", "--key"],
 }
 
 W = sympy.Symbol("w", real=True)
@@ -237,6 +239,30 @@ def test_sweep_numbers():
         "best lr: 0.45 (converged in the fewest steps, 9). A run oscillates when its update "
         "changed sign at each of the last 20 steps.",
     ]
+
+
+def test_schedule_numbers():
+    """Cosine annealing from 0.1 with T_max 4 (torch's closed form, eta_min 0):
+    lr_k = 0.1 * (1 + cos(pi k / 4)) / 2."""
+    import math
+
+    rows = golden_csv("schedule")
+    assert [int(row["step"]) for row in rows] == [0, 1, 2, 3]
+    for row in rows:
+        k = int(row["step"])
+        assert float(row["lr"]) == pytest.approx(
+            0.1 * (1 + math.cos(math.pi * k / 4)) / 2, rel=1e-15
+        )
+
+
+def test_exercise_numbers():
+    """The key's answer is the loss's derivative (SymPy on the test's side)."""
+    cells = {row["quantity"]: row["value"] for row in golden_csv("exercise")}
+    assert (cells["kind"], cells["seed"], cells["level"]) == ("derivative", "1", "1")
+    loss = sympy.sympify(cells["loss"], {"w": W})
+    answer = sympy.sympify(cells["answer"], {"w": W})
+    assert sympy.simplify(sympy.diff(loss, W) - answer) == 0
+    assert cells["question"] == f"Find the derivative dl/dw of l(w) = {cells['loss']}."
 
 
 # --- plain and table show what csv shows ----------------------------------------------------------
