@@ -33,6 +33,9 @@ def _printer() -> Any:
             return str(super()._print_Piecewise(expr))
 
         def _print_Function(self, expr: Any, exp: Any = None) -> str:
+            if expr.func.__name__ == "indicator":
+                text = rf"\mathbf{{1}}\left[{self._print(expr.args[0])}\right]"
+                return rf"{text}^{{{exp}}}" if exp else text
             if expr.func.__name__ == "sigma":
                 text = rf"\sigma\left({self._print(expr.args[0])}\right)"
                 return rf"{text}^{{{exp}}}" if exp else text
@@ -63,7 +66,18 @@ def _course_forms(expr: Any) -> Any:
         (z,) = next(p for p in e.base.args if isinstance(p, sp.exp)).args
         return sigma(-z)
 
-    return expr.replace(is_sigmoid, as_sigma) if isinstance(expr, sp.Basic) else expr
+    indicator = sp.Function("indicator")
+
+    def is_indicator(e: Any) -> bool:
+        if not isinstance(e, sp.Piecewise) or len(e.args) != 2:
+            return False
+        (one, cond), (zero, otherwise) = e.args
+        return bool(one == 1 and zero == 0 and otherwise == sp.true)
+
+    if not isinstance(expr, sp.Basic):
+        return expr
+    expr = expr.replace(is_sigmoid, as_sigma)
+    return expr.replace(is_indicator, lambda e: indicator(e.args[0].cond))
 
 
 def latex(expr: Any) -> str:

@@ -36,6 +36,7 @@ class Judged:
     unreadable: GdcliError | None = None  # the answer does not parse (or cannot be used)
     loss_expr: Any = None  # SymPy, for LaTeX
     answer_expr: Any = None
+    array: bool = False  # the weight is a vector or a matrix: ANSWER is its gradient
 
 
 def _answer_error(exc: GdcliError) -> GdcliError:
@@ -80,9 +81,9 @@ def judge(
             raise
         except GdcliError as exc:
             if exc.message.startswith("ANSWER"):
-                return Judged(problem.text, name, answer_source, None, exc)
+                return Judged(problem.text, name, answer_source, None, exc, array=True)
             raise
-        return Judged(problem.text, name, answer_source, verdict)
+        return Judged(problem.text, name, answer_source, verdict, array=True)
     loss = problem.loss
     try:
         answer = _parse_answer(answer_source, loss, problem.inputs)
@@ -263,6 +264,10 @@ def check(j: Judged, latex: bool = False) -> tuple[Report, int]:
         note = f"correct: {j.answer} is dl/d{j.variable} of {j.expression} ({reason(j)})."
     elif v.equal and v.method == "value":
         note = f"correct: {j.answer} is {j.expression} ({reason(j)})."
+    elif v.equal and j.array:
+        note = (
+            f"correct: {j.answer} is the gradient ∂l/∂{j.variable} of {j.expression} ({reason(j)})."
+        )
     elif v.equal:
         note = f"correct: {j.answer} is dl/d{j.variable} of {j.expression} ({reason(j)})."
     else:
