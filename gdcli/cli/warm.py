@@ -22,18 +22,19 @@ from gdcli.cli.options import Output, _keyword, _with_parameters
 
 
 class _Recording:
-    """An Output whose report is kept before it is written."""
+    """An Output whose report is kept (by `keep`) before it is written: writing may
+    end in an error that is part of the result (a quiet value that does not exist)."""
 
-    def __init__(self, out: Output) -> None:
+    def __init__(self, out: Output, keep: Callable[[dict[str, Any]], None]) -> None:
         self.out = out
-        self.plot_asked = out.plot
+        self.keep = keep
         self.frozen: dict[str, Any] | None = None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.out, name)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name in ("out", "plot_asked", "frozen"):
+        if name in ("out", "keep", "frozen"):
             object.__setattr__(self, name, value)
         else:
             setattr(self.out, name, value)
@@ -43,10 +44,11 @@ class _Recording:
 
         frozen = freeze(report, 0, self.out.plot)
         thawed = thaw(frozen) if frozen is not None else None
-        if thawed is None:  # not plain data: written as it is, and not kept
+        if frozen is None or thawed is None:  # not plain data: written, not kept
             self.out.emit(report)
             return
         self.frozen = frozen
+        self.keep(frozen)
         self.out.emit(thawed[0])
 
 
@@ -89,11 +91,10 @@ def warm(
             out.plot = out.plot and plot
             out.emit(report)
             return code
-        recording = _Recording(out)
+        recording = _Recording(out, lambda frozen: results.store(key, frozen))
         code = function(out=recording, **kwargs)
-        if recording.frozen is not None:
+        if recording.frozen is not None and int(code or 0) != recording.frozen["code"]:
             recording.frozen["code"] = int(code or 0)
-            recording.frozen["plot"] = out.plot
             results.store(key, recording.frozen)
         return code
 

@@ -156,7 +156,7 @@ def _thaw(data: dict[str, Any]) -> tuple[Report, int, bool]:
     figures = [_figure_back(f) for f in _list(data["figures"])]
     rows_key, undefined, code = data["rows_key"], data["undefined"], data["code"]
     _check(rows_key is None or isinstance(rows_key, str))
-    _check(isinstance(undefined, str) and _is(code, int) and 0 <= code <= 255)
+    _check(isinstance(undefined, str) and code in (0, 1) and _is(code, int))  # ok, or wrong
     _check(isinstance(data["figure_is_data"], bool) and isinstance(data["plot"], bool))
     report = Report(
         head,
