@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import random
+import re
 import subprocess
 import sys
 
@@ -185,7 +185,7 @@ def test_diverge_keys_by_running_the_rule(run, seed):
 
     def final_distance(lr: float) -> float:
         point = {n: 0.7 + k for k, n in enumerate(names)}
-        buffer = {n: 0.0 for n in names}
+        buffer = dict.fromkeys(names, 0.0)
         for step in range(3000):
             g = grad(point) if step < 3 else _quadratic_grad(data["loss"], point, names)
             for n in names:  # torch's SGD: buf = momentum * buf + g; w -= lr * buf
