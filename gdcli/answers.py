@@ -284,9 +284,13 @@ def _float(value: Any) -> float | None:
 
 
 def _show_point(value: Any) -> str:
-    """A coordinate of a point for a sentence: its shortest float form."""
+    """A coordinate of a point for a sentence: its shortest float form (`1`, `0.5`,
+    `5e-08`; a point that is no short decimal, such as -2/3 + 1e-6, to 17 digits)."""
     f = _float(value)
-    return repr(f) if f is not None else str(value)
+    if f is None:
+        return str(value)
+    text = repr(f)
+    return text[:-2] if text.endswith(".0") else text
 
 
 def _mismatch(

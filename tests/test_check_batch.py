@@ -77,7 +77,7 @@ def test_each_row_is_judged_as_one_call_judges_it(run, answers):
 
 def test_reasons(run, answers):
     out = {o["id"]: o for o in records(run(["check", "--batch", answers, "-f", "csv"]))}
-    assert out["bob"]["reason"] == "at w = 1.0 dl/dw is 2, but the answer gives 3 (difference 1)"
+    assert out["bob"]["reason"] == "at w = 1 dl/dw is 2, but the answer gives 3 (difference 1)"
     assert out["cy"]["reason"].startswith("ANSWER: cannot parse '2w'")
     assert "column 1" in out["cy"]["reason"] and "2*w" in out["cy"]["reason"]
     assert out["gus"]["reason"] == "ANSWER: is empty"

@@ -193,7 +193,7 @@ def test_short_values_stay_short(run):
         "3",
         "1",
     )
-    assert data["reason"] == "at w = 1.0 dl/dw is 2, but the answer gives 3 (difference 1)"
+    assert data["reason"] == "at w = 1 dl/dw is 2, but the answer gives 3 (difference 1)"
 
 
 # --- 5. tolerances --------------------------------------------------------------------------

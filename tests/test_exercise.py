@@ -299,3 +299,10 @@ def test_quiet(run):
 )
 def test_bad_input_is_exit_2_naming_the_option(run, args, needle):
     assert_clean_failure(run(args), 2, needle)
+
+
+def test_the_command_knows_every_kind():
+    from gdcli.cli.commands import EXERCISE_KINDS
+    from gdcli.exercises import KINDS as ALL
+
+    assert EXERCISE_KINDS == ALL == tuple(KINDS)

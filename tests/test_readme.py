@@ -35,7 +35,8 @@ def shell_blocks() -> list[str]:
 
 
 @pytest.mark.parametrize(("command", "code"), console_examples())
-def test_console_example(command, code):
+def test_console_example(command, code, monkeypatch):
+    monkeypatch.chdir(README.parent)  # files the examples name (examples/) are the repository's
     r = run_cli(shlex.split(command)[1:])
     assert r.code == code, r.err
     assert r.out.strip(), "an example should print something"
@@ -61,8 +62,9 @@ def test_shell_script(script, tmp_path):
     wrapper.chmod(0o755)
     env = dict(os.environ, PATH=f"{bindir}{os.pathsep}{os.environ['PATH']}")
     proc = subprocess.run(
-        ["bash", "-c", script], capture_output=True, text=True, env=env, timeout=120
-    )
+        ["bash", "-c", script], capture_output=True, text=True, env=env, timeout=120,
+        cwd=README.parent,
+    )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     assert proc.stdout.strip()

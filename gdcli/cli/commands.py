@@ -28,7 +28,6 @@ from gdcli.cli.options import (
     schedule_options,
 )
 from gdcli.cli.warm import warm
-from gdcli.exercises import KINDS
 
 ScheduleSpec = tuple[str, dict[str, Any], float | None] | None
 
@@ -324,11 +323,15 @@ def check(
     out: Output,
     expr: Annotated[
         str | None,
-        typer.Argument(help="The loss ('-' reads it from stdin).", show_default=False),
+        typer.Argument(
+            metavar="[EXPR]", help="The loss ('-' reads it from stdin).", show_default=False
+        ),
     ] = None,
     answer: Annotated[
         str | None,
-        typer.Argument(help="Your derivative, e.g. '2*(w - 3)'.", show_default=False),
+        typer.Argument(
+            metavar="[ANSWER]", help="Your derivative, e.g. '2*(w - 3)'.", show_default=False
+        ),
     ] = None,
     wrt: WrtOpt = None,
     at: Annotated[
@@ -452,8 +455,11 @@ def _open_batch(source: str) -> Any:
         raise BadInput(f"--batch {source}: cannot be read ({exc.strerror or exc})") from None
 
 
+# gdcli.exercises.KINDS, written out: importing that module costs every call start-up time
+# (a test keeps the two equal)
+EXERCISE_KINDS = ("derivative", "partial", "matrix", "step", "diverge")
 ExerciseKind = Enum(  # type: ignore[misc]
-    "ExerciseKind", {kind: kind for kind in KINDS}, type=str
+    "ExerciseKind", {kind: kind for kind in EXERCISE_KINDS}, type=str
 )
 
 
@@ -468,6 +474,7 @@ def exercise(
     kind: Annotated[
         ExerciseKind,
         typer.Argument(
+            metavar="KIND",
             case_sensitive=False,
             help="derivative (--level 1-3), partial, matrix, step or diverge.",
             show_default=False,

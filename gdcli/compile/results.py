@@ -18,7 +18,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from gdcli.compile.cache import _private, _sha256, _tighten
+from gdcli.compile.files import _private, _sha256, _tighten
 
 FORMAT = 1  # bump when the layout of an entry changes
 MAX_ENTRY = 2_000_000  # bytes of one entry; a larger file is not read
