@@ -659,7 +659,7 @@ def _bad_input_row(folder: Path) -> Row:
         (["check", "--batch", str(folder / "fields.csv"), "-f", "csv"], "row 2 (line 3)", 1),
         (["check", "--batch", str(folder / "rtol.csv"), "-f", "csv"], "row 2 (line 3)", 1),
         (["check", "w**2", "2*w", "--rtol", "-1"], "--rtol", 0),
-        (["exercise", "integral", "--seed", "1"], "kind", 0),
+        (["exercise", "integral", "--seed", "1"], "KIND", 0),
     ]
     failed = []
     for args, needle, kept in cases:

@@ -383,7 +383,8 @@ def breakpoints(exprs: Sequence[Any], symbol: Any) -> list[tuple[float, Any]]:
             elif found[near] is None and exact is not None:
                 del found[near]
                 found[value] = exact
-    return sorted(found.items())[:MAX_BREAKPOINTS]
+    nearest = sorted(found.items(), key=lambda item: abs(item[0]))[:MAX_BREAKPOINTS]
+    return sorted(nearest)  # the ones nearest 0 (sin(w) has hundreds on the grid)
 
 
 @functools.lru_cache(maxsize=1024)  # a batch asks again about the same loss's switches
@@ -463,7 +464,8 @@ def _line_probes(
             delta = step if gap is None else min(step, gap / 4)
             for shrink in (1, sp.Rational(1, 1000)):
                 out.append(at(r + side * delta * shrink))
-    return out
+    # the pieces first, then close in; nearest 0 first: a counterexample is where people look
+    return sorted(out, key=lambda p: (p.piece is None, abs(p.values[index])))
 
 
 def probes(symbols: Sequence[Any], cuts: Sequence[Any]) -> Iterator[Probe]:

@@ -289,7 +289,7 @@ def test_quiet(run):
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["exercise", "integral", "--seed", "1"], "kind"),
+        (["exercise", "integral", "--seed", "1"], "KIND"),
         (["exercise", "step", "--seed", "-1"], "--seed"),
         (["exercise", "step", "--seed", str(2**64)], "--seed"),
         (["exercise", "derivative", "--seed", "1", "--level", "4"], "--level"),
