@@ -247,3 +247,19 @@ def test_a_header_only_file_is_fine(run, tmp_path):
     r = run(["check", "--batch", write(tmp_path, []), "-f", "json"])
     assert r.code == 0
     assert json.loads(r.out)["rows"] == []
+
+
+def test_an_output_can_be_graded_again(run, answers, tmp_path):
+    """Re-grading a graded file replaces its status, reason and method columns."""
+    first = run(["check", "--batch", answers, "--format", "csv"]).out
+    with open(answers, encoding="utf-8") as f:
+        original = list(csv.DictReader(f))
+    graded = [dict(row, **{k: v for k, v in o.items() if k in ("status", "reason", "method")})
+              for row, o in zip(original, csv.DictReader(io.StringIO(first)), strict=True)]  # fmt: skip
+    path = tmp_path / "graded.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(graded[0]))
+        writer.writeheader()
+        writer.writerows(graded)
+    again = run(["check", "--batch", str(path), "--format", "csv"])
+    assert (again.code, again.out) == (0, first)

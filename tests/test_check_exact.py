@@ -104,6 +104,13 @@ KINK_TOO_FAR = [
 ]
 
 
+KINK_TOO_FAR += [
+    ("max(0, sin(w))", "cos(w)*Heaviside(sin(w) - 1e-9)", (0, 1e-9), 1.0, 0.0),  # periodic
+    ("abs(w - sqrt(2))", "sign(w - 1.4142135)", (1.4142135, 2**0.5), -1.0, 1.0),  # irrational
+    ("max(w, 2*w)", "Heaviside(w - 1e-10) + 1", (0, 1e-10), 2.0, 1.0),
+]
+
+
 @pytest.mark.parametrize(("loss", "answer", "gap", "expected", "got"), KINK_TOO_FAR)
 def test_a_kink_in_the_wrong_place_is_found(run, loss, answer, gap, expected, got):
     data = check_json(run, loss, answer, code=1)
@@ -283,3 +290,31 @@ def test_the_reason_of_a_wrong_value(run):
     ce = data["counterexample"]
     assert (ce["expected_text"], ce["got_text"]) == ("0.333333", "0.3333")
     assert math.isclose(ce["difference"], 0.3333 - 1 / 3, rel_tol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("loss", "answer", "wrt"),
+    [("relu(x)*y", "(x > 1e-7)*y", "x"), ("relu(x*y)", "y*(x*y > 1e-7)", "x")],
+)
+def test_a_kink_in_the_wrong_place_with_several_weights(run, loss, answer, wrt):
+    """Breakpoints are looked for along each weight through a few points."""
+    data = check_json(run, loss, answer, "--wrt", wrt, code=1)
+    ce = data["counterexample"]
+    x, y = ce["point"]["x"], ce["point"]["y"]
+    assert 0 < x * y <= 1e-7 or 0 < x <= 1e-7
+    assert (ce["expected"], ce["got"]) == (y, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("loss", "answer", "options"),
+    [
+        ("sin(w)**2", "sin(2*w + 1e-12)", []),
+        ("exp(w)", "exp(w + 1e-15)", []),
+        ("w**2", "2*w*(1 + 1e-16)", []),
+        ("tanh(w)", "1 - tanh(w)**2 + 1e-30*w", []),
+        ("x**2*y", "2*x*y + 1e-20*y", ["--wrt", "x"]),
+    ],
+)
+def test_offsets_inside_functions_and_with_several_weights(run, loss, answer, options):
+    data = check_json(run, loss, answer, *options, code=1)
+    assert data["counterexample"]["expected_text"] != data["counterexample"]["got_text"]

@@ -6,6 +6,9 @@ the value given on the command line, if any); every other column is passed
 through. Each record holds the passed-through columns (`id` included), then
 `status` (correct, wrong, unparsable, error), `reason` (one line) and `method`.
 
+Columns named like the record's own (`status`, `reason`, `method`, `latex`) are
+replaced, so that an output can be graded again.
+
 A row is judged as one call of check would judge it, with the same time budget.
 An answer that does not parse is that row's `unparsable`; a row that runs out of
 time is its `error`: neither ends the run. The file itself being bad (no header,
@@ -164,8 +167,10 @@ def batch(
         header = read_header(source, reader)
     except csv.Error as exc:
         raise BadRow(source, reader.line_num, 0, f"is not CSV ({exc})") from None
-    passed = [c for c in header if c not in REQUIRED + SETTINGS]
-    columns = [*passed, "status", "reason", "method", *(["latex"] if latex else [])]
+    judged = ["status", "reason", "method", *(["latex"] if latex else [])]
+    # a file graded before is graded again: its old judgement is replaced, not passed on
+    passed = [c for c in header if c not in (*REQUIRED, *SETTINGS, *judged)]
+    columns = [*passed, *judged]
     run = _Run()
     cache: dict[tuple[Any, ...], Outcome] = {}
 
