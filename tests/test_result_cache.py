@@ -210,3 +210,18 @@ def test_a_shared_directory_is_made_private(cache):
     run_cli(ARGS, env=env)
     assert directory.stat().st_mode & 0o777 == 0o700
     assert len(entries(directory)) == 1
+
+
+def test_the_key_holds_the_installed_code(cache, monkeypatch):
+    """Another gdcli (its sources), SymPy, mpmath or NumPy is another key: a miss."""
+    import gdcli.compile.results as results
+
+    directory, env = cache
+    run_cli(["derive", "w**3", "-q"], env=env)
+    assert len(entries(directory)) == 1
+    stamp = results.fingerprint()
+    assert "sympy/release.py=" in stamp and "mpmath/__init__.py=" in stamp
+    assert "numpy/version.py=" in stamp and "answers.py=" in stamp
+    monkeypatch.setattr(results, "fingerprint", lambda: stamp + "\nchanged")
+    run_cli(["derive", "w**3", "-q"], env=env)
+    assert len(entries(directory)) == 2

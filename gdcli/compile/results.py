@@ -4,8 +4,8 @@ from what the first call computed, without SymPy.
 An entry is data only (JSON: numbers, texts, lists; never code), keyed by
 everything that decides the result: the command and every argument as given (the
 expression already read from stdin or the environment), the time budget, gdcli's
-version and the state of its sources, and the installed SymPy and NumPy (their
-printing decides texts). Entries live beside the compiled losses, under the same
+version and the state of its sources, and the installed SymPy, mpmath and NumPy
+(their printing decides texts). Entries live beside the compiled losses, under the same
 rules: a directory only the user can write (0700, owner and mode checked), a
 regular file owned by the user, a size limit, anything odd or corrupt ignored (the
 call then computes again, and writes a fresh entry), never an error.
@@ -47,7 +47,11 @@ def fingerprint() -> str:
         stamps += [
             f"{f}={_stamp(os.path.join(root, f))}" for f in sorted(files) if f.endswith(".py")
         ]
-    installed = {"sympy": ("release.py", "__init__.py"), "numpy": ("version.py",)}
+    installed = {
+        "sympy": ("release.py", "__init__.py"),
+        "mpmath": ("__init__.py",),  # its printing writes a counterexample's digits
+        "numpy": ("version.py",),
+    }
     for package, names in installed.items():
         spec = importlib.util.find_spec(package)
         origin = spec.origin if spec is not None else None
