@@ -263,3 +263,20 @@ def test_an_output_can_be_graded_again(run, answers, tmp_path):
         writer.writerows(graded)
     again = run(["check", "--batch", str(path), "--format", "csv"])
     assert (again.code, again.out) == (0, first)
+
+
+def test_a_row_that_is_not_utf8_is_a_bad_row(run, tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(b"id,loss,answer\n1,w**2,2*w\n2,w**2,2*w \xe9\n3,w**2,2*w\n")
+    r = run(["check", "--batch", str(path), "-f", "json"])
+    assert r.code == 2
+    data = strict_json(r.out)  # complete: every other row judged
+    assert [row["status"] for row in data["rows"]] == ["correct", "error", "correct"]
+    assert_one_error(r.err, "--batch", "row 2 (line 3)", "not text (UTF-8)")
+
+
+def test_a_bom_from_stdin(run):
+    r = run(["check", "--batch", "-", "-f", "csv"], stdin="\ufeffid,loss,answer\n1,w**2,2*w\n")
+    assert records(r) == [{"id": "1", "status": "correct",
+                           "reason": "SymPy simplifies their difference to 0",
+                           "method": "symbolic"}]  # fmt: skip

@@ -2,6 +2,7 @@
 No maths here. Heavy modules are imported inside the commands that need them, so
 `gdcli --help` starts fast."""
 
+import io
 import sys
 from collections.abc import Callable
 from enum import Enum
@@ -432,7 +433,7 @@ def _check_batch(
         report = batch(source, stream, defaults, env.time_limit(), latex, said)
         out.emit(report)
     finally:
-        if stream is not sys.stdin:
+        if stream is not sys.stdin and source.strip() != "-":
             stream.close()
     return 0
 
@@ -444,9 +445,15 @@ def _open_batch(source: str) -> Any:
     if source.strip() == "-":
         if sys.stdin is None:
             raise BadInput("stdin is closed: there is no batch to read")
-        return sys.stdin
+        raw = getattr(sys.stdin, "buffer", None)
+        if raw is None:
+            return sys.stdin
+        # bytes that are not UTF-8 are that row's problem, not the end of the run
+        return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
     try:
-        return open(source, encoding="utf-8-sig", newline="")  # noqa: SIM115  (closed above)
+        return open(  # noqa: SIM115  (closed by the caller)
+            source, encoding="utf-8-sig", errors="surrogateescape", newline=""
+        )
     except FileNotFoundError:
         raise BadInput(f"--batch {source}: no such file") from None
     except IsADirectoryError:

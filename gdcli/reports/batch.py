@@ -80,7 +80,7 @@ def read_header(source: str, reader: Any) -> list[str]:
     """The header row, checked: the required columns, once each."""
     for fields in reader:
         if any(f.strip() for f in fields):
-            header = [f.strip() for f in fields]
+            header = [f.strip().lstrip("\ufeff") for f in fields]  # a BOM read from stdin
             break
     else:
         raise BadRow(source, 0, 0, "is empty: expected a header line with loss and answer")
@@ -99,6 +99,11 @@ def read_header(source: str, reader: Any) -> list[str]:
     if any(not c for c in header):
         raise BadRow(source, reader.line_num, 0, "the header has a column without a name")
     return header
+
+
+def _undecodable(text: str) -> bool:
+    """Bytes that were not UTF-8, kept as lone surrogates by the reader."""
+    return any("\udc80" <= ch <= "\udcff" for ch in text)
 
 
 def _split(cell: str) -> tuple[str, ...]:
@@ -167,6 +172,10 @@ def batch(
         header = read_header(source, reader)
     except csv.Error as exc:
         raise BadRow(source, reader.line_num, 0, f"is not CSV ({exc})") from None
+    except UnicodeDecodeError:
+        raise BadRow(source, reader.line_num + 1, 0, "is not text (UTF-8)") from None
+    if any(_undecodable(c) for c in header):
+        raise BadRow(source, reader.line_num, 0, "the header is not text (UTF-8)")
     judged = ["status", "reason", "method", *(["latex"] if latex else [])]
     # a file graded before is graded again: its old judgement is replaced, not passed on
     passed = [c for c in header if c not in (*REQUIRED, *SETTINGS, *judged)]
@@ -190,9 +199,16 @@ def batch(
                 run.rows += 1
                 yield bad(f"is not CSV ({exc})", [])
                 continue
+            except UnicodeDecodeError:  # the rest cannot be read: what was judged stays
+                run.rows += 1
+                yield bad("is not text (UTF-8); the rows after it are not read", [])
+                return
             if not any(f.strip() for f in fields):
                 continue  # a blank line
             run.rows += 1
+            if any(_undecodable(f) for f in fields):
+                yield bad("is not text (UTF-8)", [])
+                continue
             if len(fields) != len(header):
                 problem = f"has {len(fields)} fields, but the header has {len(header)}" + (
                     " (quote an expression that has a comma)" if len(fields) > len(header) else ""
