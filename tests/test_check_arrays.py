@@ -145,3 +145,13 @@ def test_at_a_point(run):
 )  # fmt: skip
 def test_an_answer_that_cannot_be_used_is_exit_2(run, answer, needle):
     assert_clean_failure(run(["check", "sum((W @ x - y)**2)", answer, *LAYER]), 2, needle)
+
+
+@pytest.mark.parametrize(
+    "at",
+    ["W=0", "W=[[0.1,0.3],[0.2,0.6]]"],  # W @ x is 0: in floats, and only exactly (5.5e-17)
+)
+def test_at_a_kink_of_a_layer_there_is_no_gradient(run, at):
+    options = ["--wrt", "W", "--shape", "W=2x2", "--set", "x=[3,-1]", "--at", at]
+    r = run(["check", "sum(relu(W @ x))", "outer(W @ x > 0, x)", *options])
+    assert_clean_failure(r, 3, "does not exist")
