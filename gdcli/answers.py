@@ -563,13 +563,14 @@ def _search(loss: Any, d: Any, answer: Any, symbols: list[Any], tol: Tolerance) 
 
     for p in probes(symbols, cuts):
         xs = [float(v) for v in p.values]
-        if not math.isfinite(f_loss(*xs)) or _on_kink(cuts, f_cuts, symbols, p, xs):
+        lv = f_loss(*xs)  # nan: undefined here; inf: beyond floats, but defined
+        if math.isnan(lv) or _on_kink(cuts, f_cuts, symbols, p, xs):
             continue
         dv = f_d(*xs)
-        if not math.isfinite(dv):
-            continue
+        if math.isnan(dv):
+            continue  # no derivative here (or none a float can hold)
         av = f_a(*xs)
-        if math.isfinite(av) and _close(dv, av, tol):
+        if math.isfinite(lv) and math.isfinite(dv) and math.isfinite(av) and _close(dv, av, tol):
             agreed.append(p)
             checked += 1
         else:

@@ -318,3 +318,15 @@ def test_a_kink_in_the_wrong_place_with_several_weights(run, loss, answer, wrt):
 def test_offsets_inside_functions_and_with_several_weights(run, loss, answer, options):
     data = check_json(run, loss, answer, *options, code=1)
     assert data["counterexample"]["expected_text"] != data["counterexample"]["got_text"]
+
+
+def test_beyond_the_float_range_the_answer_still_counts(run):
+    """exp(801) overflows a float but is a number: an answer wrong only there is wrong."""
+    data = check_json(run, "exp(w)", "exp(w)*(w < 800)", code=1)
+    ce = data["counterexample"]
+    assert ce["point"]["w"] > 800 and ce["got"] == 0.0
+    assert ce["expected"] is None  # JSON has no number that large: its text has it
+    with mpmath.workdps(30):
+        assert mpmath.mpf(ce["expected_text"]) == pytest.approx(
+            mpmath.exp(mpmath.mpf(repr(ce["point"]["w"]))), rel=1e-5
+        )
