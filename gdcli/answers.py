@@ -61,9 +61,11 @@ CHECK_POINTS = 200  # points compared (in floating point) before an answer is ca
 EXACT_POINTS = 24  # at most this many of them are confirmed exactly
 MIN_EXACT = 3  # at least this many exact confirmations (or every point compared, if fewer)
 FLOAT_AGREE = 1e-9  # floats closer than this (relative) need no exact look at once
+FLOAT_FLOOR = 1e-12  # nor floats closer than this: round-off of an unsimplified 0
 SYMBOLIC_SECONDS = 0.2  # CPU seconds for SymPy to expand derivative - answer
 SOLVE_SECONDS = 0.5  # CPU seconds for SymPy to find the breakpoints exactly
 MAXN = 120  # digits evalf may work with to tell a difference from 0
+SIDE_DIGITS = 50  # two sides that agree to this many digits are equal (when evalf gives up)
 MAX_BREAKPOINTS = 40
 ARRAY_POINTS = 40  # random points for a vector or matrix answer
 SEED = 20261126  # the checker's points are the same at every call
@@ -179,7 +181,13 @@ def _number(value: Any) -> Any:
 
 
 def _gap(expected: Any, got: Any) -> Any:
-    """got - expected, exactly: SymPy's 0 when they are equal (to MAXN digits)."""
+    """got - expected, exactly: SymPy's 0 when they are equal (to MAXN digits), None
+    when it cannot be told.
+
+    evalf in strict mode either gives the difference to DIGITS digits or gives up:
+    when it is 0, and also when a part of one side cancels beyond MAXN digits
+    (1 - 1/(exp(-1001) + 1)) though the whole does not. Then each side is evaluated
+    on its own, to SIDE_DIGITS digits: two numbers that agree that far are equal."""
     import sympy as sp
     from sympy.core.evalf import PrecisionExhausted
 
@@ -189,9 +197,38 @@ def _gap(expected: Any, got: Any) -> Any:
     try:
         value = sp.N(difference, DIGITS, strict=True, maxn=MAXN)
     except PrecisionExhausted:
-        return sp.S.Zero  # no digit of it differs from 0 to MAXN digits
+        e, g = _side(expected), _side(got)
+        if e is None or g is None:
+            return None
+        gap = g - e
+        if abs(gap) <= sp.Float(10) ** -SIDE_DIGITS * max(abs(e), abs(g)):
+            return sp.S.Zero
+        return gap
     re, _ = value.as_real_imag()
     return re
+
+
+def _side(value: Any) -> Any:
+    """One side to SIDE_DIGITS digits: strict where evalf can (every digit right);
+    else its values at two precisions, when they agree that far (a part that cancels
+    may be far below the whole: 1 + (1 - 1/(exp(-1001) + 1))); else 0 when both are 0
+    to more than MAXN / 2 digits (an unsimplified zero, such as
+    2 sin(1)**2 - 2 cos(1)**2 + 2 cos(2)); else None (it cannot be told)."""
+    import sympy as sp
+    from sympy.core.evalf import PrecisionExhausted
+
+    try:
+        return sp.N(value, SIDE_DIGITS + 10, strict=True, maxn=MAXN).as_real_imag()[0]
+    except PrecisionExhausted:
+        pass
+    low = sp.N(value, SIDE_DIGITS + 10).as_real_imag()[0]
+    high = sp.N(value, 2 * SIDE_DIGITS + 20).as_real_imag()[0]
+    size = max(abs(low), abs(high))
+    if abs(high - low) <= sp.Float(10) ** -SIDE_DIGITS * size:
+        return high
+    if size < sp.Float(10) ** -(MAXN // 2):
+        return sp.S.Zero
+    return None
 
 
 def _within(gap: Any, expected: Any, tol: Tolerance) -> bool:
@@ -214,6 +251,8 @@ def compare_exactly(expected: Any, got: Any, tol: Tolerance) -> Compared:
             if g is None:
                 return Compared(UNDEFINED, expected)
             gap = _gap(expected, got)
+            if gap is None:
+                return Compared(UNKNOWN)
             return Compared(EQUAL if _within(gap, e, tol) else DIFFER, expected, got)
     except ResourceLimit:
         return Compared(UNKNOWN)
@@ -244,8 +283,11 @@ def distinct_texts(expected: Any, got: Any) -> tuple[str, str, str]:
     """The two exact numbers written with the fewest significant digits (at least 6)
     that tell them apart, and their difference (got - expected) to 4 digits."""
     import mpmath
+    import sympy as sp
 
     gap = _gap(expected, got)
+    if gap is None:  # (only after a DIFFER, which needs a gap; kept safe all the same)
+        gap = sp.N(got - expected, DIGITS)
     with mpmath.workdps(MAXN + 20):
         e, g = _mpf(expected, MAXN), _mpf(got, MAXN)
         d = _mpf(gap, 30) if gap != 0 else mpmath.mpf(0)
@@ -638,8 +680,8 @@ def _undefined_around(answer: Any, symbols: Sequence[Any], p: Probe) -> bool:
 def _close(expected: float, got: float, tol: Tolerance) -> bool:
     """Do two floats agree (before any exact look)?"""
     gap = abs(expected - got)
-    if tol.exact:
-        return gap <= FLOAT_AGREE * max(abs(expected), abs(got))
+    if tol.exact:  # (exact arithmetic confirms agreement later, at chosen points)
+        return gap <= FLOAT_AGREE * max(abs(expected), abs(got)) or gap <= FLOAT_FLOOR
     return gap <= 0.5 * tol.bound(expected)
 
 

@@ -332,3 +332,17 @@ def test_beyond_the_float_range_the_answer_still_counts(run):
             mpmath.exp(mpmath.mpf(repr(ce["point"]["w"]))),
         )
         assert abs(shown - exact) <= mpmath.mpf("1e-5") * exact
+
+
+def test_a_difference_hidden_behind_cancellation_is_found(run):
+    """At w = 1001 the answer's sigmoid*(1 - sigmoid) cancels beyond 400 digits, but
+    the answer is 1 + 1e-435 where the slope is 1e-435: wrong, exactly."""
+    data = check_json(run, "sigmoid(w)", "sigmoid(w)*(1-sigmoid(w)) + (w > 1000)", code=1)
+    ce = data["counterexample"]
+    assert ce["point"]["w"] > 1000 and (ce["expected"], ce["got"]) == (0.0, 1.0)
+
+
+def test_an_unsimplified_zero_derivative(run):
+    """d/dw (sin(2w) - 2 sin(w) cos(w)) is 0 everywhere, written so that SymPy does not see it."""
+    check_json(run, "sin(2*w) - 2*sin(w)*cos(w)", "0", code=0)
+    check_json(run, "sin(2*w) - 2*sin(w)*cos(w)", "1e-60", code=1)
