@@ -102,3 +102,10 @@ def loss_and_derivative(
     else:
         head, d = f"l({name})", rf"\frac{{dl}}{{d{name}}}"
     return rf"{head} = {latex(loss)},\ {d} = {latex(derivative)}"
+
+
+def verbatim(text: str) -> str:
+    """gdcli's text as typed (a formula in matrix form), set in typewriter type."""
+    special = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "_": r"\_", "^": r"\^{}",
+               "#": r"\#", "$": r"\$", "%": r"\%", "&": r"\&", "~": r"\~{}"}  # fmt: skip
+    return r"\texttt{" + "".join(special.get(ch, ch) for ch in text) + "}"

@@ -60,3 +60,12 @@ def test_check_latex(run):
     wrong = run(["check", "w**2", "3*w", "--latex", "--quiet"])
     # the line is the true derivative's, whatever the answer: a write-up never shows a wrong one
     assert (wrong.code, wrong.out) == (1, "l(w) = w^{2},\\ \\frac{dl}{dw} = 2 w\n")
+
+
+def test_a_matrix_answer_is_written_as_typed(run):
+    options = ["--wrt", "W", "--shape", "W=2x3", "--set", "x=[1,2,3]", "--set", "y=[0,1]"]
+    r = run(["check", "sum((W @ x - y)**2)", "2*outer(W @ x - y, x)", *options, "--latex", "-q"])
+    assert (r.code, r.out) == (
+        0,
+        "\\frac{\\partial l}{\\partial W} = \\texttt{2*outer(W @ x - y, x)}\n",
+    )

@@ -206,6 +206,10 @@ def latex_of(j: Judged, full: bool) -> str:
     true derivative); empty when there is nothing to write."""
     from gdcli import latex
 
+    if j.array and j.verdict is not None:  # matrix form: written as typed
+        shown = j.verdict.derivative if full else j.answer
+        head = rf"\frac{{\partial l}}{{\partial {j.variable}}} = " if full else ""
+        return head + latex.verbatim(shown)
     if j.answer_expr is None:
         return ""
     if not full or j.loss_expr is None or j.variable is None or j.verdict is None:
