@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 
-.PHONY: demo test lint bench clean install
+.PHONY: demo test lint bench fuzz clean install
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,12 @@ lint: $(TSTAMP)
 	$(BIN)/ruff check gdcli tests benchmarks examples
 	$(BIN)/ruff format --check gdcli tests benchmarks examples
 	$(BIN)/mypy
+
+# Fuzzing: the property tests with new random examples each run, many more of them
+# (tests/conftest.py's `fuzz` profile); `make test` runs the same tests derandomized.
+fuzz: $(TSTAMP)
+	GDCLI_FUZZ_PROFILE=fuzz $(BIN)/python -m pytest -q tests/test_fuzz.py tests/test_hostile.py \
+		tests/test_engine_hypothesis.py tests/test_derivation.py
 
 bench: $(TSTAMP)
 	$(BIN)/python benchmarks/run.py

@@ -746,6 +746,107 @@ def fig_data(caches: Caches) -> Figure:
     )
 
 
+# --- G: grading a class (issue 15) --------------------------------------------------------------
+
+QUESTIONS = [  # loss, right answers (several forms), wrong answers
+    ("(w-3)**2", ["2*(w-3)", "2*w-6", "-2*(3-w)", "2*(w - 3)"], ["2*(w+3)", "w-3", "2*w"]),
+    ("w**3 - 2*w", ["3*w**2 - 2", "3*w^2-2", "-2 + 3*w*w"], ["3*w**2", "3*w - 2", "w**2-2"]),
+    ("sin(w)**2", ["2*sin(w)*cos(w)", "sin(2*w)"], ["2*sin(w)", "cos(w)**2", "2*cos(w)"]),
+    ("exp(2*w)", ["2*exp(2*w)", "exp(2*w)*2"], ["exp(2*w)", "2*exp(w)"]),
+    ("max(0, 3*w+2)", ["3*(3*w+2 > 0)", "3*Heaviside(3*w+2)", "3*(w > -2/3)"],
+     ["3", "3*(w > 0)", "(3*w+2 > 0)", "3*(w > -0.66)"]),
+    ("sigmoid(w)", ["sigmoid(w)*(1-sigmoid(w))", "exp(-w)/(1+exp(-w))**2"],
+     ["sigmoid(w)", "1-sigmoid(w)"]),
+    ("log(1+exp(w))", ["sigmoid(w)", "exp(w)/(1+exp(w))", "1/(1+exp(-w))"],
+     ["1/(1+exp(w))", "exp(w)"]),
+    ("tanh(w)", ["1-tanh(w)**2", "1 - tanh(w)^2"], ["tanh(w)**2", "1+tanh(w)**2"]),
+    ("abs(w-1)", ["sign(w-1)", "(w-1)/abs(w-1)", "(w-1)/sqrt(w**2-2*w+1)"], ["sign(w)", "1"]),
+    ("(w*x - y)**2", ["2*x*(w*x - y)", "2*x**2*w - 2*x*y"], ["2*(w*x-y)", "x*(w*x-y)"]),
+]  # fmt: skip
+UNPARSABLE = ["2w", "sin w", "(w-3)(w+1)", "2*w +", "foo(w)", "w^^2"]
+SLOW = "max(" + ", ".join(f"{k}*w+{k * k}" for k in range(32)) + ")"  # takes its whole budget
+
+
+def class_file(path: Path, rows: int = 300, seed: int = 15) -> Counter[str]:
+    """A class's answers: right in several forms, wrong, unparsable, and one row that
+    runs out of time; returns the statuses expected of them."""
+    import random
+
+    rng = random.Random(seed)
+    expected: Counter[str] = Counter()
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["id", "student", "loss", "answer"])
+        for k in range(rows - 1):
+            loss, right, wrong = QUESTIONS[k % len(QUESTIONS)]
+            r = rng.random()
+            kind, answers = (("correct", right) if r < 0.55 else ("wrong", wrong) if r < 0.9
+                             else ("unparsable", UNPARSABLE))  # fmt: skip
+            writer.writerow([k + 1, f"student {k // len(QUESTIONS)}", loss, rng.choice(answers)])
+            expected[kind] += 1
+        writer.writerow([rows, "the slow one", SLOW, "1"])
+        expected["error"] += 1
+    return expected
+
+
+def fig_grading(caches: Caches) -> Figure:
+    folder = Path(caches.root)
+    answers = folder / "class.csv"
+    expected = class_file(answers)
+    env = {**caches.fresh(), "GDCLI_NO_CACHE": "1"}
+    batch = gdcli("check", "--batch", str(answers), "--format", "csv")
+    t, out = interleaved(
+        {"batch": side(batch, env), "one": side(gdcli("check", "w**2", "2*w"), env)}, LONG
+    )
+    records = list(csv.DictReader(io.StringIO(out["batch"])))
+    got = Counter(r["status"] for r in records)
+    slow = records[-1]
+    if len(records) != 300 or got != expected or not slow["reason"].startswith("too slow"):
+        raise BenchError(f"check --batch judged {dict(got)}, expected {dict(expected)}")
+    with answers.open(encoding="utf-8") as f:
+        distinct = len({(r["loss"], r["answer"]) for r in csv.DictReader(f)})
+    rows = [ratio_row("G1 check --batch 300 rows / one check call", t["batch"], t["one"], 15.0)]
+
+    warm_env = caches.fresh()
+    calls = {
+        "derive": gdcli("derive", "(w-3)**2", "--format", "json"),
+        "grad": gdcli("grad", "(x-1)**2 + 10*(y+2)**2", "--at", "x=0,y=0", "--format", "json"),
+        "check": gdcli("check", "sin(w)**2", "sin(2*w)", "--format", "json"),
+    }
+    sides = {name: side(cmd, warm_env) for name, cmd in calls.items()}
+    sides["mini"] = side(baseline("mini_typer.py", "a", "--x", "1"), warm_env)
+    tw, outw = interleaved(sides, SHORT)  # the untimed first run of each fills the cache
+    if json.loads(outw["derive"]).get("slope") != -4.0:
+        raise BenchError("warm derive did not give the slope -4")
+    if json.loads(outw["grad"]).get("gradient") != {"x": -2.0, "y": 40.0}:
+        raise BenchError("warm grad did not give the gradient (-2, 40)")
+    if json.loads(outw["check"]).get("equal") is not True:
+        raise BenchError("warm check did not accept sin(2*w)")
+    for k, name in enumerate(calls, start=2):
+        rows.append(ratio_row(f"G{k} warm {name} --format json / mini a --x 1", tw[name],
+                              tw["mini"], 1.5))  # fmt: skip
+    heavy = []
+    for name, cmd in calls.items():
+        proc = subprocess.run([PYTHON, "-X", "importtime", "-m", "gdcli", *cmd[1:]],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=warm_env,
+                              cwd=ROOT, timeout=TIMEOUT, text=True)  # fmt: skip
+        if "sympy" in proc.stderr or proc.returncode != 0:
+            heavy.append(name)
+    rows.append(Row("G5 warm derive/grad/check import no sympy",
+                    ", ".join(heavy) or "no sympy", "", "", "no sympy", not heavy))  # fmt: skip
+    rows.append(_bad_input_row(folder))
+    return Figure(
+        rows,
+        [
+            f"G1: {len(records)} rows ({distinct} distinct questions and answers), judged "
+            f"{dict(got)}; the last row ({SLOW[:24]}..., answer 1) runs out of its 3 s budget, "
+            "as it would alone. Both sides start a fresh process; no cache.",
+            "G2-G4: the same command again (warm result cache) against the two-command Typer "
+            "app; G5: python -X importtime of each warm call.",
+        ],
+    )
+
+
 COMPARE_LOSS = "(x-1)**2 + 10*(y+2)**2"
 COMPARE_RUNS = [("sgd lr=0.01", ["--lr", "0.01"]),
                 ("sgd lr=0.01 momentum=0.9", ["--lr", "0.01", "--momentum", "0.9"]),
@@ -844,6 +945,32 @@ def fig_backprop(caches: Caches) -> Figure:
     )
 
 
+def _bad_input_row(folder: Path) -> Row:
+    """A missing column, an empty file, too many fields, a negative tolerance, an unknown
+    exercise kind: exit 2, naming the row or option, with the rows judged before kept."""
+    (folder / "nocolumn.csv").write_text("id,loss,reply\n1,w**2,2*w\n")
+    (folder / "empty.csv").write_text("")
+    (folder / "fields.csv").write_text("id,loss,answer\n1,w**2,2*w\n2,max(0,w),1\n")
+    (folder / "rtol.csv").write_text("id,loss,answer,rtol\n1,w**2,2*w,\n2,w**2,2*w,-1\n")
+    cases = [
+        (["check", "--batch", str(folder / "nocolumn.csv")], "'answer' column", 0),
+        (["check", "--batch", str(folder / "empty.csv")], "is empty", 0),
+        (["check", "--batch", str(folder / "fields.csv"), "-f", "csv"], "row 2 (line 3)", 1),
+        (["check", "--batch", str(folder / "rtol.csv"), "-f", "csv"], "row 2 (line 3)", 1),
+        (["check", "w**2", "2*w", "--rtol", "-1"], "--rtol", 0),
+        (["exercise", "integral", "--seed", "1"], "KIND", 0),
+    ]
+    failed = []
+    for args, needle, kept in cases:
+        proc = subprocess.run([str(GDCLI), *args], capture_output=True, text=True,
+                              env=base_env(), cwd=ROOT, timeout=TIMEOUT)  # fmt: skip
+        judged = proc.stdout.count("correct")
+        if proc.returncode != 2 or needle not in proc.stderr or judged != kept:
+            failed.append(args[1])
+    return Row("G6 bad input: exit 2, row or option named, judged rows kept",
+               f"{len(cases) - len(failed)}/{len(cases)}", "", "", "all", not failed)  # fmt: skip
+
+
 FIGURES: list[tuple[str, Callable[[Caches], Figure]]] = [
     ("1 --help", fig_help),
     ("2 cold derive", fig_derive),
@@ -857,6 +984,7 @@ FIGURES: list[tuple[str, Callable[[Caches], Figure]]] = [
     ("C compare", fig_compare),
     ("B backprop", fig_backprop),
     ("D data", fig_data),
+    ("G grading", fig_grading),
 ]
 
 

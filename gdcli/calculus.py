@@ -1,4 +1,5 @@
-"""Derivatives, difference quotients, one-sided slopes and answer checking.
+"""Derivatives, difference quotients and one-sided slopes (answers are checked in
+`gdcli.answers`).
 
 Exact values come from SymPy (evaluated once, to 30 digits); the difference
 quotients are computed in floating point on purpose: their round-off is what
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -569,113 +570,6 @@ def secant_slope(loss: Loss, name: str, w1: Any, h: Any) -> tuple[float, float, 
     return l1, l2, slope
 
 
-# ---------------------------------------------------------------------------
-# is ANSWER the derivative?
-
-
-@dataclass(frozen=True)
-class Verdict:
-    derivative: sympy.Expr
-    equal: bool
-    method: str  # "symbolic" or "numeric"
-    counterexample: dict[str, Any] | None  # {point, expected, got}
-    checked_points: int
-
-
-CHECK_POINTS = 200
-CHECK_TOLERANCE = 1e-7
-EXACT_CHECKS = 5  # points where a numerically equal answer is checked exactly
-
-
-def check_answer(loss: Loss, name: str, answer: sympy.Expr, seconds: float = 1.0) -> Verdict:
-    """Decide whether `answer` is dl/d(name): symbolically if SymPy can, otherwise at
-    many points (points where the loss or either side is undefined are skipped, and
-    so are the kinks, where conventions such as Heaviside(0) differ)."""
-    import sympy as sp
-
-    d = derivative(loss, name)
-    try:
-        with time_limit(seconds):
-            difference = sp.simplify(d - answer)
-        if difference == 0:
-            return Verdict(d, True, "symbolic", None, 0)
-    except Exception:  # too slow, or SymPy's simplify failed on it: decide at points
-        difference = None
-
-    symbols = sorted(loss.expr.free_symbols | answer.free_symbols, key=lambda s: s.name)
-    f = compile_scalar(d, symbols)
-    g = compile_scalar(answer, symbols)
-    loss_at = compile_scalar(loss.expr, symbols)
-    checked: list[list[float]] = []
-    for xs in _check_points(symbols, [d, answer]):
-        a, b = f(*xs), g(*xs)
-        if not (math.isfinite(a) and math.isfinite(b) and math.isfinite(loss_at(*xs))):
-            continue  # no derivative to compare where the loss itself is undefined
-        checked.append(xs)
-        if abs(a - b) > CHECK_TOLERANCE * max(1.0, abs(a), abs(b)):
-            return _wrong(d, symbols, xs, a, b, len(checked))
-        if len(checked) >= CHECK_POINTS:
-            break
-    if not checked:
-        raise NumericalError(
-            "cannot decide: the derivative and the answer are nowhere both defined "
-            "at the points tried"
-        )
-    # Equal to float precision. Where SymPy could not show the difference is 0,
-    # look closer: exactly (30 digits) at a few of those points, so an answer off by
-    # a hair (2*w + 1e-8) is not taken for right.
-    if difference is not None:
-        for xs in checked[:EXACT_CHECKS]:
-            point = {s: sp.Rational(x) for s, x in zip(symbols, xs, strict=True)}
-            gap = value_at(difference, point)
-            scale = abs(value_at(d, point))
-            if math.isfinite(gap) and abs(gap) > 1e-20 * max(1.0, scale):
-                return _wrong(d, symbols, xs, value_at(d, point), value_at(answer, point), 0)
-    return Verdict(d, True, "numeric", None, len(checked))
-
-
-def _wrong(d: Any, symbols: list[Any], xs: list[float], a: float, b: float, n: int) -> Verdict:
-    point = {s.name: x for s, x in zip(symbols, xs, strict=True)}
-    return Verdict(d, False, "numeric", {"point": point, "expected": a, "got": b}, n)
-
-
-def _check_points(symbols: list[Any], exprs: list[Any]) -> Iterator[list[float]]:
-    """Readable points first (halves from -3 to 3), then points on both sides of
-    every breakpoint (so a kink in the wrong place is found), then random points.
-    Points on a kink of either side are skipped: there the conventions of a
-    derivative (Heaviside(0), sign(0)) may differ without the answer being wrong."""
-    import random
-
-    import sympy as sp
-
-    switches = [
-        g
-        for e in exprs
-        for atom in e.atoms(*(getattr(sp, n) for n in NONSMOOTH))
-        for g in _switch_arguments(atom)
-    ]
-    gaps = [compile_scalar(u, symbols) for u in switches]
-
-    def on_kink(xs: list[float]) -> bool:
-        return any(abs(gap(*xs)) <= 1e-12 * max(1.0, *map(abs, xs)) for gap in gaps)
-
-    candidates: list[list[float]] = []
-    if len(symbols) == 1:
-        candidates += [[k / 2] for k in range(-6, 7)]
-        for r in _breakpoints(switches, symbols[0]):
-            for offset in (1e-3, 1e-6):
-                step = offset * max(1.0, abs(r))
-                candidates += [[r - step], [r + step]]
-    rng = random.Random(20261126)
-    scales = (1.0, 3.0, 10.0, 0.1)
-    for k in range(CHECK_POINTS * 5):
-        scale = scales[k % len(scales)]
-        candidates.append([rng.uniform(-scale, scale) for _ in symbols])
-    for xs in candidates:
-        if not on_kink(xs):
-            yield xs
-
-
 def _switch_arguments(atom: Any) -> list[Any]:
     """The expressions whose sign switches a non-smooth function's branch."""
     import sympy as sp
@@ -686,20 +580,3 @@ def _switch_arguments(atom: Any) -> list[Any]:
         args = atom.args
         return [a - b for i, a in enumerate(args) for b in args[i + 1 :]]
     return [atom.args[0]]
-
-
-def _breakpoints(switches: list[Any], w: Any) -> list[float]:
-    """Real roots of the switching expressions (those SymPy finds quickly)."""
-    import sympy as sp
-
-    roots: set[float] = set()
-    try:
-        with time_limit(1.0):
-            for u in switches:
-                for r in sp.solve(u, w):
-                    value = to_float(r)
-                    if value is not None:
-                        roots.add(value)
-    except (ResourceLimit, NotImplementedError, ValueError, TypeError):
-        pass
-    return sorted(roots)

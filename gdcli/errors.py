@@ -271,3 +271,34 @@ class Interrupted(GdcliError):
     """Ctrl-C: the run ends, what it computed is kept."""
 
     exit_code = ExitCode.INTERRUPTED
+
+
+class Undecided(ResourceLimit):
+    """An answer that agrees in floating point but could not be confirmed exactly
+    within the time budget: neither right nor wrong is known (`checked` points
+    compared in floats, `exact` of them exactly)."""
+
+    def __init__(self, checked: int, exact: int) -> None:
+        super().__init__(
+            f"cannot decide in time: the answer agrees with the derivative at {checked} "
+            f"points in floating point, but only {exact} could be confirmed exactly"
+        )
+        self.checked = checked
+        self.exact = exact
+
+
+class BadRow(BadInput):
+    """A file of rows (a CSV) that cannot be read as it should: `source` is its name
+    (`-` for stdin) and `parameter` the option that named it, `line` the line (1-based, the header is line 1), `row` the
+    data row (1-based; 0 for the header or the file as a whole)."""
+
+    def __init__(
+        self, source: str, line: int, row: int, problem: str, parameter: str = "batch"
+    ) -> None:
+        where = f"row {row} (line {line})" if row else (f"line {line}" if line else "")
+        super().__init__(f"{source}: {where}{': ' if where else ''}{problem}")
+        self.parameter = parameter  # the option that named the file
+        self.source = source
+        self.line = line
+        self.row = row
+        self.problem = problem

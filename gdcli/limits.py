@@ -30,7 +30,7 @@ DIVERGENCE_FACTOR = 1e12  # |loss| > 1e12 * max(1, |loss at the start|) counts a
 MAX_UPDATES = 1_000_000_000  # updates of one run (descend, compare, sweep)
 MAX_RUNS = 1_000_000  # runs of one sweep (learning rates x starts), and N of a grid A:B:N
 MAX_SWEEP_VALUES = 4_000_000  # runs x weight entries of one sweep (its arrays' length)
-MAX_TRACE_VALUES = 1_000_000  # numbers compare --trace keeps: runs x (steps + 1) x entries
+MAX_TRACE_VALUES = 1_000_000  # numbers compare's trace keeps: runs x (steps + 1) x entries
 MAX_SCHEDULE_STEPS = 100_000  # updates of a schedule's preview (every lr is kept)
 OSCILLATION_STEPS = 20  # a run oscillates when its update changed sign this many times in a row
 

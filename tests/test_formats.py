@@ -45,6 +45,7 @@ CALLS: dict[str, list[str]] = {
         "3",
     ],
     "backprop": ["backprop", "w**3", "--at", "2"],
+    "exercise": ["exercise", "derivative", "--seed", "1", "--key"],
 }
 EXPR_COMMANDS = [name for name in COMMANDS if "w**3" in CALLS.get(name, [])]  # take a loss
 # Matrix / several-weight variants where the command takes them.
@@ -94,6 +95,7 @@ JSON_KEYS = {
     "schedule": {"scheduler", "options", "base_lr", "steps", "lrs"},
     "compare": {"expression", "variables", "start", "steps", "runs"},
     "backprop": {"expression", "variables", "loss", "nodes", "edges", "gradient"},
+    "exercise": {"kind", "seed", "question", "loss", "values", "answer"},
 }  # fmt: skip
 
 

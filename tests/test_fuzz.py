@@ -18,8 +18,9 @@ Whatever the input, a call must end with:
   bounded memory.
 
 `make test` runs a bounded, derandomized number of examples (the `ci` profile);
-`make fuzz` runs the `fuzz` profile (GDCLI_FUZZ_PROFILE=fuzz): many more examples,
-random seeds, with process-level runs whose CPU time and peak memory are measured.
+`make fuzz` runs the `fuzz` profile (GDCLI_FUZZ_PROFILE=fuzz): many more examples
+from new random seeds. Every call runs in this process under an address-space
+ceiling; its CPU time and the process's peak memory are checked against the bounds.
 """
 
 from __future__ import annotations
@@ -33,31 +34,13 @@ from contextlib import contextmanager
 from typing import Any
 
 from helpers import Result, run_cli, strict_json
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 # --- profiles -------------------------------------------------------------------------------------
 
-settings.register_profile(
-    "ci",
-    max_examples=60,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-settings.register_profile(
-    "fuzz",
-    max_examples=2000,
-    derandomize=False,
-    database=None,
-    deadline=None,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-PROFILE = os.environ.get("GDCLI_FUZZ_PROFILE", "ci")
-BASE = settings.get_profile(PROFILE)
+PROFILE = os.environ.get("GDCLI_FUZZ_PROFILE", "ci")  # conftest.py loads it
+BASE = settings(settings.get_profile(PROFILE), max_examples=60 if PROFILE == "ci" else 2000)
 
 
 def scaled(factor: float) -> settings:
@@ -244,7 +227,9 @@ def value(draw: Draw) -> str:
 
 
 @st.composite
-def point_options(draw: Draw, names: list[str], shapes: bool = True, wrt: bool = False) -> list[str]:
+def point_options(
+    draw: Draw, names: list[str], shapes: bool = True, wrt: bool = False
+) -> list[str]:
     """--at / --set / --shape / --wrt for the names a loss uses: each name a weight,
     an input or left to the defaults; now and then a name that is not used, a name
     given twice, a value that is not a value."""
@@ -401,7 +386,9 @@ def steps_args(draw: Draw) -> list[str]:
     return ["--steps", pick(draw, STEPS, BAD_STEPS), "--tol", pick(draw, TOLS, BAD_TOLS)]
 
 
-def output_args(draw: Draw, formats: list[str] = FORMATS, bad: list[str] = BAD_FORMATS) -> list[str]:
+def output_args(
+    draw: Draw, formats: list[str] = FORMATS, bad: list[str] = BAD_FORMATS
+) -> list[str]:
     args = ["--format", pick(draw, formats, bad)]
     args += draw(st.lists(st.sampled_from(["--quiet", "--no-plot", "--color"]), max_size=2))
     return args
@@ -430,7 +417,11 @@ def run_spec(draw: Draw) -> str:
             "nesterov": "bool", "t_max": "int", "gamma": "fraction"}  # fmt: skip
     for key in draw(st.lists(st.sampled_from(sorted(keys)), max_size=2, unique=True)):
         kind = keys[key]
-        v = pick(draw, ["true", "false"], ["yes", "2", ""]) if kind == "bool" else option_value(draw, kind)
+        v = (
+            pick(draw, ["true", "false"], ["yes", "2", ""])
+            if kind == "bool"
+            else option_value(draw, kind)
+        )
         pairs.append(f"{key}={v}")
     if maybe(draw, 5):
         pairs.append(pick(draw, ["scheduler=cosine t_max=10", "scheduler=step step_size=2"],

@@ -55,6 +55,7 @@ CALLS: dict[str, list[str]] = {
         "5",
     ],
     "backprop": ["backprop"],
+    "exercise": ["exercise", "derivative", "--seed", "1", "--key"],
 }
 
 W = sympy.Symbol("w", real=True)
@@ -254,6 +255,16 @@ def test_sweep_numbers():
         # l'' = 2 everywhere: plain gradient descent is stable for lr < 2/2
         "on the quadratic model at the start, lr < 2 / l'' = 1: the vertical line in the picture.",
     ]
+
+
+def test_exercise_numbers():
+    """The key's answer is the loss's derivative (SymPy on the test's side)."""
+    cells = {row["quantity"]: row["value"] for row in golden_csv("exercise")}
+    assert (cells["kind"], cells["seed"], cells["level"]) == ("derivative", "1", "1")
+    loss = sympy.sympify(cells["loss"], {"w": W})
+    answer = sympy.sympify(cells["answer"], {"w": W})
+    assert sympy.simplify(sympy.diff(loss, W) - answer) == 0
+    assert cells["question"] == f"Find the derivative dl/dw of l(w) = {cells['loss']}."
 
 
 # --- plain and table show what csv shows ----------------------------------------------------------

@@ -11,17 +11,17 @@ away from the kinks. The LaTeX uses the course's notation.
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
 import numpy as np
 import pytest
 import sympy as sp
-from helpers import json_output
+from helpers import json_output, strict_json
 
 from gdcli.engine import lower
+from gdcli.latex import latex
 from gdcli.parse.expression import parse_loss
-from gdcli.parse.printing import course_latex, gdcli_text
+from gdcli.parse.printing import gdcli_text
 
 w = sp.Symbol("w", real=True)
 x, y = sp.symbols("x y", real=True)
@@ -113,15 +113,18 @@ def test_check_derivative_parses_back_and_is_accepted_as_the_answer(run, text, l
     assert (r.code, r.out) == (0, "correct\n"), (printed, r.err)
 
 
-def test_the_wrong_note_names_a_derivative_that_parses_back(run):
-    r = run(["check", "max(0, w)**2", "w"])
+def test_a_wrong_answers_derivative_parses_back(run):
+    """check's derivative (JSON) is gdcli's text, and it gives the counterexample's
+    expected value when read back."""
+    r = run(["check", "max(0, w)**2", "w", "-f", "json"])
     assert r.code == 1
-    match = re.search(r"the derivative (.+) is (\S+), but", r.err)
-    assert match, r.err
-    printed = match.group(1)
+    data = strict_json(r.out)
+    printed = data["derivative"]
     assert printed == "2*Heaviside(w)*Max(0, w)"
-    at = re.search(r"at w = (\S+) ", r.err).group(1)  # type: ignore[union-attr]
-    assert close(value(parse_loss(printed).expr, at), float(match.group(2)))
+    ce = data["counterexample"]
+    at = str(ce["point"]["w"])
+    assert close(value(parse_loss(printed).expr, at), ce["expected"])
+    assert f"dl/dw is {ce['expected_text']}" in data["reason"]
 
 
 SEVERAL = [
@@ -222,22 +225,23 @@ def test_backprop_formulas_parse_back(run, args):
 
 
 def test_relus_derivative_in_latex_is_the_courses():
-    """Not SymPy's \\theta: the step by cases, after the course's dl(w)/dw."""
+    """Not SymPy's \\theta: the indicator 1[w > 0] the course writes."""
     data_loss = parse_loss("relu(w)")
     d = sp.diff(data_loss.expr, data_loss.entries["w"][0])
-    text = course_latex(d, "w")
-    assert text == "\\frac{dl(w)}{dw} = \\begin{cases} 1 & w > 0 \\\\ 0 & w < 0 \\end{cases}"
+    text = latex(d)
+    assert text == "\\mathbf{1}\\left[w > 0\\right]"
     assert "theta" not in text
 
 
 def test_derive_latex_key(run):
     data = json_output(run(["derive", "max(0, 3*w+2)", "--latex", "-f", "json"]))
     assert data["latex"] == (
-        "\\frac{dl(w)}{dw} = 3 \\begin{cases} 1 & 3 w + 2 > 0 \\\\ 0 & 3 w + 2 < 0 \\end{cases}"
+        "l(w) = \\max\\left(0, 3 w + 2\\right),\\ "
+        "\\frac{dl}{dw} = 3 \\mathbf{1}\\left[3 w + 2 > 0\\right]"
     )
     data = json_output(run(["derive", "x*y**2", "--wrt", "y", "--at", "x=1,y=2", "--latex",
                             "-f", "json"]))  # fmt: skip
-    assert data["latex"] == "\\frac{dl(x, y)}{dy} = 2 x y"
+    assert data["latex"] == "l(x, y) = x y^{2},\\ \\frac{\\partial l}{\\partial y} = 2 x y"
 
 
 PRINTED = [

@@ -2,9 +2,11 @@
 No maths here. Heavy modules are imported inside the commands that need them, so
 `gdcli --help` starts fast."""
 
+import io
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import Enum
 from typing import Annotated, Any
 
 import typer
@@ -32,6 +34,7 @@ from gdcli.cli.options import (
     output_options,
     schedule_options,
 )
+from gdcli.cli.warm import warm
 
 ScheduleSpec = tuple[str, dict[str, Any], float | None] | None
 
@@ -205,6 +208,7 @@ def _one_weight(
 )
 @output_options()
 @data_options()
+@warm("derive", read_expression)
 def derive(
     out: Output,
     data: DataOptions | None,
@@ -273,6 +277,7 @@ def derive(
 )
 @output_options()
 @data_options()
+@warm("slope", read_expression)
 def slope(
     out: Output,
     data: DataOptions | None,
@@ -489,6 +494,7 @@ def descend(
 )
 @output_options()
 @data_options()
+@warm("grad", read_expression)
 def grad(
     out: Output,
     data: DataOptions | None,
@@ -502,6 +508,9 @@ def grad(
             "--per-example",
             help="With --data: every example's loss and gradient, then their mean (the gradient).",
         ),
+    ] = False,
+    latex: Annotated[
+        bool, typer.Option("--latex", help="Also the gradient in LaTeX (a bmatrix).")
     ] = False,
 ) -> None:
     """Partial derivatives and the gradient of many weights, matrices included.
@@ -521,10 +530,12 @@ def grad(
             raise BadValue("per_example", "needs training data: give --data FILE.csv too")
         text = read_expression(expr)
         with time_limit(env.time_limit()):
-            report = build(read_problem(text, at, sets=sets or (), shapes=shapes or ()))
+            report = build(read_problem(text, at, sets=sets or (), shapes=shapes or ()), latex)
     else:
         from gdcli.reports.grad import grad_on_data
 
+        if latex:
+            raise BadValue("latex", "is not available with --data (the gradient is a mean)")
         text, table = _with_data(expr, data)
         problem = _data_problem(text, table, at, sets, shapes)
         report = grad_on_data(problem, table, per_example)
@@ -533,32 +544,206 @@ def grad(
 
 @command(
     epilog="Examples:  gdcli check 'w**2' '2*w'  |  gdcli check 'max(0, 3*w+2)' "
-    "'(3*w+2 > 0)*3'  |  gdcli check 'sin(w)**2' '2*sin(w)' --quiet || echo try again"
+    "'(3*w+2 > 0)*3'  |  gdcli check 'sin(w)**2' '2*sin(w)' --quiet || echo try again  |  "
+    "gdcli check 'sum((W @ x - y)**2)' '2*outer(W @ x - y, x)' --wrt W --shape W=2x3 "
+    "--set x=[1,2,3] --set y=[0,1]  |  gdcli check --batch answers.csv --format csv"
 )
 @output_options()
+@warm("check", read_expression)
 def check(
     out: Output,
-    expr: Annotated[str, typer.Argument(help="The loss ('-' reads it from stdin).")],
-    answer: Annotated[str, typer.Argument(help="Your derivative, e.g. '2*(w - 3)'.")],
+    expr: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[EXPR]", help="The loss ('-' reads it from stdin).", show_default=False
+        ),
+    ] = None,
+    answer: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[ANSWER]", help="Your derivative, e.g. '2*(w - 3)'.", show_default=False
+        ),
+    ] = None,
     wrt: WrtOpt = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at",
+            "--start",
+            help="Check the derivative's value at this point only (ANSWER a number).",
+            show_default=False,
+        ),
+    ] = None,
     sets: SetOpt = None,
+    shapes: ShapeOpt = None,
+    rtol: Annotated[float, typer.Option("--rtol", help="Relative tolerance (0: exact).")] = 0.0,
+    atol: Annotated[float, typer.Option("--atol", help="Absolute tolerance (0: exact).")] = 0.0,
+    batch: Annotated[
+        str | None,
+        typer.Option(
+            "--batch",
+            metavar="FILE",
+            help="Grade a CSV of answers (columns loss, answer; '-' is stdin): one record per row.",
+            show_default=False,
+        ),
+    ] = None,
+    latex: Annotated[
+        bool, typer.Option("--latex", help="Also give the LaTeX (a column with --batch).")
+    ] = False,
 ) -> int:
     """Is ANSWER the derivative of EXPR? Exit 0 if right, 1 if wrong (with a
     counterexample: a point, the expected value and yours), 2 if either does not parse.
 
-    Decided by SymPy where it can simplify the difference to 0, otherwise at many
-    random points. ANSWER may use Heaviside, sign and comparisons as indicators:
-    (3*w + 2 > 0)*3.
+    Right means equal wherever both are defined (except at kinks): decided by SymPy
+    where it can show the difference is 0, otherwise at many points, every verdict
+    confirmed in exact arithmetic. ANSWER may use Heaviside, sign and comparisons as
+    indicators: (3*w + 2 > 0)*3. For a matrix weight ANSWER is an array expression
+    (--shape, --set). With --batch, a whole class in one process.
     """
+    from gdcli.answers import tolerance
     from gdcli.budget import time_limit
-    from gdcli.reports.check import check as build
 
+    tol = tolerance(rtol, atol)
     out.plot = False
+    if batch is not None:
+        return _check_batch(out, batch, expr, answer, wrt, at, sets, shapes, tol, latex)
+    if expr is None or answer is None:
+        from gdcli.errors import BadInput
+
+        raise BadInput(
+            "check needs EXPR and ANSWER (or --batch FILE)", hint="e.g. gdcli check 'w**2' '2*w'"
+        )
+    from gdcli.reports.check import check as build
+    from gdcli.reports.check import judge
+
     with time_limit(env.time_limit()):
-        problem, name = _one_weight(expr, None, wrt, sets, None, every_name_a_weight=True)
-        report, code = build(problem, name, answer)
+        judged = judge(
+            read_expression(expr),
+            answer,
+            wrt=wrt,
+            at=at,
+            sets=sets or (),
+            shapes=shapes or (),
+            tol=tol,
+        )
+        report, code = build(judged, latex)
     out.emit(report)
     return code
+
+
+def _check_batch(
+    out: Output,
+    source: str,
+    expr: str | None,
+    answer: str | None,
+    wrt: str | None,
+    at: str | None,
+    sets: list[str] | None,
+    shapes: list[str] | None,
+    tol: Any,
+    latex: bool,
+) -> int:
+    """check --batch FILE: every row judged in this one process."""
+    from gdcli.cli.words import words
+    from gdcli.errors import BadInput, GdcliError
+    from gdcli.reports.batch import Defaults, batch
+
+    def said(exc: GdcliError) -> str:
+        message, hint = words(exc)
+        return message + (f" ({hint})" if hint else "")
+
+    if expr is not None or answer is not None:
+        raise BadInput(
+            "--batch takes every loss and answer from the file: give no EXPR or ANSWER",
+            hint="gdcli check --batch answers.csv",
+        )
+    defaults = Defaults(wrt, at, tuple(sets or ()), tuple(shapes or ()), tol)
+    stream = _open_batch(source)
+    try:
+        report = batch(source, stream, defaults, env.time_limit(), latex, said)
+        out.emit(report)
+    finally:
+        if stream is not sys.stdin and source.strip() != "-":
+            stream.close()
+    return 0
+
+
+def _open_batch(source: str) -> Any:
+    """The batch file as text (stdin for `-`)."""
+    from gdcli.errors import BadInput
+
+    if source.strip() == "-":
+        if sys.stdin is None:
+            raise BadInput("stdin is closed: there is no batch to read")
+        raw = getattr(sys.stdin, "buffer", None)
+        if raw is None:
+            return sys.stdin
+        # bytes that are not UTF-8 are that row's problem, not the end of the run
+        return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    try:
+        return open(  # noqa: SIM115  (closed by the caller)
+            source, encoding="utf-8-sig", errors="surrogateescape", newline=""
+        )
+    except FileNotFoundError:
+        raise BadInput(f"--batch {source}: no such file") from None
+    except IsADirectoryError:
+        raise BadInput(f"--batch {source}: is a directory, not a file") from None
+    except OSError as exc:
+        raise BadInput(f"--batch {source}: cannot be read ({exc.strerror or exc})") from None
+
+
+# gdcli.exercises.KINDS, written out: importing that module costs every call start-up time
+# (a test keeps the two equal)
+EXERCISE_KINDS = ("derivative", "partial", "matrix", "step", "diverge")
+ExerciseKind = Enum(  # type: ignore[misc]
+    "ExerciseKind", {kind: kind for kind in EXERCISE_KINDS}, type=str
+)
+
+
+@command(
+    epilog="Examples:  gdcli exercise derivative --seed 7 --level 2  |  "
+    "gdcli exercise matrix --seed 3 --key --format json  |  "
+    "for s in 1 2 3; do gdcli exercise step --seed $s --key -f csv; done"
+)
+@output_options()
+def exercise(
+    out: Output,
+    kind: Annotated[
+        ExerciseKind,
+        typer.Argument(
+            metavar="KIND",
+            case_sensitive=False,
+            help="derivative (--level 1-3), partial, matrix, step or diverge.",
+            show_default=False,
+        ),
+    ],
+    seed: Annotated[
+        int, typer.Option("--seed", help="Which problem: each student their own seed.")
+    ],
+    level: Annotated[
+        int | None,
+        typer.Option(
+            "--level",
+            help="derivative: 1 powers and sums, 2 product, quotient and chain rule, "
+            "3 sigmoid, tanh, relu and cross-entropy (default 1).",
+            show_default=False,
+        ),
+    ] = None,
+    key: Annotated[bool, typer.Option("--key", help="Include the answer (the key).")] = False,
+    latex: Annotated[
+        bool, typer.Option("--latex", help="Also the question (and key) in LaTeX.")
+    ] = False,
+) -> None:
+    """A seeded exercise and, with --key, its answer: each student gets their own.
+
+    The same seed gives the same problem on every machine. The key's answer is
+    accepted by gdcli check (JSON `check` holds the columns that grade it).
+    """
+    from gdcli.exercises import make
+    from gdcli.reports.exercise import exercise as build
+
+    out.plot = False
+    out.emit(build(make(choice(kind), seed, level), key, latex))
 
 
 @command(

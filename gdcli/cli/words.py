@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from gdcli.errors import (
     BadLet,
+    BadRow,
     BadRun,
     BadValue,
     Conflict,
@@ -45,6 +46,8 @@ def words(exc: GdcliError) -> tuple[str, str | None]:
             f"or {flag(exc.point)} {exc.name}=… (a weight)",
             None,
         )
+    if isinstance(exc, BadRow):
+        return f"{flag(exc.parameter)} {exc.message}", exc.hint
     if isinstance(exc, (BadValue, TooLarge)):
         return f"{flag(exc.parameter)} {exc.problem}", exc.hint
     if isinstance(exc, Conflict):

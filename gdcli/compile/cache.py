@@ -13,27 +13,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from typing import Any
 
 from gdcli.compile.arrays import ArrayCompiled
+from gdcli.compile.files import _private, _sha256, _tighten
 from gdcli.compile.runtime import Compiled
 
 FORMAT = 6  # bump when the generated source or the entry layout changes
 MAX_ENTRY = 10_000_000  # bytes of one entry; a larger file is not read
-
-
-def _sha256() -> Any:
-    """The bare SHA-256 module: hashlib would load OpenSSL, a cost at every start-up."""
-    import importlib
-
-    for name in ("_sha2", "_sha256"):  # Python >= 3.12, <= 3.11
-        try:
-            return importlib.import_module(name).sha256
-        except ImportError:
-            continue
-    import hashlib
-
-    return hashlib.sha256
 
 
 def cache_key(text: str, shapes: Mapping[str, tuple[int, ...]], inputs: Mapping[str, str]) -> str:
@@ -48,28 +34,6 @@ def cache_key(text: str, shapes: Mapping[str, tuple[int, ...]], inputs: Mapping[
         json.dumps(sorted(inputs.items())),
     ]
     return str(_sha256()("\0".join(parts).encode()).hexdigest())
-
-
-def _private(path: str, directory: bool) -> bool:
-    """A regular file (or a real directory) owned by this user, writable by nobody else."""
-    import stat
-
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return False
-    kind = stat.S_ISDIR(st.st_mode) if directory else stat.S_ISREG(st.st_mode)
-    return kind and st.st_uid == os.getuid() and not st.st_mode & 0o077
-
-
-def _tighten(directory: str) -> None:
-    """A real directory of this user's that others may read is made private (0700);
-    anything else (a symlink, another user's) is left alone, and then not used."""
-    import stat
-
-    st = os.lstat(directory)
-    if stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and st.st_mode & 0o077:
-        os.chmod(directory, 0o700)
 
 
 class Cache:

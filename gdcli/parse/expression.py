@@ -83,7 +83,18 @@ def _functions() -> dict[str, tuple[int, int, Callable[..., Any]]]:
     def log(a: Any, base: Any = None) -> Any:
         if base is None:
             return _elementwise(sp.log, a)
-        return _broadcast(lambda x, b: sp.log(x) / sp.log(b), a, base)
+
+        def logarithm(x: Any, b: Any) -> Any:
+            # log(x)/log(b): a constant x <= 0 or base b <= 0 or 1 is undefined, even
+            # where SymPy would absorb its log into a 0 (w / log(0, w + 3) is not 0)
+            for part, what in ((x, "log's argument"), (b, "log's base")):
+                if isinstance(part, sp.Expr) and part.is_number and part.is_positive is False:
+                    raise ValueError(f"{what} is {part}, not positive: the log is undefined")
+            if isinstance(b, sp.Expr) and b == 1:
+                raise ValueError("log's base is 1: the log is undefined (a division by zero)")
+            return sp.log(x) / sp.log(b)
+
+        return _broadcast(logarithm, a, base)
 
     def heaviside(a: Any, h0: Any = None) -> Any:
         if h0 is None:
@@ -466,6 +477,8 @@ class _Parser:
         args = [self.build(a) for a in node.args]
         try:
             return builder(*args)
+        except ValueError as exc:  # a constant argument outside the function's domain
+            raise self.fail(str(exc), node) from None
         except ShapeError as exc:  # outer(W, x) with W a weight given a number
             names = [self.unshaped(a) for a in node.args]
             shapes = [shape_of(a) for a in args]
@@ -602,6 +615,33 @@ def _real_parts(expr: Any) -> Any:
     )
 
 
+def parse_array(
+    text: str,
+    shapes: Mapping[str, Shape] | None = None,
+    constants: Mapping[str, Any] | None = None,
+) -> Any:
+    """Parse an expression of any shape (a gradient written in matrix form): a SymPy
+    expression, or a NumPy object array of them, entry by entry."""
+    import sympy as sp
+
+    syntax = syntax_tree(text)
+    parser = _Parser(
+        syntax=syntax,
+        shapes=shapes or {},
+        constants=constants or {},
+        allow_variables=True,
+        functions=_functions(),
+    )
+    value = parser.build(syntax.tree)
+    if _is_array(value) and value.ndim == 0:
+        value = value.item()
+    for x in entries(value):
+        if not isinstance(x, sp.Expr):
+            raise ParseError(f"{_quote(syntax.source)} is not an expression of numbers")
+        _check_defined(x, syntax.source)
+    return value
+
+
 def _check_entry_names(symbols: Mapping[str, Any]) -> None:
     """A scalar weight named like an entry of a matrix (W_1_1 beside W) would be the
     same symbol as W[1,1]."""
@@ -621,6 +661,10 @@ def _check_defined(expr: Any, text: str) -> None:
 
     if expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         raise ParseError(f"{_quote(text)} is undefined (a division by zero?)")
+    if expr.has(sp.I):  # log(-1) = i*pi, sqrt(-1) = i: a loss is real
+        raise ParseError(
+            f"{_quote(text)} is not a real number (a log or root of a negative constant?)"
+        )
 
 
 def parse_value(text: str, constants: Mapping[str, Any] | None = None) -> Any:

@@ -1,5 +1,4 @@
-"""SymPy expressions written back as text both gdcli and SymPy read, and in the
-course's LaTeX.
+"""SymPy expressions written back as text both gdcli and SymPy read.
 
 The inverse of `parse.expression`: every text `gdcli_text` writes parses back with
 gdcli's parser to the same function (a test holds it to that for many losses), so a
@@ -10,10 +9,7 @@ differently, gdcli writes what both read: `exp(1)` for e (SymPy's `E`), `abs(w)`
 and an indicator such as SymPy's `Piecewise((1, w > 0), (0, True))`, gdcli's
 `(w > 0)`, as the step `Heaviside(w, 0)` (0 at w = 0, as the comparison is).
 
-The LaTeX follows the course: the derivative is `\\frac{dl(w)}{dw}`, `\\max`,
-`|w|`, and a step (SymPy's Heaviside, ReLU's derivative) is written by cases, 1
-where its argument is positive and 0 where it is negative, rather than SymPy's
-`\\theta`.
+LaTeX, in the course's notation, is `gdcli.latex`'s.
 """
 
 from __future__ import annotations
@@ -51,20 +47,6 @@ def value_text(value: Any) -> str:
     if hasattr(value, "free_symbols"):  # a SymPy number
         return gdcli_text(value)
     return str(value)
-
-
-def course_latex(expr: sympy.Basic, name: str | None = None, of: Sequence[str] = ()) -> str:
-    """`expr` in LaTeX, in the course's notation; with `name`, as the derivative
-    dl/d(name) of the loss l(`of`), the way the course writes it: \\frac{dl(w)}{dw} = ..."""
-    body = _latex_printer().doprint(expr)
-    if name is None:
-        return str(body)
-    printer = _latex_printer()
-    import sympy as sp
-
-    variable = printer.doprint(sp.Symbol(name))
-    weights = ", ".join(printer.doprint(sp.Symbol(n)) for n in (of or [name]))
-    return f"\\frac{{dl({weights})}}{{d{variable}}} = {body}"
 
 
 @functools.cache
@@ -158,18 +140,3 @@ def _text_printer() -> Any:
             return f"Heaviside({self._print(u)}, {1 if at_zero else 0})"
 
     return GdcliPrinter()
-
-
-@functools.cache
-def _latex_printer() -> Any:
-    from sympy.printing.latex import LatexPrinter
-
-    class CoursePrinter(LatexPrinter):  # type: ignore[misc]
-        """SymPy's LaTeX, with the course's way of writing a step."""
-
-        def _print_Heaviside(self, expr: Any, exp: Any = None) -> str:
-            u = self._print(expr.args[0])
-            text = f"\\begin{{cases}} 1 & {u} > 0 \\\\ 0 & {u} < 0 \\end{{cases}}"
-            return f"\\left({text}\\right)^{{{exp}}}" if exp else text
-
-    return CoursePrinter()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from gdcli import calculus
-from gdcli.parse.printing import course_latex, gdcli_text, value_text
+from gdcli.parse.printing import gdcli_text, value_text
 from gdcli.problem import Problem, plain
 from gdcli.reports.base import Report, Table, constant
 from gdcli.reports.figures import Figure, curve_figure
@@ -97,8 +97,11 @@ def derive(
         ["l(" + name + ")", loss.text],
         [f"dl/d{name}", derivative_text],
     ]
-    if latex:
-        data["latex"] = course_latex(derivative, name, list(problem.weights))
+    if latex:  # the line a write-up takes: the loss and its derivative
+        from gdcli.latex import loss_and_derivative
+
+        whole = problem.loss.expr if others else loss.expr
+        data["latex"] = loss_and_derivative(name, whole, derivative, list(problem.weights))
         summary.append(["latex", data["latex"]])
     summary += [
         [name, value_text(at)],
@@ -159,7 +162,7 @@ def derive(
     return Report(
         data,
         [*tables, quotient_table],
-        constant([s.slope]),
+        constant([data["latex"]] if latex else [s.slope]),
         undefined=lambda: kink_note(name, at, s),
         notes=constant(notes),
         figures=constant(figures),

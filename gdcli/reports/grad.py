@@ -59,7 +59,55 @@ def _exact(problem: Problem) -> tuple[float, list[float], list[str], bool]:
     return value, values, [gdcli_text(d) for d in flat], kink
 
 
-def grad(problem: Problem) -> Report:
+def _number_latex(v: float) -> str:
+    text = f"{v:.10g}"
+    mantissa, e, exponent = text.partition("e")
+    return rf"{mantissa} \cdot 10^{{{int(exponent)}}}" if e else text
+
+
+def gradient_latex(problem: Problem, values: list[float]) -> str:
+    """The gradient as LaTeX `bmatrix`es: each weight's partials (where SymPy writes
+    them within its share of the budget), then their values at the point."""
+    from gdcli.latex import bmatrix, latex
+
+    names = problem.names
+    symbolic: dict[str, list[str]] | None = None
+    if sum(math.prod(problem.weights[n]) for n in names) <= EXACT_ENTRIES:
+        try:
+            with time_limit(PARTIALS_SECONDS):
+                partials = calculus.partials(problem.loss)
+                symbolic = {n: [latex(d) for d in partials[n]] for n in names}
+        except TooSlow:
+            symbolic = None
+
+    def grid(cells: list[str], shape: tuple[int, ...]) -> str:
+        if len(shape) == 2:
+            rows = [cells[i * shape[1] : (i + 1) * shape[1]] for i in range(shape[0])]
+        else:
+            rows = [[c] for c in cells]
+        return bmatrix(rows)
+
+    shown = [_number_latex(v) for v in values]
+    if all(not problem.weights[n] for n in names):  # numbers: one gradient vector
+        parts = [rf"\nabla l({', '.join(names)})"]
+        if symbolic is not None:
+            parts.append(grid([symbolic[n][0] for n in names], (len(names),)))
+        parts.append(grid(shown, (len(names),)))
+        return " = ".join(parts)
+    lines, k = [], 0
+    for n in names:
+        shape = problem.weights[n]
+        size = math.prod(shape)
+        parts = [rf"\frac{{\partial l}}{{\partial {n}}}"]
+        if symbolic is not None:
+            parts.append(grid(symbolic[n], shape) if shape else symbolic[n][0])
+        parts.append(grid(shown[k : k + size], shape) if shape else shown[k])
+        lines.append(" = ".join(parts))
+        k += size
+    return r",\quad ".join(lines)
+
+
+def grad(problem: Problem, latex: bool = False) -> Report:
     names = problem.names
     shapes = problem.weights
     labels = [label for n in names for label in entry_labels(n, shapes[n])]
@@ -101,6 +149,8 @@ def grad(problem: Problem) -> Report:
         data["formula"] = formulas
     data["gradient"] = gradient
     data["indexing"] = "1-based: W[i,j] is row i, column j; in partials it is the symbol W_i_j"
+    if latex:
+        data["latex"] = gradient_latex(problem, values)
 
     if texts is not None:
         records = Table(
@@ -163,7 +213,10 @@ def grad(problem: Problem) -> Report:
             f"{len(labels)} entries: the partials one by one are left out ({why}); the values "
             "come from the reverse pass, in floating point."
         )
-    return Report(data, tables, constant(values), notes=constant(notes))
+    if latex:
+        tables.append(Table(["latex"], [[data["latex"]]], records=False))
+    quiet: list[Any] = [data["latex"]] if latex else list(values)
+    return Report(data, tables, constant(quiet), notes=constant(notes))
 
 
 # ---------------------------------------------------------------------------

@@ -1,0 +1,44 @@
+"""Files of a cache: a user-only directory, regular files owned by the user, and the
+hash that names entries (shared by the compiled-loss cache and the result cache,
+without importing either)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+
+def _sha256() -> Any:
+    """The bare SHA-256 module: hashlib would load OpenSSL, a cost at every start-up."""
+    import importlib
+
+    for name in ("_sha2", "_sha256"):  # Python >= 3.12, <= 3.11
+        try:
+            return importlib.import_module(name).sha256
+        except ImportError:
+            continue
+    import hashlib
+
+    return hashlib.sha256
+
+
+def _private(path: str, directory: bool) -> bool:
+    """A regular file (or a real directory) owned by this user, writable by nobody else."""
+    import stat
+
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    kind = stat.S_ISDIR(st.st_mode) if directory else stat.S_ISREG(st.st_mode)
+    return kind and st.st_uid == os.getuid() and not st.st_mode & 0o077
+
+
+def _tighten(directory: str) -> None:
+    """A real directory of this user's that others may read is made private (0700);
+    anything else (a symlink, another user's) is left alone, and then not used."""
+    import stat
+
+    st = os.lstat(directory)
+    if stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and st.st_mode & 0o077:
+        os.chmod(directory, 0o700)
