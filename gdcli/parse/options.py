@@ -181,5 +181,7 @@ def parse_range(text: str, parameter: str) -> tuple[float, float]:
     if not lo < hi:
         raise BadValue(parameter, f"{text}: the start must be below the end")
     if not math.isfinite(hi - lo):
-        raise BadValue(parameter, f"{text} is too wide to sample (its width overflows a float)")
+        raise BadValue(
+            parameter, f"{text.strip()} is too wide to sample (its width overflows a float)"
+        )
     return lo, hi

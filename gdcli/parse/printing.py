@@ -45,8 +45,29 @@ def value_text(value: Any) -> str:
     """An exact value as gdcli reads it: `2/3` (a Fraction), `pi/4`, `exp(1)` (SymPy's
     E, which gdcli writes e)."""
     if hasattr(value, "free_symbols"):  # a SymPy number
-        return gdcli_text(value)
+        short = _scientific(value)
+        return short if short is not None else gdcli_text(value)
     return str(value)
+
+
+def _scientific(value: Any) -> str | None:
+    """A long exact decimal as gdcli reads it back, exactly: 10**300 as `1e300`,
+    3/10**40 as `3e-40`; None for anything else (or short enough as it is)."""
+    import sympy as sp
+
+    if not isinstance(value, sp.Rational):
+        return None
+    p, q = int(value.p), int(value.q)
+    if q == 1:
+        digits = str(abs(p))
+        zeros = len(digits) - len(digits.rstrip("0"))
+        if len(digits) <= 16 or zeros < 6:
+            return None
+        return f"{p // 10**zeros}e{zeros}"
+    k = len(str(q)) - 1
+    if q != 10**k or k <= 16:
+        return None
+    return f"{p}e-{k}"
 
 
 @functools.cache

@@ -29,8 +29,9 @@ def _explain_errors(
     if best is rows[0]:
         exact = "a straight line" + (" or a parabola" if scheme == "central" else "")
         text += (
-            f" Already the largest h is best: l near {name} is {exact}, for which the "
-            f"{scheme} quotient is exact, so there is no truncation error to shrink."
+            " Already the largest h is best: the error does not fall as h shrinks (for "
+            f"{exact} the {scheme} quotient is exact at every h, with no truncation error "
+            "to shrink)."
         )
         return text + (f" The error only grows as h shrinks ({roundoff})." if rises else "")
     truncation = "h²·|l'''|/6" if scheme == "central" else "h·|l''|/2"
@@ -41,6 +42,21 @@ def _explain_errors(
     if rises:
         return text + f" and then rises again ({roundoff})."
     return text + "; here round-off stays small down to the smallest h."
+
+
+def _underflow(derivative: Any, at: Any, w: Any) -> str:
+    """The exact slope, to 3 digits, where it is not 0 but its float is (1/w at 1e300:
+    -1e-600); "" otherwise."""
+    import sympy as sp
+
+    try:
+        value = sp.N(derivative.xreplace({w: at}), 3)
+    except Exception:  # noqa: BLE001 - no exact value: nothing to add
+        return ""
+    if not (value.is_real and value.is_finite) or value == 0:
+        return ""
+    mantissa, _, exponent = str(value).partition("e")
+    return f"{float(mantissa):.3g}e{int(exponent)}" if exponent else ""
 
 
 def derive(
@@ -120,6 +136,13 @@ def derive(
             side = {"forward": "right", "backward": "left", "central": "mean of both"}[scheme]
             notes.append(
                 f"{scheme} quotients are compared with the one-sided slope they approach ({side})."
+            )
+    if s.differentiable and s.slope == 0:
+        tiny = _underflow(s.derivative, at, w)
+        if tiny:
+            notes.append(
+                f"the slope is {tiny}, smaller in size than the smallest float (about "
+                "4.9e-324): as a float it is 0, and so are the quotients below."
             )
     if best is not None:
         notes.append(_explain_errors(rows, best, scheme, name))
