@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import ast
 import math
-import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from gdcli.compile.chunks import Chunk
 from gdcli.compile.runtime import Compiled
 from gdcli.compile.verify import MATH_NAMES, UnsafeSource, load, math_namespace, verify
-from gdcli.descent import Outcome, Step
+from gdcli.descent import Outcome, Step, norm_threshold
 from gdcli.optimizers import Optimizer
 from gdcli.params import Params, flatten
 from gdcli.stopping import CONVERGED, DIVERGED, MAX_STEPS, StopRule
@@ -270,20 +269,6 @@ def update_rule(optimizer: Optimizer, lr: str | None = None) -> Rule | None:
     return None
 
 
-def threshold(tol: float) -> float:
-    """The largest float y >= 0 with sqrt(y) <= tol: since math.sqrt is correctly
-    rounded (so monotone), `sqrt(sum of squares) <= tol` is `sum of squares <= y`."""
-    top = sys.float_info.max
-    if tol >= math.sqrt(top):
-        return top
-    y = tol * tol
-    while y > 0 and math.sqrt(y) > tol:
-        y = math.nextafter(y, 0.0)
-    while math.sqrt(math.nextafter(y, math.inf)) <= tol:
-        y = math.nextafter(y, math.inf)
-    return y
-
-
 def loop_source(
     lines: list[str],
     size: int,
@@ -300,7 +285,7 @@ def loop_source(
     returns (status, x.., loss, g.., buffers.., k) with status converged, max_steps (k
     reached steps), diverged, or error (a weight became inf or nan: the loss and
     gradient the loop holds then are not the step loop's, which does not compute them).
-    `tol` is `threshold(rule.tol)`; `limit` the largest |loss| (written in; None: the
+    `tol` is `norm_threshold(rule.tol)`; `limit` the largest |loss| (written in; None: the
     loop takes it as an argument `limit`). A trace loop (name "trace") pushes the row
     of each step k-1 it leaves (every `every`-th, counted from its first step, which the
     caller makes a multiple of `every`): step, entries, loss, partials, and with
@@ -399,7 +384,7 @@ def _direction(texts: Directions) -> str:
 class _Loop(NamedTuple):
     function: Callable[..., Any]
     buffers: list[float]  # the buffers' start values, one per entry and buffer
-    tol: float  # threshold(rule.tol)
+    tol: float  # norm_threshold(rule.tol)
     limit: float
 
 
@@ -429,7 +414,7 @@ def _compose(
         return None
     function = load(source + "\n", math_namespace())[name]
     buffers = [value for _, value in update.buffers for _ in range(compiled.size)]
-    return _Loop(function, buffers, threshold(stop.tol), limit)
+    return _Loop(function, buffers, norm_threshold(stop.tol), limit)
 
 
 def _end(
