@@ -66,7 +66,10 @@ fuzz: $(TSTAMP)
 	GDCLI_FUZZ_PROFILE=fuzz $(BIN)/python -m pytest -q tests/test_fuzz.py tests/test_hostile.py \
 		tests/test_engine_hypothesis.py tests/test_derivation.py
 
+# The sources compiled again first: with PYTHONDONTWRITEBYTECODE set, a source edited
+# since the install would be compiled at every start-up, and the start-up figures with it.
 bench: $(TSTAMP)
+	$(BIN)/python -m compileall -q gdcli
 	$(BIN)/python benchmarks/run.py
 
 clean:
