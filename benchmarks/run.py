@@ -398,6 +398,19 @@ def fig_traces(caches: Caches) -> Figure:
         rows.append(
             ratio_row(f"T  1e6 steps --format {fmt} / stdlib writer", t["gdcli"], t["base"], 1.3)
         )
+        short = gdcli("descend", LOSS, "--steps", "1000", "--tol", "0", "--format", fmt)
+        rss_long, _ = peak_rss(long, env)
+        rss_short, _ = peak_rss(short, env)
+        rows.append(
+            Row(
+                f"Tm peak RSS --format {fmt}: 1e6 steps - 1e3 steps",
+                f"{rss_long / MB:.1f} MB",
+                f"{rss_short / MB:.1f} MB",
+                f"{(rss_long - rss_short) / MB:+.1f} MB",
+                "<= +20 MB",
+                rss_long - rss_short <= 20 * MB,
+            )
+        )
     notes.append(
         "T: warm cache; the baseline (benchmarks/baselines/trace_writer.py) is a Python loop "
         "over the lambdified loss and derivative that gathers 16,384 rows and writes them "
