@@ -283,6 +283,23 @@ def printable(expr: Any) -> Any:
     return expr.replace(sp.DiracDelta, lambda *args: sp.S.Zero)
 
 
+def off_steps(expr: Any) -> Any:
+    """The same function, with every product holding a step Heaviside(u) written as 0
+    where u < 0, whatever its other factors are there: the slope of sqrt(max(0, w)),
+    Heaviside(w)/(2*sqrt(Max(0, w))), is 0 at w = -1 (the loss is flat there), not
+    0 * 1/sqrt(0). Evaluated as written, the other factors are not computed there."""
+    import sympy as sp
+
+    def switched(e: Any) -> bool:
+        return bool(e.is_Mul) and any(isinstance(f, sp.Heaviside) for f in e.args)
+
+    def flat(product: Any) -> Any:
+        off = sp.Or(*(f.args[0] < 0 for f in product.args if isinstance(f, sp.Heaviside)))
+        return sp.Piecewise((0, off), (product, True))
+
+    return expr.replace(switched, flat) if expr.has(sp.Heaviside) else expr
+
+
 @functools.lru_cache(maxsize=128)  # a command evaluates the same few expressions often
 def _compile_scalar(expr: sympy.Expr, symbols: tuple[sympy.Symbol, ...]) -> Callable[..., float]:
     import sympy as sp
