@@ -73,3 +73,35 @@ def test_sweep_keeps_the_digits_of_binary_cross_entropy() -> None:
     assert cells["status"] == "max_steps"
     assert close(cells["final_loss"], bce(mp.mpf(cells["w"])))
 
+
+# --- 3. 0 * inf where a step switches a product off: the loss is flat there
+
+
+@pytest.mark.parametrize(
+    ("loss", "at", "slope"),
+    [  # by hand: each loss is constant near the point, or its flat part adds 0
+        ("sqrt(max(0, w))", "-2", 0.0),
+        ("relu(w)**0.5", "-1", 0.0),
+        ("sqrt(relu(w)) + w**2", "-1", -2.0),
+        ("max(0, w)**0.5*sin(w)", "-1", 0.0),
+        ("sqrt(max(0, w - 1)) + 3*w", "0.5", 3.0),
+    ],
+)
+def test_a_flat_step_has_slope_zero_in_grad_descend_and_backprop(
+    loss: str, at: str, slope: float
+) -> None:
+    for command in ("grad", "backprop"):
+        r = run_cli([command, loss, f"--at={at}", "--quiet"])
+        assert (r.code, r.out.split()) == (0, [repr(slope)]), (command, r.err)
+    row = first_step([loss, f"--at={at}", "--lr", "0.1"])
+    assert float(row[3]) == slope
+
+
+def test_backprop_through_relu_agrees_with_torch() -> None:
+    torch = pytest.importorskip("torch")
+    for at in (-2.0, -0.5, 0.25, 3.0):
+        w = torch.tensor(at, dtype=torch.float64, requires_grad=True)
+        (torch.sqrt(torch.relu(w)) + torch.relu(-w) ** 0.5).backward()
+        r = run_cli(["backprop", "sqrt(relu(w)) + relu(-w)**0.5", f"--at={at}", "--quiet"])
+        assert r.code == 0, r.err
+        assert float(r.out) == pytest.approx(w.grad.item(), rel=1e-15)

@@ -54,7 +54,7 @@ def _exact(problem: Problem) -> tuple[float, list[float], list[str], bool]:
     point = problem.substitution()
     flat = [d for n in loss.variables for d in partials[n]]
     value = calculus.value_at(loss.expr, point)
-    values = [calculus.value_at(d, point) for d in flat]
+    values = [calculus.value_at(calculus.off_steps(d), point) for d in flat]
     kink = calculus.kink_candidates(loss.expr, point)
     return value, values, [gdcli_text(d) for d in flat], kink
 
