@@ -105,3 +105,67 @@ def test_backprop_through_relu_agrees_with_torch() -> None:
         r = run_cli(["backprop", "sqrt(relu(w)) + relu(-w)**0.5", f"--at={at}", "--quiet"])
         assert r.code == 0, r.err
         assert float(r.out) == pytest.approx(w.grad.item(), rel=1e-15)
+
+
+# --- 6. the stability bound of the update rule, as printed, is the bound
+
+
+def _spectral_bound(curvature: float, momentum: float, dampening: float, nesterov: bool) -> float:
+    """By hand: the largest lr for which torch's SGD on l = curvature/2 * w**2 has
+    spectral radius < 1 (state w, buffer b; b' = m b + (1 - d) c w)."""
+    import numpy as np
+
+    def radius(lr: float) -> float:
+        c, m, s = curvature, momentum, 1 - dampening
+        if nesterov:  # w' = w - lr (c w + m b')
+            rows = [[1 - lr * c * (1 + m * s), -lr * m * m], [s * c, m]]
+        else:  # w' = w - lr b'
+            rows = [[1 - lr * s * c, -lr * m], [s * c, m]]
+        return float(max(abs(np.linalg.eigvals(np.array(rows)))))
+
+    low, high = 0.0, 1e3
+    for _ in range(200):
+        low, high = (
+            ((low + high) / 2, high) if radius((low + high) / 2) < 1 else (low, (low + high) / 2)
+        )
+    return low
+
+
+@pytest.mark.parametrize(
+    ("options", "decay", "momentum", "dampening", "nesterov"),
+    [
+        (["--momentum", "0.9"], 0.0, 0.9, 0.0, False),
+        (["--momentum", "0.9", "--dampening", "0.5"], 0.0, 0.9, 0.5, False),
+        (
+            ["--momentum", "0.5", "--dampening", "0.25", "--weight-decay", "0.1"],
+            0.1,
+            0.5,
+            0.25,
+            False,
+        ),
+        (["--momentum", "0.9", "--nesterov"], 0.0, 0.9, 0.0, True),
+    ],
+)
+def test_the_printed_stability_rule_is_the_bound(
+    options: list[str], decay: float, momentum: float, dampening: float, nesterov: bool
+) -> None:
+    import re
+
+    import sympy as sp
+    from sympy.parsing.sympy_parser import (
+        implicit_multiplication,
+        parse_expr,
+        standard_transformations,
+    )
+
+    r = run_cli(["descend", "(w-3)**2", "--at", "0", "--lr", "0.01", "--steps", "3", *options,
+                 "--format", "plain"])  # fmt: skip
+    assert r.code == 0, r.err
+    rule = re.search(r"stable for lr < (.*?) = ([0-9.e+-]+);", r.err)
+    assert rule is not None, r.err
+    text = rule.group(1).replace("l''", "c").replace("weight_decay", "d").replace("·", "*")
+    formula = parse_expr(text, transformations=(*standard_transformations, implicit_multiplication))
+    value = float(formula.subs({sp.Symbol("c"): 2, sp.Symbol("d"): decay}))
+    want = _spectral_bound(2 + decay, momentum, dampening, nesterov)
+    assert value == pytest.approx(want, rel=1e-9)
+    assert float(rule.group(2)) == pytest.approx(want, rel=1e-5)

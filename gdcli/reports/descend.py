@@ -735,8 +735,8 @@ def _bound(optimizer: Optimizer, curvature: float) -> tuple[float | None, str]:
     scale = 1 - damp  # heavy-ball momentum m; the buffer gathers (1 - dampening) of each g
     if scale <= 0:
         return None, ""
-    damping = f"(1 - {damp:g}) " if damp else ""
-    return 2 * (1 + beta) / (scale * h), f"lr < 2(1 + {beta:g}) / {damping}{text}"
+    below = f"((1 - {damp:g}) {text})" if damp else text
+    return 2 * (1 + beta) / (scale * h), f"lr < 2(1 + {beta:g}) / {below}"
 
 
 def _stability(compiled: Compiled, run: Run, optimizer: Optimizer) -> dict[str, Any] | None:
