@@ -169,3 +169,24 @@ def test_the_printed_stability_rule_is_the_bound(
     want = _spectral_bound(2 + decay, momentum, dampening, nesterov)
     assert value == pytest.approx(want, rel=1e-9)
     assert float(rule.group(2)) == pytest.approx(want, rel=1e-5)
+
+
+# --- 7. where the loss has inputs, every command says which names move
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["descend", "--steps", "2"],
+        ["slope"],
+        ["plot"],
+        ["sweep", "--steps", "5"],
+        ["compare", "--run", "sgd", "--run", "adam", "--steps", "3"],
+    ],
+)
+def test_every_command_names_the_weights_and_the_inputs(args: list[str]) -> None:
+    command, *options = args
+    r = run_cli([command, "(w*x - y)**2", "--set", "x=2", "--set", "y=1", *options,
+                 "--format", "plain"])  # fmt: skip
+    assert r.code == 0, r.err
+    assert "weights (they move): w; inputs (fixed): x, y." in r.err.splitlines()

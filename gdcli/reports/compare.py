@@ -6,7 +6,7 @@ Every run is `descend` with the same settings, step for step."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from gdcli.compile.load import Loaded
@@ -17,7 +17,7 @@ from gdcli.params import Params, entry_labels, flatten, json_value
 from gdcli.reports.base import Report, Table
 from gdcli.reports.curvature import curvature, sentence
 from gdcli.reports.figures import Figure, Series, contour_series, legend_room, padded
-from gdcli.reports.words import data_sentence, data_summary
+from gdcli.reports.words import data_sentence, data_summary, roles_note
 from gdcli.runs import RunSpec
 from gdcli.stopping import StopRule
 
@@ -118,7 +118,9 @@ def compare(
     target: float | None,
     trace: bool,
     training: Training | None = None,
+    inputs: Sequence[str] = (),
 ) -> Report:
+    """`inputs`: the names of the loss that are fixed (--set, data columns)."""
     names = list(compiled.variables)
     labels = [label for n in names for label in entry_labels(n, compiled.shapes[n])]
     kept = len(specs) * (rule.steps + 1) * (2 * len(labels) + 1)  # params, grad, loss
@@ -202,6 +204,9 @@ def compare(
 
     def notes() -> list[str]:
         out = [] if training is None else [data_sentence(training.data)]
+        roles = roles_note(names, inputs, None)
+        if roles:
+            out.append(roles)
         out.append(
             f"{len(done)} update rules from the same start, each for at most {rule.steps} "
             "steps; each run is what descend gives with the same settings."

@@ -27,7 +27,7 @@ from gdcli.reports.figures import (
     path_figure_1d,
     path_figure_2d,
 )
-from gdcli.reports.words import data_sentence, data_summary, subgradient_note
+from gdcli.reports.words import data_sentence, data_summary, roles_note, subgradient_note
 
 if TYPE_CHECKING:
     from gdcli.data import Training
@@ -177,9 +177,11 @@ def descend(
     schedule: Callable[[], Schedule] | None = None,
     explain_steps: int = 0,
     training: Training | None = None,
+    inputs: Sequence[str] = (),
 ) -> Report:
     """The report of a descent; on `training` data a mini-batch descent (each step's
-    loss and gradient over the batch of the next update, the last over every example)."""
+    loss and gradient over the batch of the next update, the last over every example).
+    `inputs`: the names of the loss that are fixed (--set, data columns)."""
     names = list(compiled.variables)
     shapes = [compiled.shapes[n] for n in names]
     scalar = all(not s for s in shapes)
@@ -444,6 +446,9 @@ def descend(
 
     def notes() -> list[str]:
         out = [] if training is None else data_notes(training, rule.steps)
+        roles = roles_note(names, inputs, None)
+        if roles:
+            out.append(roles)
         out.append(_status_line(run.outcome, run.last, names, training))
         if len(names) == 1 and scalar and training is None:
             out.append(_stability_line(_stability(compiled, run, sample), sample, names[0]))

@@ -18,7 +18,7 @@ from gdcli.params import entry_labels, flatten, nested
 from gdcli.problem import Problem, plain
 from gdcli.reports.base import Report, Table, constant
 from gdcli.reports.figures import Figure, Series, legend_room, round_range
-from gdcli.reports.words import data_sentence, data_summary
+from gdcli.reports.words import data_sentence, data_summary, problem_roles
 from gdcli.stopping import StopRule
 
 if TYPE_CHECKING:
@@ -109,7 +109,10 @@ def sweep(
                 f"{optimizer.name} scales each step by its own statistics of the gradient: no "
                 "simple bound on lr from the curvature, so none is drawn."
             )
-    return _report(problem, shapes, labels, lrs, starts, result, rule, head, [], bound, last_notes)
+    first = problem_roles(problem)
+    return _report(
+        problem, shapes, labels, lrs, starts, result, rule, head, first, bound, last_notes
+    )
 
 
 def _report(
@@ -489,6 +492,7 @@ def sweep_on_data(
     )
     notes = [
         data_sentence(data),
+        *problem_roles(problem),
         f"each run is what descend does on these data with the same options: {mini}; the "
         "runs go one after another, and each final loss is over every example.",
     ]

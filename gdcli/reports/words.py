@@ -11,6 +11,7 @@ from gdcli.parse.options import show_value
 if TYPE_CHECKING:
     from gdcli.calculus import SlopeAt
     from gdcli.data import Data
+    from gdcli.problem import Problem
 
 SUBGRADIENT = (
     "at a kink SymPy's derivative takes Heaviside(0) = 1/2 and sign(0) = 0, "
@@ -56,6 +57,12 @@ def roles_note(weights: Sequence[str], inputs: Sequence[str], chosen: str | None
     if chosen is not None:
         text += f". {chosen} is the weight because it is the loss's only name without a value"
     return text + "."
+
+
+def problem_roles(problem: Problem) -> list[str]:
+    """`roles_note` of a problem (its data columns are inputs too), as a list of notes."""
+    note = roles_note(list(problem.weights), [*problem.inputs, *problem.columns], problem.chosen)
+    return [note] if note else []
 
 
 def sample(f: Any, lo: float, hi: float, n: int) -> tuple[list[float], list[float]]:
