@@ -190,3 +190,26 @@ def test_every_command_names_the_weights_and_the_inputs(args: list[str]) -> None
                  "--format", "plain"])  # fmt: skip
     assert r.code == 0, r.err
     assert "weights (they move): w; inputs (fixed): x, y." in r.err.splitlines()
+
+
+# --- 12. a hint is what the student meant, and gdcli reads it
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant", "slope"),
+    [  # by hand, at w = -2
+        ("ln|w|", "ln(abs(w))", -0.5),
+        ("log|w - 1|", "log(abs(w - 1))", -1 / 3),
+        ("2|w|", "2*abs(w)", -2.0),
+        ("w|w - 1|", "w*abs(w - 1)", 5.0),  # |w - 1| + w*sign(w - 1) = 3 + 2
+        ("sigma(w)", "sigmoid(w)", None),
+    ],
+)
+def test_a_hint_reads_back_as_what_was_meant(typed: str, meant: str, slope: float | None) -> None:
+    r = run_cli(["derive", typed, "--at=-2"])
+    assert r.code == 2
+    assert f"did you mean {meant}?" in r.err
+    again = run_cli(["derive", meant, "--at=-2", "--quiet"])
+    assert again.code == 0, again.err
+    if slope is not None:
+        assert float(again.out) == pytest.approx(slope, rel=1e-15)
