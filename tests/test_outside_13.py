@@ -213,3 +213,23 @@ def test_a_hint_reads_back_as_what_was_meant(typed: str, meant: str, slope: floa
     assert again.code == 0, again.err
     if slope is not None:
         assert float(again.out) == pytest.approx(slope, rel=1e-15)
+
+
+# --- 6. a sweep calls out the runs whose loss grew without crossing the divergence limit
+
+
+def test_a_sweep_calls_a_growing_run_growing() -> None:
+    # l = (x-1)**2 + 10*(y+2)**2 from (0, 0), by hand: plain gradient descent multiplies
+    # x - 1 by 1 - 2 lr and y + 2 by 1 - 20 lr each step. lr 0.105: 0.79 and -1.1, so after
+    # 100 steps l = 0.79**200 + 10*(2*1.1**100)**2 = 7.6e9, far above the start's 41 but
+    # below the divergence limit 1e12 * 41.
+    r = run_cli(["sweep", "(x-1)**2 + 10*(y+2)**2", "--start", "x=0,y=0", "--lr", "0.105",
+                 "--steps", "100", "--format", "plain"])  # fmt: skip
+    assert r.code == 0, r.err
+    row = r.out.splitlines()[1].split("\t")
+    assert row[2] == "max_steps"
+    assert float(row[3]) == pytest.approx(0.79**200 + 10 * (2 * 1.1**100) ** 2, rel=1e-9)
+    assert (
+        "1 of the max_steps runs (lr 0.105) ended with a loss over 100 times the loss at its "
+        "start: it is growing, not converging, and would diverge with more steps."
+    ) in r.err.splitlines()
