@@ -233,3 +233,18 @@ def test_a_sweep_calls_a_growing_run_growing() -> None:
         "1 of the max_steps runs (lr 0.105) ended with a loss over 100 times the loss at its "
         "start: it is growing, not converging, and would diverge with more steps."
     ) in r.err.splitlines()
+
+
+def test_compare_calls_a_growing_run_growing() -> None:
+    # by hand: w - 3 = -3 (1 - 2 lr)**k; lr 1.05: -3 (-1.1)**50, loss 9 * 1.1**100
+    r = run_cli(["compare", "(w-3)**2", "--start", "0", "--run", "sgd lr=1.05", "--run",
+                 "sgd lr=0.1", "--steps", "50", "--format", "plain"])  # fmt: skip
+    assert r.code == 0, r.err
+    row = r.out.splitlines()[1].split("\t")
+    assert row[:3] == ["sgd lr=1.05", "max_steps", "50"]
+    assert float(row[3]) == pytest.approx(9 * 1.1**100, rel=1e-9)
+    growing = [line for line in r.err.splitlines() if "growing" in line]
+    assert growing == [
+        f"sgd lr=1.05: the loss grew {9 * 1.1**100 / 9:.3g} times over the run (from 9 to "
+        f"{9 * 1.1**100:.6g}): it is growing, not converging, and would diverge with more steps."
+    ]
