@@ -248,3 +248,25 @@ def test_compare_calls_a_growing_run_growing() -> None:
         f"sgd lr=1.05: the loss grew {9 * 1.1**100 / 9:.3g} times over the run (from 9 to "
         f"{9 * 1.1**100:.6g}): it is growing, not converging, and would diverge with more steps."
     ]
+
+
+# --- 10/11. a state that does not exist yet is an empty cell, as the update after the last step
+
+
+@pytest.mark.parametrize(
+    "options", [["--momentum", "0.9"], ["-o", "adam"], ["-o", "rmsprop", "--centered"]]
+)
+def test_no_nan_for_a_state_before_the_first_update(options: list[str]) -> None:
+    import csv
+    import io
+
+    r = run_cli(["descend", *options, "--show-state", "--steps", "2", "--format", "csv"])
+    assert r.code == 0, r.err
+    rows = list(csv.DictReader(io.StringIO(r.out)))
+    assert "nan" not in r.out
+    state = [c for c in rows[0] if c.endswith("_w") and c not in ("grad_w", "update_w")]
+    assert state and all(rows[0][c] == "" for c in state)  # torch keeps no state before step 1
+    assert all(rows[1][c] != "" for c in state)
+    # by hand, momentum's buffer after the first step is the first gradient: 2*(1 - 3)
+    if options[0] == "--momentum":
+        assert float(rows[1]["momentum_buffer_w"]) == -4.0

@@ -291,7 +291,7 @@ def descend(
         extra = [
             x
             for k in state_keys
-            for x in (flatten(state[k]) if k in state else [None] * len(labels))
+            for x in (flatten(state[k]) if k in state else [""] * len(labels))
         ]
         flat = flatten(s.params)
         updates = _updates(flat, s.after)
