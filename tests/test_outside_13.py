@@ -270,3 +270,34 @@ def test_no_nan_for_a_state_before_the_first_update(options: list[str]) -> None:
     # by hand, momentum's buffer after the first step is the first gradient: 2*(1 - 3)
     if options[0] == "--momentum":
         assert float(rows[1]["momentum_buffer_w"]) == -4.0
+
+
+# --- 6. no curvature, and no bound from it, is stated on a kink
+
+
+@pytest.mark.parametrize(
+    ("loss", "at", "lr"),
+    [  # by hand: each run lands exactly on w = 3, where the slope or l'' jumps
+        ("abs(w-3)", "1", "0.5"),  # slope -1 | 1
+        ("max(0, w-3)**2 + abs(w-3)", "1", "0.5"),
+        ("max(0, w-3)**2", "3", "0.25"),  # l'' 0 | 2
+    ],
+)
+def test_the_stability_note_does_not_speak_of_l2_on_a_kink(loss: str, at: str, lr: str) -> None:
+    r = run_cli(["descend", loss, "--at", at, "--lr", lr, "--format", "plain"])
+    assert r.code == 0, r.err
+    assert r.out.splitlines()[-1].split("\t")[1] == "3.0"
+    (line,) = [x for x in r.err.splitlines() if x.startswith("stability")]
+    assert line == (
+        "stability: the end point, w = 3, is on a kink of the loss, where l'' is not defined: "
+        "its curvature gives no bound on lr there."
+    )
+
+
+def test_next_to_a_kink_the_curvature_is_still_said() -> None:
+    # max(0, w - 3)**2 ends 4e-9 right of its kink, where l'' = 2 (by hand): lr < 1
+    r = run_cli(["descend", "max(0, w-3)**2", "--at", "4", "--lr", "0.25", "--format", "plain"])
+    assert r.code == 0, r.err
+    assert (
+        "l'' = 2; on this quadratic model the update rule is stable for lr < 2 / l'' = 1;" in r.err
+    )

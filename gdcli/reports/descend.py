@@ -289,9 +289,7 @@ def descend(
     def csv_row(s: Step) -> list[Any]:
         state = s.state or {}
         extra = [
-            x
-            for k in state_keys
-            for x in (flatten(state[k]) if k in state else [""] * len(labels))
+            x for k in state_keys for x in (flatten(state[k]) if k in state else [""] * len(labels))
         ]
         flat = flatten(s.params)
         updates = _updates(flat, s.after)
@@ -754,6 +752,17 @@ def _stability(compiled: Compiled, run: Run, optimizer: Optimizer) -> dict[str, 
     curvature = compiled.curvature(step.params[0])
     if curvature is None:
         return None
+    if compiled.has_kink and _on_a_kink(compiled, step.params[0], curvature):
+        return {
+            "at": step.params[0],
+            "where": "start" if diverged else "end",
+            "second_derivative": None,
+            "bound": None,
+            "rule": None,
+            "lr": None,
+            "inside": None,
+            "kink": True,
+        }
     bound, rule = _bound(optimizer, curvature)
     lr = step.lr if step.lr is not None else optimizer.lr  # a schedule's lr at that point
     return {
@@ -767,10 +776,35 @@ def _stability(compiled: Compiled, run: Run, optimizer: Optimizer) -> dict[str, 
     }
 
 
+def _on_a_kink(compiled: Compiled, w: float, curvature: float) -> bool:
+    """Is w on a kink of the loss: its slope jumps there, or its curvature does (where
+    SymPy's l'' takes Heaviside(0) = 1/2 and sign(0) = 0, the loss is not twice
+    differentiable)? Read from both sides, 1e-9 (relative) away: a point nearer a kink
+    than that is taken to be on it."""
+    delta = 1e-9 * max(1.0, abs(w))
+    (_, (left,)), (_, (right,)) = (
+        compiled.evaluate_params([w - delta]),
+        compiled.evaluate_params([w + delta]),
+    )
+    below, above = compiled.curvature(w - delta), compiled.curvature(w + delta)
+    if not all(math.isfinite(v) for v in (left, right)) or below is None or above is None:
+        return False
+    jump = abs(right - left - 2 * delta * curvature)
+    bend = abs(above - below)
+    return jump > 1e-3 * (abs(left) + abs(right)) + 1e-8 or bend > 1e-3 * max(
+        1.0, abs(below), abs(above)
+    )
+
+
 def _stability_line(info: dict[str, Any] | None, optimizer: Optimizer, name: str) -> str:
     if info is None:
         return "stability: l'' is not defined where the bound would be taken."
     where = "the start" if info["where"] == "start" else "the end point"
+    if info.get("kink"):
+        return (
+            f"stability: {where}, {name} = {info['at']:.6g}, is on a kink of the loss, where l'' "
+            "is not defined: its curvature gives no bound on lr there."
+        )
     curve = info["second_derivative"]
     if optimizer.name != "sgd":
         return (
