@@ -301,3 +301,28 @@ def test_next_to_a_kink_the_curvature_is_still_said() -> None:
     assert (
         "l'' = 2; on this quadratic model the update rule is stable for lr < 2 / l'' = 1;" in r.err
     )
+
+
+# --- 1/2. a value below or beyond the floats is not said to be 0 or inf
+
+
+def test_the_gradients_norm_is_not_lost_to_squares() -> None:
+    for scale in ("1e-200", "1e200"):
+        r = run_cli(["grad", f"{scale}*x + {scale}*y", "--at", "x=1,y=1", "--format", "plain"])
+        assert r.code == 0, r.err
+        want = mp.sqrt(2) * mp.mpf(scale)  # by hand: the norm of (s, s)
+        assert (
+            f"the gradient's norm is {mp.nstr(want, 10, strip_zeros=False)}"
+            in r.err.replace("e+", "e")
+            or f"the gradient's norm is {float(want):.10g}." in r.err
+        )
+
+
+def test_an_underflowed_loss_and_gradient_are_said_exactly() -> None:
+    exact = mp.nstr(sigmoid(mp.mpf(-800)), 3)  # sigmoid'(-800) = sigmoid(-800)(1 - ...) too
+    r = run_cli(["grad", "sigmoid(x) + (y-1)**2", "--at", "x=-800,y=1", "--format", "plain"])
+    assert r.code == 0, r.err
+    assert "the gradient's norm is 0 as floats." in r.err
+    assert f"exactly, the loss is {exact}; ∂l/∂x is {exact}:" in r.err
+    d = run_cli(["derive", "sigmoid(w)", "--at=-800", "--format", "plain"])
+    assert f"l(w) is {exact}, smaller in size than the smallest float" in d.err
