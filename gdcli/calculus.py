@@ -580,11 +580,26 @@ def secant_slope(loss: Loss, name: str, w1: Any, h: Any) -> tuple[float, float, 
     for value, where in ((l1, w1), (l2, w1 + h)):
         if not math.isfinite(value):
             raise _not_finite(f"l({name})", name, where, value)
-    with time_limit(EXACT_SECONDS * 2):
-        slope = to_float((exact(loss.expr, {w: w1 + h}) - exact(loss.expr, {w: w1})) / h)
+    try:
+        with time_limit(EXACT_SECONDS * 2):
+            slope = to_float((exact(loss.expr, {w: w1 + h}) - exact(loss.expr, {w: w1})) / h)
+    except TooSlow:  # a huge exact number ((1+w)**(1/w) at 1e-8 + 1e-3): numerically instead
+        slope = _numeric_secant(loss.expr, w, w1, h)
     if slope is None:
         raise NumericalError(f"the secant slope overflows a float at {name} = {show_value(w1)}")
     return l1, l2, slope
+
+
+def _numeric_secant(expr: Any, w: Any, w1: Any, h: Any) -> float | None:
+    """(l(w1 + h) - l(w1)) / h to DIGITS correct digits by SymPy's numerical evaluation
+    at the exact points (its precision grows until the difference has them)."""
+    import sympy as sp
+
+    a, b = sp.Dummy("a"), sp.Dummy("b")
+    quotient = (expr.xreplace({w: a}) - expr.xreplace({w: b})) / (a - b)
+    with time_limit(EXACT_SECONDS * 2):
+        number = sp.N(quotient, DIGITS, subs={a: w1 + h, b: w1}, maxn=MAXN)
+    return to_float(_real(number))
 
 
 def _switch_arguments(atom: Any) -> list[Any]:

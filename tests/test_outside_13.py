@@ -326,3 +326,15 @@ def test_an_underflowed_loss_and_gradient_are_said_exactly() -> None:
     assert f"exactly, the loss is {exact}; ∂l/∂x is {exact}:" in r.err
     d = run_cli(["derive", "sigmoid(w)", "--at=-800", "--format", "plain"])
     assert f"l(w) is {exact}, smaller in size than the smallest float" in d.err
+
+
+# --- 1. slope where the exact secant is too slow to build: numerically, to every digit
+
+
+def test_the_secant_of_a_limit_is_computed_not_given_up() -> None:
+    w, h = mp.mpf("1e-8"), mp.mpf("1e-3")
+    f = lambda x: (1 + x) ** (1 / x)  # noqa: E731
+    want = (f(w + h) - f(w)) / h  # mpmath at 100 digits
+    r = run_cli(["slope", "(1+w)**(1/w)", "--at", "1e-8", "--h", "1e-3", "--quiet"])
+    assert r.code == 0, r.err
+    assert close(r.out, want)
