@@ -338,3 +338,32 @@ def test_the_secant_of_a_limit_is_computed_not_given_up() -> None:
     r = run_cli(["slope", "(1+w)**(1/w)", "--at", "1e-8", "--h", "1e-3", "--quiet"])
     assert r.code == 0, r.err
     assert close(r.out, want)
+
+
+# --- 1/2. backprop's answer is right to its digits where its float pass is not
+
+
+@pytest.mark.parametrize(
+    ("loss", "at", "df"),
+    [  # by hand: the slope of each loss
+        ("-log(1 - sigmoid(w))", "30", sigmoid),  # 1 - u1 keeps 4 digits in floats
+        ("-log(1 - sigmoid(w))", "50", sigmoid),  # 1 - u1 = 0: inf in floats
+        ("tanh(w)", "20", lambda w: 1 - mp.tanh(w) ** 2),  # 1 - u**2 = 0 in floats
+        ("-log(sigmoid(w))", "-50", minus_sigmoid),
+    ],
+)
+def test_backprop_quiet_is_the_exact_gradient(loss: str, at: str, df: Any) -> None:
+    r = run_cli(["backprop", loss, "--at", at, "--quiet"])
+    assert r.code == 0, r.err
+    assert float(r.out) == float(df(mp.mpf(at)))  # correctly rounded
+
+
+def test_backprop_says_where_its_floats_lose_the_value() -> None:
+    r = run_cli(["backprop", "-log(1 - sigmoid(w))", "--at", "50", "--format", "plain"])
+    assert r.code == 0, r.err
+    lines = r.err.splitlines()
+    assert lines[0].startswith(f"the loss l = {float(bce(mp.mpf(50))):.10g} at this point.")
+    assert lines[1].startswith(
+        "in floats this pass loses digits: the loss comes out inf, exactly it is 50.0; ∂l/∂w "
+        "comes out inf, exactly it is 1.0"
+    )
