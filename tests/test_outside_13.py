@@ -367,3 +367,11 @@ def test_backprop_says_where_its_floats_lose_the_value() -> None:
         "in floats this pass loses digits: the loss comes out inf, exactly it is 50.0; ∂l/∂w "
         "comes out inf, exactly it is 1.0"
     )
+
+
+def test_the_array_engine_keeps_tanhs_slope_where_tanh_saturates() -> None:
+    r = run_cli(["grad", "sum(tanh(v))", "--at", "v=[20,3]", "--quiet"])
+    assert r.code == 0, r.err
+    got = [float(x) for x in r.out.split()]
+    want = [1 / mp.cosh(20) ** 2, 1 / mp.cosh(3) ** 2]  # by hand: sech(u)**2
+    assert got == pytest.approx([float(x) for x in want], rel=4e-16)

@@ -285,7 +285,8 @@ UNARY: dict[str, tuple[Callable[[Builder, Val], Val], DFun, TFun]] = {
     ),
     "tanh": (
         lambda b, u: b.ew("tanh", u),
-        lambda b, u, y: b.ew("subtract", b.lit(1.0), b.ew("square", y)),
+        # 1 - tanh(u)**2 as 1/cosh(u)**2: tanh(20) rounds to 1, and 1 - 1 is 0, not 1.7e-17
+        lambda b, u, y: b.ew("divide", b.lit(1.0), b.ew("square", b.ew("cosh", u))),
         lambda u, y: sub(ONE, _two(y)),
     ),
     "exp": (
