@@ -375,3 +375,27 @@ def test_the_array_engine_keeps_tanhs_slope_where_tanh_saturates() -> None:
     got = [float(x) for x in r.out.split()]
     want = [1 / mp.cosh(20) ** 2, 1 / mp.cosh(3) ** 2]  # by hand: sech(u)**2
     assert got == pytest.approx([float(x) for x in want], rel=4e-16)
+
+
+@pytest.mark.parametrize(
+    ("loss", "at", "want"),
+    [  # by hand, entry by entry: d/dv of each term
+        (
+            "sum(-log(1 - sigmoid(v * x)))",
+            "v=[30,15]",
+            [sigmoid(mp.mpf(30)), 2 * sigmoid(mp.mpf(30))],
+        ),
+        ("sum(log(1 + exp(v)))", "v=[800,-40]", [sigmoid(mp.mpf(800)), sigmoid(mp.mpf(-40))]),
+        (
+            "sum(-log(sigmoid(v)))",
+            "v=[-800,40]",
+            [minus_sigmoid(mp.mpf(-800)), minus_sigmoid(mp.mpf(40))],
+        ),
+    ],
+)
+def test_the_array_engine_keeps_the_digits_of_cross_entropy(
+    loss: str, at: str, want: list[Any]
+) -> None:
+    r = run_cli(["grad", loss, "--set", "x=[1,2]", "--at", at, "--quiet"])
+    assert r.code == 0, r.err
+    assert [float(x) for x in r.out.split()] == pytest.approx([float(v) for v in want], rel=4e-16)
