@@ -121,7 +121,7 @@ def compare(
     training: Training | None = None,
     inputs: Sequence[str] = (),
 ) -> Report:
-    """`inputs`: the names of the loss that are fixed (--set, data columns)."""
+    """`inputs`: the names of the loss that are fixed (inputs with a value, data columns)."""
     names = list(compiled.variables)
     labels = [label for n in names for label in entry_labels(n, compiled.shapes[n])]
     kept = len(specs) * (rule.steps + 1) * (2 * len(labels) + 1)  # params, grad, loss

@@ -181,7 +181,7 @@ def descend(
 ) -> Report:
     """The report of a descent; on `training` data a mini-batch descent (each step's
     loss and gradient over the batch of the next update, the last over every example).
-    `inputs`: the names of the loss that are fixed (--set, data columns)."""
+    `inputs`: the names of the loss that are fixed (inputs with a value, data columns)."""
     names = list(compiled.variables)
     shapes = [compiled.shapes[n] for n in names]
     scalar = all(not s for s in shapes)
