@@ -359,14 +359,18 @@ def test_backprop_quiet_is_the_exact_gradient(loss: str, at: str, df: Any) -> No
 
 
 def test_backprop_says_where_its_floats_lose_the_value() -> None:
-    r = run_cli(["backprop", "-log(1 - sigmoid(w))", "--at", "50", "--format", "plain"])
+    # exp(w) - 1 at w = 1e-9 keeps 8 digits in floats; by hand the loss is about w**2/2
+    w = mp.mpf("1e-9")
+    loss, slope = mp.exp(w) - 1 - w, mp.exp(w) - 1
+    r = run_cli(["backprop", "exp(w) - 1 - w", "--at", "1e-9", "--format", "plain"])
     assert r.code == 0, r.err
     lines = r.err.splitlines()
-    assert lines[0].startswith(f"the loss l = {float(bce(mp.mpf(50))):.10g} at this point.")
-    assert lines[1].startswith(
-        "in floats this pass loses digits: the loss comes out inf, exactly it is 50.0; ∂l/∂w "
-        "comes out inf, exactly it is 1.0"
-    )
+    assert lines[0].startswith(f"the loss l = {float(loss):.10g} at this point.")
+    assert lines[1].startswith("in floats this pass loses digits: the loss comes out ")
+    assert f"exactly it is {float(loss)!r}; ∂l/∂w comes out " in lines[1]
+    assert f"exactly it is {float(slope)!r} (a difference of nearly equal numbers" in lines[1]
+    q = run_cli(["backprop", "exp(w) - 1 - w", "--at", "1e-9", "--quiet"])
+    assert float(q.out) == float(slope)
 
 
 def test_the_array_engine_keeps_tanhs_slope_where_tanh_saturates() -> None:
