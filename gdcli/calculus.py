@@ -283,6 +283,23 @@ def printable(expr: Any) -> Any:
     return expr.replace(sp.DiracDelta, lambda *args: sp.S.Zero)
 
 
+def off_steps(expr: Any) -> Any:
+    """The same function, with every product holding a step Heaviside(u) written as 0
+    where u < 0, whatever its other factors are there: the slope of sqrt(max(0, w)),
+    Heaviside(w)/(2*sqrt(Max(0, w))), is 0 at w = -1 (the loss is flat there), not
+    0 * 1/sqrt(0). Evaluated as written, the other factors are not computed there."""
+    import sympy as sp
+
+    def switched(e: Any) -> bool:
+        return bool(e.is_Mul) and any(isinstance(f, sp.Heaviside) for f in e.args)
+
+    def flat(product: Any) -> Any:
+        off = sp.Or(*(f.args[0] < 0 for f in product.args if isinstance(f, sp.Heaviside)))
+        return sp.Piecewise((0, off), (product, True))
+
+    return expr.replace(switched, flat) if expr.has(sp.Heaviside) else expr
+
+
 @functools.lru_cache(maxsize=128)  # a command evaluates the same few expressions often
 def _compile_scalar(expr: sympy.Expr, symbols: tuple[sympy.Symbol, ...]) -> Callable[..., float]:
     import sympy as sp
@@ -563,11 +580,26 @@ def secant_slope(loss: Loss, name: str, w1: Any, h: Any) -> tuple[float, float, 
     for value, where in ((l1, w1), (l2, w1 + h)):
         if not math.isfinite(value):
             raise _not_finite(f"l({name})", name, where, value)
-    with time_limit(EXACT_SECONDS * 2):
-        slope = to_float((exact(loss.expr, {w: w1 + h}) - exact(loss.expr, {w: w1})) / h)
+    try:
+        with time_limit(EXACT_SECONDS * 2):
+            slope = to_float((exact(loss.expr, {w: w1 + h}) - exact(loss.expr, {w: w1})) / h)
+    except TooSlow:  # a huge exact number ((1+w)**(1/w) at 1e-8 + 1e-3): numerically instead
+        slope = _numeric_secant(loss.expr, w, w1, h)
     if slope is None:
         raise NumericalError(f"the secant slope overflows a float at {name} = {show_value(w1)}")
     return l1, l2, slope
+
+
+def _numeric_secant(expr: Any, w: Any, w1: Any, h: Any) -> float | None:
+    """(l(w1 + h) - l(w1)) / h to DIGITS correct digits by SymPy's numerical evaluation
+    at the exact points (its precision grows until the difference has them)."""
+    import sympy as sp
+
+    a, b = sp.Dummy("a"), sp.Dummy("b")
+    quotient = (expr.xreplace({w: a}) - expr.xreplace({w: b})) / (a - b)
+    with time_limit(EXACT_SECONDS * 2):
+        number = sp.N(quotient, DIGITS, subs={a: w1 + h, b: w1}, maxn=MAXN)
+    return to_float(_real(number))
 
 
 def _switch_arguments(atom: Any) -> list[Any]:

@@ -250,6 +250,9 @@ def test_sweep_numbers():
     assert golden_text("sweep.plain.stderr.txt").splitlines() == [
         "5 runs of at most 20 steps: 1 converged, 3 max_steps, 1 diverged.",
         "the largest lr that did not diverge is 1.15; the smallest that did is 1.5.",
+        # lr 1.15: w - 3 grows by |1 - 2.3| = 1.3 a step, the loss to 9 * 1.3**40 = 3.3e5
+        "1 of the max_steps runs (lr 1.15) ended with a loss over 100 times the loss at its "
+        "start: it is growing, not converging, and would diverge with more steps.",
         "best lr: 0.45 (converged in the fewest steps, 9). A run oscillates when its update "
         "changed sign at each of the last 20 steps.",
         # l'' = 2 everywhere: plain gradient descent is stable for lr < 2/2

@@ -4,7 +4,7 @@ No maths here. Heavy modules are imported inside the commands that need them, so
 
 import io
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import Enum
 from typing import Annotated, Any
@@ -169,6 +169,13 @@ def _training(
         if "epochs" in options and "steps_per_epoch" not in options:
             schedule = (name, {**options, "steps_per_epoch": batches.per_epoch}, base)
     return Training(data, batches, spec.epochs, spec.full), total, schedule
+
+
+def _input_names(sets: Sequence[str] | None) -> list[str]:
+    """The names --set fixes, in order (what the notes call inputs)."""
+    from gdcli.parse.options import parse_assignments
+
+    return sorted({name for spec in sets or () for name in parse_assignments(spec)})
 
 
 def _range(text: str | None) -> tuple[float, float] | None:
@@ -455,6 +462,7 @@ def descend(
         compiled, start_values = load_or_build(
             read_expression(expr), start, sets or (), shapes or (), cache, env.time_limit()
         )
+        inputs = _input_names(sets)
     else:
         from gdcli.compile.load import build_on_data
 
@@ -466,6 +474,7 @@ def descend(
         schedules = _schedule_factory(schedule, lr)
         problem = _data_problem(text, table, start, sets, shapes, point_parameter="start")
         compiled, start_values = build_on_data(problem, table), problem.start()
+        inputs = [*problem.inputs, *problem.columns]
     explained = explain_steps or (steps if explain else 0)
     wide = out.wide
     report = build(
@@ -481,6 +490,7 @@ def descend(
         schedule=schedules,
         explain_steps=explained,
         training=training,
+        inputs=inputs,
     )
     out.emit(report)
 
@@ -892,7 +902,8 @@ def compare(
         specs = [parse_run(given, k) for k, given in enumerate(runs, start=1)]
         problem = _data_problem(text, table, start, sets, shapes, point_parameter="start")
         on_data = build_on_data(problem, table)
-        out.emit(build(on_data, problem.start(), specs, rule, target_loss, trace, training))
+        inputs = [*problem.inputs, *problem.columns]
+        out.emit(build(on_data, problem.start(), specs, rule, target_loss, trace, training, inputs))
         return
     rule = StopRule(DEFAULT_STEPS if steps is None else steps, tol)
     specs = [parse_run(text, k) for k, text in enumerate(runs, start=1)]
@@ -900,7 +911,8 @@ def compare(
     compiled, start_values = load_or_build(
         read_expression(expr), start, sets or (), shapes or (), cache, env.time_limit()
     )
-    out.emit(build(compiled, start_values, specs, rule, target_loss, trace))
+    inputs = _input_names(sets)
+    out.emit(build(compiled, start_values, specs, rule, target_loss, trace, inputs=inputs))
 
 
 @command(

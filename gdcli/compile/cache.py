@@ -18,7 +18,7 @@ from gdcli.compile.arrays import ArrayCompiled
 from gdcli.compile.files import _private, _sha256, _tighten
 from gdcli.compile.runtime import Compiled
 
-FORMAT = 6  # bump when the generated source or the entry layout changes
+FORMAT = 7  # bump when the generated source or the entry layout changes
 MAX_ENTRY = 10_000_000  # bytes of one entry; a larger file is not read
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gdcli.calculus import gradient, has_kink, partial, printable
+from gdcli.calculus import gradient, has_kink, off_steps, partial, printable
 from gdcli.compile.runtime import Compiled
 from gdcli.parse.expression import Loss
 
@@ -23,13 +23,31 @@ CSE_OUTPUTS = 200  # above this many outputs, common subexpressions are not sear
 HESSIAN_WEIGHTS = 8  # up to this many scalar weights the Hessian is generated exactly
 
 
+def stable(expr: Any) -> Any:
+    """The same function, written so that floats keep its digits: 1 - sigmoid(u) as
+    sigmoid(-u) (1 - 1/(1 + exp(-u)) cancels to 0 from u = 37 on, and loses digits well
+    before: -log(1 - sigmoid(30)) came out 30.0009), log(1 + exp(u)) as log1p(exp(u))
+    and log(1/(1 + exp(u))) as -log1p(exp(u)); a product with a step Heaviside(u)
+    as 0 where u < 0 (`calculus.off_steps`). What still overflows is computed exactly
+    (`Compiled.evaluate`)."""
+    import sympy as sp
+    from sympy.codegen.cfunctions import log1p
+
+    u = sp.Wild("u")
+    expr = expr.replace(1 - 1 / (1 + sp.exp(u)), lambda u: 1 / (1 + sp.exp(-u)))
+    expr = expr.replace(sp.log(1 / (1 + sp.exp(u))), lambda u: -log1p(sp.exp(u)))
+    expr = expr.replace(sp.log(1 + sp.exp(u)), lambda u: log1p(sp.exp(u)))
+    return off_steps(expr)
+
+
 def _outputs(loss: Loss, grads: list[Any] | None = None) -> tuple[list[Any], Any, list[Any]]:
-    """The loss's entry symbols, the loss and its gradient (`grads`, the partials in
-    the order of `loss.symbols()`, if already known)."""
+    """The loss's entry symbols, the loss (`stable`) and its gradient (`grads`, the
+    partials in the order of `loss.symbols()`, if already known)."""
     symbols = loss.symbols()
+    expr = stable(loss.expr)
     if grads is None:
-        grads = gradient(loss.expr, symbols)
-    return symbols, loss.expr, [printable(g) for g in grads]
+        grads = gradient(expr, symbols)
+    return symbols, expr, [stable(printable(g)) for g in grads]
 
 
 def _printer(base: type, symbols: list[Any], settings: dict[str, Any]) -> Any:
@@ -108,10 +126,10 @@ def build(loss: Loss, grads: list[Any] | None = None) -> Compiled:
     first_end = len(source)
     scalar = all(not loss.shapes[n] for n in loss.variables)
     if len(args) == 1 and scalar:
-        lines, (second,) = body([printable(partial(grads[0], args[0]))], "    ")
+        lines, (second,) = body([stable(printable(partial(grads[0], args[0])))], "    ")
         source += ["", f"def curvature({arglist}):", *lines, f"    return {second}"]
     if scalar and 2 <= len(args) <= HESSIAN_WEIGHTS:
-        seconds = [printable(partial(g, s)) for g in grads for s in args]
+        seconds = [stable(printable(partial(g, s))) for g in grads for s in args]
         lines, codes = body(seconds, "    ")
         source += ["", f"def hessian({arglist}):", *lines, f"    return ({', '.join(codes)},)"]
     if scalar:  # plain SGD in one loop (`compile.trace` composes one per run and rule)

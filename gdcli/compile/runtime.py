@@ -8,7 +8,7 @@ import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from gdcli.compile.verify import load, math_namespace, numpy_namespace, verify
+from gdcli.compile.verify import load, math_namespace, mpmath_namespace, verify
 from gdcli.limits import MAX_ENTRIES, MAX_LENGTH
 from gdcli.params import Params, Shape, flatten, unflatten
 
@@ -124,26 +124,21 @@ class Compiled:
         a signed inf where a value overflows."""
         try:
             loss, grad = self.functions["value_and_grad"](*x)
-        except OverflowError:
-            return self._with_numpy(x)
-        except (ValueError, ZeroDivisionError, TypeError):
-            return math.nan, [math.nan] * self.size
-        values = [loss, *grad]
-        if any(isinstance(v, complex) for v in values):
-            return math.nan, [math.nan] * self.size
-        return float(loss), [float(g) for g in grad]
+            values = [float(v) for v in (loss, *grad)]  # a complex value raises TypeError
+        except (ArithmeticError, ValueError, TypeError):
+            values = [math.nan]
+        if not all(map(math.isfinite, values)):
+            # a float failed on the way (exp(800) inside softplus(800), 1 - sigmoid(40)
+            # rounding to 0): the same source, exactly
+            values = self.exact("value_and_grad", x, 1 + self.size)
+        return values[0], values[1:]
 
-    def _with_numpy(self, x: Sequence[float]) -> tuple[float, list[float]]:
-        """math raises on overflow; the same source over NumPy float64 gives ±inf."""
-        import numpy as np
-
-        functions = load(self.code, numpy_namespace())
-        with np.errstate(all="ignore"):
-            try:
-                loss, grad = functions["value_and_grad"](*(np.float64(v) for v in x))
-            except (ValueError, ZeroDivisionError, TypeError, OverflowError):
-                return math.nan, [math.nan] * self.size
-        return float(loss), [float(g) for g in grad]
+    def exact(self, function: str, x: Sequence[float], size: int) -> list[float]:
+        """A generated function's values at x, computed with mpmath at a precision that
+        grows until two precisions agree, then rounded to floats: ±inf where a value
+        lies beyond the floats, nan where it is not a real number. For where floats
+        fail on the way to a value they can hold."""
+        return exact_values(self.code, function, x, size)
 
     def curvature(self, x: float) -> float | None:
         """l''(x) for a loss of one scalar weight (None where undefined)."""
@@ -151,12 +146,12 @@ class Compiled:
         if f is None:
             return None
         try:
-            value = f(x)
-        except (ValueError, ZeroDivisionError, TypeError, OverflowError):
-            return None
-        if isinstance(value, complex) or not math.isfinite(value):
-            return None
-        return float(value)
+            value = float(f(x))
+        except (ArithmeticError, ValueError, TypeError):
+            value = math.nan
+        if not math.isfinite(value):
+            (value,) = self.exact("curvature", [x], 1)
+        return value if math.isfinite(value) else None
 
     def hessian(self, params: Params) -> list[list[float]] | None:
         """The matrix of second derivatives at a point (None where not generated or
@@ -166,12 +161,14 @@ class Compiled:
             return None
         x = flatten(params)
         try:
-            flat = f(*x)
-        except (ValueError, ZeroDivisionError, TypeError, OverflowError):
-            return None
-        if any(isinstance(v, complex) or not math.isfinite(v) for v in flat):
-            return None
+            flat = [float(v) for v in f(*x)]
+        except (ArithmeticError, ValueError, TypeError):
+            flat = [math.nan]
         n = len(x)
+        if not all(map(math.isfinite, flat)):
+            flat = self.exact("hessian", x, n * n)
+        if not all(map(math.isfinite, flat)):
+            return None
         return [[float(flat[i * n + j]) for j in range(n)] for i in range(n)]
 
     def to_json(self) -> dict[str, Any]:
@@ -213,3 +210,44 @@ class Compiled:
             source=source,
             has_kink=kink,
         )
+
+
+EXACT_DIGITS = (30, 60, 120, 240, 480, 960, 1920, 3840)  # mpmath's precisions, in turn
+AGREE = 1e-25  # two precisions agree: the relative difference of every value below this
+
+
+def exact_values(code: Any, function: str, x: Sequence[float], size: int) -> list[float]:
+    """`function` of the generated `code` at the floats x, with mpmath at growing
+    precision (see `Compiled.exact`); `size` values."""
+    import mpmath
+
+    functions = load(code, mpmath_namespace())
+    f = functions.get(function)
+    before: list[Any] | None = None
+    for digits in EXACT_DIGITS:
+        with mpmath.workdps(digits):
+            try:
+                out = f(*(mpmath.mpf(v) for v in x)) if f is not None else None
+                values = list(_flat(out))
+                values = [mpmath.mpf(v) if isinstance(v, (int, float)) else v for v in values]
+                values = [v for v in values if isinstance(v, mpmath.mpf)]  # not complex
+            except (ArithmeticError, ValueError, TypeError):
+                values = []
+            if len(values) == size and all(mpmath.isfinite(v) for v in values):
+                if before is not None and all(
+                    abs(a - b) <= AGREE * abs(a) for a, b in zip(values, before, strict=True)
+                ):
+                    return [float(v) for v in values]
+                before = values
+            else:
+                before = None
+    return [math.nan] * size
+
+
+def _flat(out: Any) -> Iterator[Any]:
+    """The numbers of a generated function's result: (loss, (partials,)), (entries,), x."""
+    if isinstance(out, tuple):
+        for item in out:
+            yield from _flat(item)
+    else:
+        yield out

@@ -169,6 +169,23 @@ def numpy_namespace() -> dict[str, Any]:
     return namespace
 
 
+def mpmath_namespace() -> dict[str, Any]:
+    """The math names over mpmath's numbers, at mpmath's working precision: exact
+    evaluation where floats overflow or cancel (`compile.runtime.exact_values`)."""
+    import mpmath
+
+    own = {
+        "log2": lambda x: mpmath.log(x, 2),
+        "copysign": lambda a, b: abs(a) if b >= 0 else -abs(a),
+    }
+    namespace: dict[str, Any] = {
+        name: own.get(name) or getattr(mpmath, name) for name in (*MATH_NAMES, *CONSTANT_NAMES)
+    }
+    namespace.update(helpers())
+    namespace.update(_fsum=mpmath.fsum, _sqrt=mpmath.sqrt)
+    return namespace
+
+
 def load(
     source: str | ast.Module | Any, namespace: dict[str, Any]
 ) -> dict[str, Callable[..., Any]]:

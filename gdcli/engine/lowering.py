@@ -12,6 +12,7 @@ Equal subexpressions (the same text) become one node.
 from __future__ import annotations
 
 import ast
+import copy
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -462,6 +463,50 @@ def check_roles(weights: Mapping[str, Shape], inputs: Mapping[str, Shape]) -> No
                 raise ShapeError(f"bad shape for {name}: {shape!r} (sizes must be positive)")
 
 
+def _call(node: ast.AST | None, name: str) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == name
+        and len(node.args) == 1
+    )
+
+
+def _one(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and node.value == 1
+
+
+class _Stable(ast.NodeTransformer):
+    """The same function, written so that floats keep its digits: 1 - sigmoid(u) as
+    sigmoid(-u) (1 - sigmoid(40) is 0 in floats, 4.2e-18 exactly), log(1 + exp(u))
+    as softplus(u) (no overflow from u = 710 on, no lost digits below -37) and
+    log(sigmoid(u)) as -softplus(-u) (sigmoid(-800) is 0 in floats)."""
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.op, ast.Sub) and _one(node.left) and _call(node.right, "sigmoid"):
+            (u,) = node.right.args  # type: ignore[attr-defined]
+            flipped = ast.Call(ast.Name("sigmoid", ast.Load()), [ast.UnaryOp(ast.USub(), u)], [])
+            return ast.fix_missing_locations(ast.copy_location(flipped, node))
+        return node
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        inner = node.args[0] if _call(node, "log") else None
+        if _call(inner, "sigmoid"):  # log(sigmoid(u)) = -softplus(-u)
+            (u,) = inner.args  # type: ignore[union-attr]
+            minus = ast.UnaryOp(ast.USub(), u)
+            out = ast.UnaryOp(ast.USub(), ast.Call(ast.Name("softplus", ast.Load()), [minus], []))
+            return ast.fix_missing_locations(ast.copy_location(out, node))
+        if isinstance(inner, ast.BinOp) and isinstance(inner.op, ast.Add):
+            for one, other in ((inner.left, inner.right), (inner.right, inner.left)):
+                if _one(one) and _call(other, "exp"):
+                    u = other.args[0]  # type: ignore[attr-defined]
+                    softplus = ast.Call(ast.Name("softplus", ast.Load()), [u], [])
+                    return ast.fix_missing_locations(ast.copy_location(softplus, node))
+        return node
+
+
 def lower_tree(
     tree: ast.Expression,
     source: str,
@@ -476,7 +521,7 @@ def lower_tree(
     lowering.check(tree)
     if lowering.missing:
         raise MissingValue(lowering.missing[0])
-    root = lowering.build(tree)
+    root = lowering.build(_Stable().visit(copy.deepcopy(tree)))
     nodes = lowering.nodes
     if nodes[root].id != len(nodes) - 1:  # pragma: no cover - the root is made last
         raise AssertionError("the root must be the last node")

@@ -285,7 +285,8 @@ UNARY: dict[str, tuple[Callable[[Builder, Val], Val], DFun, TFun]] = {
     ),
     "tanh": (
         lambda b, u: b.ew("tanh", u),
-        lambda b, u, y: b.ew("subtract", b.lit(1.0), b.ew("square", y)),
+        # 1 - tanh(u)**2 as 1/cosh(u)**2: tanh(20) rounds to 1, and 1 - 1 is 0, not 1.7e-17
+        lambda b, u, y: b.ew("divide", b.lit(1.0), b.ew("square", b.ew("cosh", u))),
         lambda u, y: sub(ONE, _two(y)),
     ),
     "exp": (
@@ -349,6 +350,14 @@ class Unary(Elementwise):
     def dtext(self, node: Node, t: list[Term], y: Term, k: int) -> Term:
         return self.tf(t[0], y)
 
+    def backward(
+        self, b: Builder, node: Node, x: list[Val], y: Val, saved: Saved, g: Val, k: int
+    ) -> Val | None:
+        d = self.d(b, node, x, y, saved, k)
+        if d is None:
+            return None
+        return b.switched(g, d) if self.f is UNARY["relu"][0] else b.mul(g, d)
+
 
 class LogBase(Elementwise):
     """log(u, base) = log(u)/log(base)."""
@@ -411,6 +420,12 @@ class Extreme(Elementwise):
                 gap = b.ew("subtract", *((x[k], other) if self.largest else (other, x[k])))
                 out = b.mul(out, b.ew("heaviside", gap, b.lit(0.5)))
         return out
+
+    def backward(
+        self, b: Builder, node: Node, x: list[Val], y: Val, saved: Saved, g: Val, k: int
+    ) -> Val | None:
+        d = self.d(b, node, x, y, saved, k)
+        return None if d is None else b.switched(g, d)
 
     def dtext(self, node: Node, t: list[Term], y: Term, k: int) -> Term:
         pieces = [

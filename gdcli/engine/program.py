@@ -275,6 +275,15 @@ class Builder:
             return a
         return self.ew("multiply", a, b)
 
+    def switched(self, g: Val, d: Val) -> Val:
+        """g * d where d is a step's slope: 0 where d is 0, whatever g is (the slope of
+        sqrt(max(0, u)) where u < 0 is 0, not inf * 0; torch's relu does the same)."""
+        product = self.mul(g, d)
+        if d.literal is not None or product.literal is not None:
+            return product
+        off = self.ew("equal", d, self.lit(0.0))
+        return self.emit("where", off, 0.0, product, shape=product.shape, batched=product.batched)
+
     def add(self, a: Val, b: Val) -> Val:
         return self.ew("add", a, b)
 

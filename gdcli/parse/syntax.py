@@ -248,6 +248,7 @@ FUNCTION_NAMES = (
 SPELLINGS = {
     "σ": "sigmoid",
     "logistic": "sigmoid",
+    "sigma": "sigmoid",
     "arcsin": "asin",
     "arccos": "acos",
     "arctan": "atan",
@@ -405,19 +406,34 @@ def _bars_to_abs(text: str) -> str:
     """|x| written abs(x): a bar opens where an operand is expected (at the start,
     after an operator or an opening bracket) and closes elsewhere."""
     out: list[str] = []
-    depth = 0
+    closing: list[str] = []  # what each open bar closes with
     previous = "("
     for ch in text:
         if ch == "|":
-            opening = depth == 0 or previous in "(,+-*/@^=<>["
-            out.append("abs(" if opening else ")")
-            depth += 1 if opening else -1
+            opening = not closing or previous in "(,+-*/@^=<>["
+            if opening:
+                name = re.search(r"[A-Za-z_]\w*$", "".join(out).rstrip())
+                if name and _callable(name.group()):  # ln|w|: ln(abs(w))
+                    out.append("(abs(")
+                    closing.append("))")
+                elif previous.isalnum() or previous in "_.)":  # w|x|, 2|w|: a product
+                    out.append("*abs(")
+                    closing.append(")")
+                else:
+                    out.append("abs(")
+                    closing.append(")")
+            else:
+                out.append(closing.pop())
             previous = "(" if opening else ")"
             continue
         out.append(ch)
         if not ch.isspace():
             previous = ch
-    return "".join(out) if depth == 0 else text
+    return "".join(out) if not closing else text
+
+
+def _callable(name: str) -> bool:
+    return name in FUNCTION_NAMES or name in SPELLINGS or name in REWRITES
 
 
 _SPACED = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\s+(\(|[\w.]+)")

@@ -126,6 +126,8 @@ def backprop(problem: Problem, layers: Sequence[Layer], given: str, check: bool 
     by_name = {s.name: s for s in weights}
     gradient = {n: run.grads[by_name[n].id] for n in problem.names}
     loss = run.loss
+    exact = _exact(problem) if not problem.has_arrays else None
+    shown_loss = exact[0] if exact is not None and math.isfinite(exact[0]) else loss
 
     data: dict[str, Any] = {"expression": given}
     if layers:
@@ -169,7 +171,7 @@ def backprop(problem: Problem, layers: Sequence[Layer], given: str, check: bool 
         notes.append(roles)
     g = chain.placeholder
     notes.append(
-        f"the loss {chain.loss_step.name} = {loss:.10g} at this point. The chain rule, node "
+        f"the loss {chain.loss_step.name} = {shown_loss:.10g} at this point. The chain rule, node "
         "by node from the loss down: ∂l/∂node is the sum, over the nodes it feeds, of "
         "upstream × local: ∂l/∂(the node it feeds) times the local derivative of that node "
         f"with respect to this one. In a rule, {g} stands for the upstream gradient."
@@ -193,7 +195,26 @@ def backprop(problem: Problem, layers: Sequence[Layer], given: str, check: bool 
 
     quiet: list[Any] = [float(v) for n in problem.names for v in np.ravel(gradient[n])]
     failure: list[Exception] = []
+    if exact is not None:
+        off = _off(problem.names, gradient, loss, exact)
+        exact_loss, exact_grads = exact
+        if all(math.isfinite(v) for v in exact_grads.values()):
+            quiet = [exact_grads[n] for n in problem.names]  # right to every digit
+        if off:
+            data["exact"] = {"loss": exact_loss, "gradient": exact_grads}
+            notes.append(
+                "in floats this pass loses digits: "
+                + "; ".join(
+                    f"{what} comes out {got!r}, exactly it is {want!r}" for what, got, want in off
+                )
+                + " (a difference of nearly equal numbers, such as 1 - u when u rounds to 1, "
+                "keeps few correct digits, and a float overflows beyond 1.8e308; torch's "
+                "autograd computes the same way)."
+            )
+    finite_exactly = exact is not None and all(math.isfinite(v) for v in exact[1].values())
     bad = [s.name for s in weights if not _finite(run.grads[s.id])]
+    if exact is not None and finite_exactly and math.isfinite(exact[0]):
+        bad, loss = [], exact[0]  # defined, only not in these floats: the note says so
     if not math.isfinite(loss) or bad:
         where = f"∂l/∂{bad[0]}" if bad else "the loss"
         failure.append(
@@ -225,6 +246,46 @@ def backprop(problem: Problem, layers: Sequence[Layer], given: str, check: bool 
         finish=finish,
         graph=_picture(chain, run, given),
     )
+
+
+def _exact(problem: Problem) -> tuple[float, dict[str, float]] | None:
+    """The loss and each weight's partial at the point, exactly (then rounded); None
+    where they cannot be computed in time."""
+    from gdcli import calculus
+    from gdcli.errors import NotComputed, TooSlow
+
+    try:
+        loss = problem.loss
+        partials = calculus.partials(loss)
+        point = problem.substitution()
+        value = calculus.value_at(loss.expr, point)
+        grads = {
+            n: calculus.value_at(calculus.off_steps(partials[n][0]), point) for n in problem.names
+        }
+    except (NotComputed, TooSlow):
+        return None
+    return value, grads
+
+
+def _off(
+    names: Sequence[str],
+    gradient: dict[str, Any],
+    loss: float,
+    exact: tuple[float, dict[str, float]],
+) -> list[tuple[str, float, float]]:
+    """What the float pass got wrong beyond its round-off: (what, float, exact)."""
+
+    def wrong(got: float, want: float) -> bool:
+        if not math.isfinite(want):
+            return False  # undefined exactly too: the error says so
+        return not (math.isfinite(got) and abs(got - want) <= 1e-12 * abs(want) + 1e-300)
+
+    out = [("the loss", float(loss), exact[0])] if wrong(float(loss), exact[0]) else []
+    for n in names:
+        got, want = float(gradient[n]), exact[1][n]
+        if wrong(got, want):
+            out.append((f"∂l/∂{n}", got, want))
+    return out
 
 
 # ===========================================================================

@@ -6,7 +6,7 @@ Every run is `descend` with the same settings, step for step."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from gdcli.compile.load import Loaded
@@ -16,10 +16,11 @@ from gdcli.limits import MAX_TRACE_VALUES, PLOT_POINTS
 from gdcli.params import Params, entry_labels, flatten, json_value
 from gdcli.reports.base import Report, Table
 from gdcli.reports.curvature import curvature, sentence
+from gdcli.reports.descend import GROWING
 from gdcli.reports.figures import Figure, Series, contour_series, legend_room, padded
-from gdcli.reports.words import data_sentence, data_summary
+from gdcli.reports.words import data_sentence, data_summary, roles_note
 from gdcli.runs import RunSpec
-from gdcli.stopping import StopRule
+from gdcli.stopping import MAX_STEPS, StopRule
 
 if TYPE_CHECKING:
     from gdcli.data import Training
@@ -118,7 +119,9 @@ def compare(
     target: float | None,
     trace: bool,
     training: Training | None = None,
+    inputs: Sequence[str] = (),
 ) -> Report:
+    """`inputs`: the names of the loss that are fixed (inputs with a value, data columns)."""
     names = list(compiled.variables)
     labels = [label for n in names for label in entry_labels(n, compiled.shapes[n])]
     kept = len(specs) * (rule.steps + 1) * (2 * len(labels) + 1)  # params, grad, loss
@@ -202,6 +205,9 @@ def compare(
 
     def notes() -> list[str]:
         out = [] if training is None else [data_sentence(training.data)]
+        roles = roles_note(names, inputs, None)
+        if roles:
+            out.append(roles)
         out.append(
             f"{len(done)} update rules from the same start, each for at most {rule.steps} "
             "steps; each run is what descend gives with the same settings."
@@ -211,6 +217,15 @@ def compare(
                 f"every run sees the same mini-batches of {training.batches.size} examples, in "
                 "the same order; each final loss is over every example."
             )
+        for r in done:
+            begin = r.history[0][1]
+            scale = max(1.0, abs(begin))
+            if r.outcome.status == MAX_STEPS and abs(r.last.loss) > GROWING * scale:
+                out.append(
+                    f"{r.spec.label}: the loss grew {abs(r.last.loss) / scale:.3g} times over the "
+                    f"run (from {begin:.6g} to {r.last.loss:.6g}): it is growing, not converging, "
+                    "and would diverge with more steps."
+                )
         best = tail()["lowest_final_loss"]
         if best is not None:
             out.append(f"lowest final loss: {best}.")

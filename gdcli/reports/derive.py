@@ -9,7 +9,7 @@ from gdcli.parse.printing import gdcli_text, value_text
 from gdcli.problem import Problem, plain
 from gdcli.reports.base import Report, Table, constant
 from gdcli.reports.figures import Figure, curve_figure
-from gdcli.reports.words import data_sentence, data_summary, kink_note, roles_note
+from gdcli.reports.words import data_sentence, data_summary, kink_note, roles_note, underflow
 
 if TYPE_CHECKING:
     from gdcli.data import Data
@@ -42,21 +42,6 @@ def _explain_errors(
     if rises:
         return text + f" and then rises again ({roundoff})."
     return text + "; here round-off stays small down to the smallest h."
-
-
-def _underflow(derivative: Any, at: Any, w: Any) -> str:
-    """The exact slope, to 3 digits, where it is not 0 but its float is (1/w at 1e300:
-    -1e-600); "" otherwise."""
-    import sympy as sp
-
-    try:
-        value = sp.N(derivative.xreplace({w: at}), 3)
-    except Exception:  # noqa: BLE001 - no exact value: nothing to add
-        return ""
-    if not (value.is_real and value.is_finite) or value == 0:
-        return ""
-    mantissa, _, exponent = str(value).partition("e")
-    return f"{float(mantissa):.3g}e{int(exponent)}" if exponent else ""
 
 
 def derive(
@@ -137,8 +122,15 @@ def derive(
             notes.append(
                 f"{scheme} quotients are compared with the one-sided slope they approach ({side})."
             )
+    if s.loss == 0:
+        tiny = underflow(loss.expr, {w: at})
+        if tiny:
+            notes.append(
+                f"l({name}) is {tiny}, smaller in size than the smallest float (about 4.9e-324): "
+                "as a float it is 0."
+            )
     if s.differentiable and s.slope == 0:
-        tiny = _underflow(s.derivative, at, w)
+        tiny = underflow(s.derivative, {w: at})
         if tiny:
             notes.append(
                 f"the slope is {tiny}, smaller in size than the smallest float (about "

@@ -27,7 +27,7 @@ from gdcli.reports.figures import (
     path_figure_1d,
     path_figure_2d,
 )
-from gdcli.reports.words import data_sentence, data_summary, subgradient_note
+from gdcli.reports.words import data_sentence, data_summary, roles_note, subgradient_note
 
 if TYPE_CHECKING:
     from gdcli.data import Training
@@ -177,9 +177,11 @@ def descend(
     schedule: Callable[[], Schedule] | None = None,
     explain_steps: int = 0,
     training: Training | None = None,
+    inputs: Sequence[str] = (),
 ) -> Report:
     """The report of a descent; on `training` data a mini-batch descent (each step's
-    loss and gradient over the batch of the next update, the last over every example)."""
+    loss and gradient over the batch of the next update, the last over every example).
+    `inputs`: the names of the loss that are fixed (inputs with a value, data columns)."""
     names = list(compiled.variables)
     shapes = [compiled.shapes[n] for n in names]
     scalar = all(not s for s in shapes)
@@ -287,9 +289,7 @@ def descend(
     def csv_row(s: Step) -> list[Any]:
         state = s.state or {}
         extra = [
-            x
-            for k in state_keys
-            for x in (flatten(state[k]) if k in state else [None] * len(labels))
+            x for k in state_keys for x in (flatten(state[k]) if k in state else [""] * len(labels))
         ]
         flat = flatten(s.params)
         updates = _updates(flat, s.after)
@@ -444,6 +444,9 @@ def descend(
 
     def notes() -> list[str]:
         out = [] if training is None else data_notes(training, rule.steps)
+        roles = roles_note(names, inputs, None)
+        if roles:
+            out.append(roles)
         out.append(_status_line(run.outcome, run.last, names, training))
         if len(names) == 1 and scalar and training is None:
             out.append(_stability_line(_stability(compiled, run, sample), sample, names[0]))
@@ -735,8 +738,8 @@ def _bound(optimizer: Optimizer, curvature: float) -> tuple[float | None, str]:
     scale = 1 - damp  # heavy-ball momentum m; the buffer gathers (1 - dampening) of each g
     if scale <= 0:
         return None, ""
-    damping = f"(1 - {damp:g}) " if damp else ""
-    return 2 * (1 + beta) / (scale * h), f"lr < 2(1 + {beta:g}) / {damping}{text}"
+    below = f"((1 - {damp:g}) {text})" if damp else text
+    return 2 * (1 + beta) / (scale * h), f"lr < 2(1 + {beta:g}) / {below}"
 
 
 def _stability(compiled: Compiled, run: Run, optimizer: Optimizer) -> dict[str, Any] | None:
@@ -749,6 +752,17 @@ def _stability(compiled: Compiled, run: Run, optimizer: Optimizer) -> dict[str, 
     curvature = compiled.curvature(step.params[0])
     if curvature is None:
         return None
+    if compiled.has_kink and _on_a_kink(compiled, step.params[0], curvature):
+        return {
+            "at": step.params[0],
+            "where": "start" if diverged else "end",
+            "second_derivative": None,
+            "bound": None,
+            "rule": None,
+            "lr": None,
+            "inside": None,
+            "kink": True,
+        }
     bound, rule = _bound(optimizer, curvature)
     lr = step.lr if step.lr is not None else optimizer.lr  # a schedule's lr at that point
     return {
@@ -762,10 +776,35 @@ def _stability(compiled: Compiled, run: Run, optimizer: Optimizer) -> dict[str, 
     }
 
 
+def _on_a_kink(compiled: Compiled, w: float, curvature: float) -> bool:
+    """Is w on a kink of the loss: its slope jumps there, or its curvature does (where
+    SymPy's l'' takes Heaviside(0) = 1/2 and sign(0) = 0, the loss is not twice
+    differentiable)? Read from both sides, 1e-9 (relative) away: a point nearer a kink
+    than that is taken to be on it."""
+    delta = 1e-9 * max(1.0, abs(w))
+    (_, (left,)), (_, (right,)) = (
+        compiled.evaluate_params([w - delta]),
+        compiled.evaluate_params([w + delta]),
+    )
+    below, above = compiled.curvature(w - delta), compiled.curvature(w + delta)
+    if not all(math.isfinite(v) for v in (left, right)) or below is None or above is None:
+        return False
+    jump = abs(right - left - 2 * delta * curvature)
+    bend = abs(above - below)
+    return jump > 1e-3 * (abs(left) + abs(right)) + 1e-8 or bend > 1e-3 * max(
+        1.0, abs(below), abs(above)
+    )
+
+
 def _stability_line(info: dict[str, Any] | None, optimizer: Optimizer, name: str) -> str:
     if info is None:
         return "stability: l'' is not defined where the bound would be taken."
     where = "the start" if info["where"] == "start" else "the end point"
+    if info.get("kink"):
+        return (
+            f"stability: {where}, {name} = {info['at']:.6g}, is on a kink of the loss, where l'' "
+            "is not defined: its curvature gives no bound on lr there."
+        )
     curve = info["second_derivative"]
     if optimizer.name != "sgd":
         return (

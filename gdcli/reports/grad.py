@@ -15,7 +15,7 @@ from gdcli.params import entries, entry_labels, flatten, nested
 from gdcli.parse.printing import gdcli_text
 from gdcli.problem import Problem
 from gdcli.reports.base import Report, Table, constant
-from gdcli.reports.words import SUBGRADIENT, data_sentence, data_summary, roles_note
+from gdcli.reports.words import SUBGRADIENT, data_sentence, data_summary, roles_note, underflow
 
 if TYPE_CHECKING:
     from gdcli.data import Data
@@ -54,9 +54,32 @@ def _exact(problem: Problem) -> tuple[float, list[float], list[str], bool]:
     point = problem.substitution()
     flat = [d for n in loss.variables for d in partials[n]]
     value = calculus.value_at(loss.expr, point)
-    values = [calculus.value_at(d, point) for d in flat]
+    values = [calculus.value_at(calculus.off_steps(d), point) for d in flat]
     kink = calculus.kink_candidates(loss.expr, point)
     return value, values, [gdcli_text(d) for d in flat], kink
+
+
+def _underflows(
+    problem: Problem, labels: list[str], value: float, values: list[float]
+) -> list[str]:
+    """What is 0 as a float but not exactly (sigmoid(w) at -800: 3.67e-348)."""
+    loss = problem.loss
+    point = problem.substitution()
+    partials = calculus.partials(loss)
+    flat = [d for n in loss.variables for d in partials[n]]
+    found = [("the loss", underflow(loss.expr, point))] if value == 0 else []
+    found += [
+        (f"∂l/∂{label}", underflow(calculus.off_steps(d), point))
+        for label, d, v in zip(labels, flat, values, strict=True)
+        if v == 0
+    ]
+    said = [f"{what} is {tiny}" for what, tiny in found if tiny]
+    if not said:
+        return []
+    return [
+        "exactly, " + "; ".join(said) + ": smaller in size than the smallest float (about "
+        "4.9e-324), so 0 as a float."
+    ]
 
 
 def _number_latex(v: float) -> str:
@@ -186,15 +209,20 @@ def grad(problem: Problem, latex: bool = False) -> Report:
                     records=False,
                 )
             )
-    gnorm = math.sqrt(math.fsum(v * v for v in values))
+    gnorm = math.hypot(*values)  # no square underflows (1e-200) or overflows (1e200)
     notes = []
     roles = roles_note(names, list(problem.inputs), problem.chosen)
     if roles:
         notes.append(roles)
+    tiny = []
+    if not problem.has_arrays and (value == 0 or 0 in values):
+        tiny = _underflows(problem, labels, value, values)
+    floats = " as floats" if tiny else ""  # the exact values follow
     notes.append(
-        f"loss {value:.10g} at this point; the gradient's norm is {gnorm:.10g}. "
+        f"loss {value:.10g} at this point; the gradient's norm is {gnorm:.10g}{floats}. "
         "Gradient descent moves every weight against its own partial: W = W - lr * ∂l/∂W."
     )
+    notes += tiny
     for n, text in formulas.items():
         notes.append(
             f"∂l/∂{n} = {text}: one formula for every entry at once, built by the chain rule "
@@ -340,7 +368,7 @@ def grad_on_data(problem: Problem, data: Data, per_example: bool = False) -> Rep
                     records=False,
                 )
             )
-    gnorm = math.sqrt(math.fsum(v * v for v in flat))
+    gnorm = math.hypot(*flat)
     notes = [data_sentence(data)]
     roles = roles_note(names, [*problem.inputs, *problem.columns], problem.chosen)
     if roles:

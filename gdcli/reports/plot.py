@@ -12,7 +12,7 @@ from gdcli.parse.options import show_value
 from gdcli.problem import Problem
 from gdcli.reports.base import Report, Table, constant
 from gdcli.reports.figures import Figure, loss_figure, loss_view, lowest_point_2d, round_range
-from gdcli.reports.words import data_sentence, data_summary, kink_note, sample
+from gdcli.reports.words import data_sentence, data_summary, kink_note, problem_roles, sample
 
 if TYPE_CHECKING:
     from gdcli.data import Data
@@ -42,6 +42,7 @@ def plot(problem: Problem, name: str, plot_range: tuple[float, float] | None) ->
         "",
         lambda: kink_note(name, at, s),
         f"l({name}) = {loss.text}",
+        problem_roles(problem),
     )
 
 
@@ -151,7 +152,7 @@ def plot_on_data(
         " (the mean over the examples)",
         lambda: kink_sentence(name, at, s),
         f"l({name}) = mean over the examples of {problem.text}",
-        [data_sentence(data)],
+        [data_sentence(data), *problem_roles(problem)],
         {"data": data_summary(data)},
     )
 
@@ -211,11 +212,12 @@ def plot_2d(problem: Problem, names: list[str], plot_range: tuple[float, float] 
     }
     direction = ", ".join(f"{-g:.6g}" for g in slopes)
     notes = [
+        *problem_roles(problem),
         f"at ({names[0]}, {names[1]}) = ({at[0]:g}, {at[1]:g}): l = {value:.10g}; the gradient is "
         f"({', '.join(f'{g:.6g}' for g in slopes)}), so gradient descent moves along "
         f"({direction}), across the level lines, downhill."
         if norm > 0
-        else f"at ({at[0]:g}, {at[1]:g}) the gradient is 0: a flat spot, gradient descent stays."
+        else f"at ({at[0]:g}, {at[1]:g}) the gradient is 0: a flat spot, gradient descent stays.",
     ]
     table = Table(
         ["variable", "value", "slope"],

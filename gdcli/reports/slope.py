@@ -15,7 +15,7 @@ from gdcli.parse.options import show_value
 from gdcli.problem import Problem
 from gdcli.reports.base import Report, Table, constant
 from gdcli.reports.figures import Figure, Line, loss_figure, loss_view, round_range
-from gdcli.reports.words import data_sentence, data_summary, kink_note, sample
+from gdcli.reports.words import data_sentence, data_summary, kink_note, problem_roles, sample
 
 if TYPE_CHECKING:
     from gdcli.data import Data
@@ -63,7 +63,7 @@ def slope(
         float(w1),
         s.slope,
         secants,
-        [note],
+        [*problem_roles(problem), note],
         lambda: calculus.compile_scalar(loss.expr, [w]),
         f"l({name}) = {loss.text}",
         plot_range,
@@ -113,7 +113,11 @@ def slope_on_data(
         f.at,
         d,
         secants,
-        [data_sentence(data), note.replace("/h", "/h of the mean loss", 1)],
+        [
+            data_sentence(data),
+            *problem_roles(problem),
+            note.replace("/h", "/h of the mean loss", 1),
+        ],
         lambda: f,
         f"l({name}) = mean over the examples of {problem.text}",
         plot_range,

@@ -17,8 +17,9 @@ from gdcli.optimizers import make_optimizer
 from gdcli.params import entry_labels, flatten, nested
 from gdcli.problem import Problem, plain
 from gdcli.reports.base import Report, Table, constant
+from gdcli.reports.descend import GROWING
 from gdcli.reports.figures import Figure, Series, legend_room, round_range
-from gdcli.reports.words import data_sentence, data_summary
+from gdcli.reports.words import data_sentence, data_summary, problem_roles
 from gdcli.stopping import StopRule
 
 if TYPE_CHECKING:
@@ -79,7 +80,11 @@ def sweep(
             schedule_name, lr_array if base_lr is None else base_lr, **options
         )
     with time_limit(seconds):
-        evaluate = ArrayEvaluator(scalar(loss))
+        compiled = scalar(loss)
+        evaluate = ArrayEvaluator(compiled)
+    # each run's loss at its start: a run that ends far above it is growing
+    first = [compiled.evaluate([s] if starts is not None else base)[0] for s in start_values]
+    start_loss = np.repeat(np.array(first, dtype=float), len(lrs))
     if scheduled is None:
         del lr_array  # the optimizer has its copy; the values are lrs' own
     result = run_sweep(evaluate, entries, optimizer, rule, scheduled)
@@ -109,7 +114,21 @@ def sweep(
                 f"{optimizer.name} scales each step by its own statistics of the gradient: no "
                 "simple bound on lr from the curvature, so none is drawn."
             )
-    return _report(problem, shapes, labels, lrs, starts, result, rule, head, [], bound, last_notes)
+    roles = problem_roles(problem)
+    return _report(
+        problem,
+        shapes,
+        labels,
+        lrs,
+        starts,
+        result,
+        rule,
+        head,
+        roles,
+        bound,
+        last_notes,
+        start_loss,
+    )
 
 
 def _report(
@@ -124,6 +143,7 @@ def _report(
     first_notes: list[str],
     bound: tuple[float, str] | None = None,
     last_notes: Sequence[str] = (),
+    start_loss: Any = None,
 ) -> Report:
     """The report of a sweep, from its runs' outcomes (start-major: all the lrs from
     the first start, then from the next). Python values are made only for what is
@@ -220,12 +240,22 @@ def _report(
         rows_key="runs",
         records=records(),
         tail=constant({"best": best}),
-        notes=lambda: [*first_notes, *_notes(all_lrs(), result, rule, best), *last_notes],
+        notes=lambda: [
+            *first_notes,
+            *_notes(all_lrs(), result, rule, best, start_loss),
+            *last_notes,
+        ],
         figures=lambda: [_figure(all_lrs(), result.final_loss, outcomes, bound)],
     )
 
 
-def _notes(lrs: Any, result: SweepResult, rule: StopRule, best: dict[str, Any] | None) -> list[str]:
+def _notes(
+    lrs: Any,
+    result: SweepResult,
+    rule: StopRule,
+    best: dict[str, Any] | None,
+    start_loss: Any = None,
+) -> list[str]:
     codes = result.codes
     counts = {name: int((codes == code).sum()) for code, name in enumerate(STATUS) if code}
     notes = [
@@ -239,6 +269,22 @@ def _notes(lrs: Any, result: SweepResult, rule: StopRule, best: dict[str, Any] |
             f"the largest lr that did not diverge is {float(stable.max()):.6g}; "
             f"the smallest that did is {float(unstable.min()):.6g}."
         )
+    if start_loss is not None:
+        import numpy as np
+
+        scale = np.maximum(1.0, np.abs(start_loss))
+        with np.errstate(invalid="ignore"):
+            grown = (codes == MAX_STEPS_CODE) & (np.abs(result.final_loss) > GROWING * scale)
+        if grown.any():
+            rates = ", ".join(f"{float(v):.6g}" for v in np.unique(lrs[grown])[:5])
+            more = ", …" if np.unique(lrs[grown]).size > 5 else ""
+            one = int(grown.sum()) == 1
+            notes.append(
+                f"{int(grown.sum())} of the max_steps runs (lr {rates}{more}) ended with a loss "
+                f"over {GROWING:g} times the loss at {'its' if one else 'their'} start: "
+                f"{'it is' if one else 'they are'} growing, not converging, and would diverge "
+                "with more steps."
+            )
     if best:
         notes.append(
             f"best lr: {best['lr']:.6g} ({best['why']}). A run oscillates when its "
@@ -489,6 +535,7 @@ def sweep_on_data(
     )
     notes = [
         data_sentence(data),
+        *problem_roles(problem),
         f"each run is what descend does on these data with the same options: {mini}; the "
         "runs go one after another, and each final loss is over every example.",
     ]

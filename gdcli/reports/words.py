@@ -11,6 +11,7 @@ from gdcli.parse.options import show_value
 if TYPE_CHECKING:
     from gdcli.calculus import SlopeAt
     from gdcli.data import Data
+    from gdcli.problem import Problem
 
 SUBGRADIENT = (
     "at a kink SymPy's derivative takes Heaviside(0) = 1/2 and sign(0) = 0, "
@@ -56,6 +57,30 @@ def roles_note(weights: Sequence[str], inputs: Sequence[str], chosen: str | None
     if chosen is not None:
         text += f". {chosen} is the weight because it is the loss's only name without a value"
     return text + "."
+
+
+def underflow(expr: Any, point: dict[Any, Any]) -> str:
+    """The exact value of expr at the point, to 3 digits, where it is not 0 but its
+    float is (1/w**2 at 1e300: 1e-600); "" otherwise."""
+    import sympy as sp
+
+    from gdcli.budget import time_limit
+
+    try:
+        with time_limit(1.0):
+            value = sp.N(expr.xreplace(point), 3)
+    except Exception:  # noqa: BLE001 - no exact value (or not in time): nothing to add
+        return ""
+    if not (value.is_real and value.is_finite) or value == 0:
+        return ""
+    mantissa, _, exponent = str(value).partition("e")
+    return f"{float(mantissa):.3g}e{int(exponent)}" if exponent else ""
+
+
+def problem_roles(problem: Problem) -> list[str]:
+    """`roles_note` of a problem (its data columns are inputs too), as a list of notes."""
+    note = roles_note(list(problem.weights), [*problem.inputs, *problem.columns], problem.chosen)
+    return [note] if note else []
 
 
 def sample(f: Any, lo: float, hi: float, n: int) -> tuple[list[float], list[float]]:
