@@ -20,7 +20,7 @@ from gdcli.optimizers import Optimizer
 if TYPE_CHECKING:
     from gdcli.data import Batch, Batches
     from gdcli.schedules import Schedule
-from gdcli.params import Params
+from gdcli.params import Params, flatten
 from gdcli.stopping import CONVERGED, DIVERGED, MAX_STEPS, StopRule, finite, norm
 
 Evaluator = Callable[[Params], tuple[float, Params]]  # the loss and its gradient at a point
@@ -81,6 +81,12 @@ def check_start(evaluate: Evaluator, start: Params) -> tuple[float, Params]:
     (so that nothing is written for a run that cannot begin)."""
     loss, grad = evaluate(start)
     if not (math.isfinite(loss) and finite(grad)):
+        values = [loss, *flatten(grad)]
+        if not any(math.isnan(v) for v in values):  # exp(w) at 720: a float's range ends
+            raise NumericalError(
+                "the loss or its gradient at the start is beyond a float's range (±1.8e308)",
+                hint="choose a start where the loss is smaller",
+            )
         raise NumericalError(
             "the loss or its gradient is not a real number at the start",
             hint="choose another start (is the loss defined there?)",

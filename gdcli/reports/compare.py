@@ -251,12 +251,20 @@ def compare(
         head,
         [Table(columns, rows(), title="", text_columns=frozenset({"run"}))],
         lambda: [r.last.loss for r in (done or list(results()))],
+        undefined=lambda: _no_final_loss(done),
         rows_key="runs",
         records=(record(r) for r in results()),
         tail=tail,
         notes=notes,
         figures=figures,
     )
+
+
+def _no_final_loss(done: list[Result]) -> str:
+    """Why --quiet has a run without a value: which runs end without a real loss."""
+    bad = [r for r in done if not math.isfinite(r.last.loss)]
+    names = ", ".join(f"{r.spec.label} ({r.outcome.status})" for r in bad)
+    return f"{len(bad)} of the {len(done)} runs end without a real final loss: {names}"
 
 
 def _figures(

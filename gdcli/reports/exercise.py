@@ -49,10 +49,25 @@ def exercise(e: Exercise, key: bool, latex: bool = False) -> Report:
     notes = []
     if key:
         columns_text = ", ".join(f"{k} = {v}" for k, v in e.check.items())
-        notes.append(f"the key: {e.answer}. check grades an answer with {columns_text}.")
+        if set(e.check) == {"loss"} and _is_number(e.check["loss"]):
+            how = (
+                f"gdcli check {e.check['loss']} ANSWER asks whether ANSWER equals that value "
+                f"(in a check --batch row: {columns_text})"
+            )
+        else:
+            how = f"a check --batch row with {columns_text} and the student's answer"
+        notes.append(f"the key: {e.answer}. To grade an answer: {how}.")
     return Report(
         data,
         [Table(["quantity", "value"], rows, text_columns=frozenset({"value"}))],
         constant([quiet]),
         notes=constant(notes),
     )
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
