@@ -41,3 +41,17 @@ def test_an_exercise_key_says_how_it_is_graded(run):
     assert f"gdcli check {answer} ANSWER asks whether ANSWER equals that value" in r.err
     checked = run(["check", answer, answer, "-q"])
     assert (checked.code, checked.out) == (0, "correct\n")
+
+
+def test_a_curvature_below_the_smallest_float_is_not_called_zero(run):
+    """softplus'' = sigmoid(w) (1 - sigmoid(w)), about e^-800 = 3.6e-348 at 800: more
+    than 0, less than a float holds."""
+    import mpmath
+
+    exact = mpmath.exp(-800) / (1 + mpmath.exp(-800)) ** 2
+    assert 0 < exact < mpmath.mpf("4.9e-324")
+    r = run(["descend", "softplus(w)", "--at", "800", "--steps", "2"])
+    assert r.code == 0
+    line = next(x for x in r.err.splitlines() if x.startswith("stability:"))
+    assert "l''(w) = 0" not in line
+    assert "0 in floating point" in line and "smallest float" in line

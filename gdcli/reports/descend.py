@@ -813,10 +813,15 @@ def _stability_line(info: dict[str, Any] | None, optimizer: Optimizer, name: str
             "simple bound on lr follows from l''."
         )
     if info["bound"] is None:
-        shape = "is straight" if curve == 0 else "curves down"
+        if curve == 0:
+            return (
+                f"stability: l''({name}) is 0 in floating point at {where}, {name} = "
+                f"{info['at']:.6g}: the loss is straight there, or bends by less than the "
+                "smallest float (4.9e-324), so its curvature sets no upper bound on lr."
+            )
         return (
             f"stability: l''({name}) = {curve:.6g} at {where}, {name} = {info['at']:.6g}: the "
-            f"loss {shape} there, so its curvature sets no upper bound on lr."
+            "loss curves down there, so its curvature sets no upper bound on lr."
         )
     verdict = "inside" if info["inside"] else "OUTSIDE"
     which = (
