@@ -262,3 +262,15 @@ def test_a_long_sweep_table_keeps_the_rows_where_the_outcome_changes(run):
     # converged until 0.95, oscillating at 0.975 and 1, diverged from 1.025
     assert firsts == ["0.05", "⋮", "0.5", "⋮", "0.95", "0.975", "1", "1.025", "⋮", "1.2"]
     assert "(17 rows not shown)" in r.out and "(6 rows not shown)" in r.out
+
+
+@pytest.mark.parametrize(("loss", "at", "hs"), [("w**3", "1", "1,0.5,0.1"), ("w**4", "1", "1,0.5,0.2"),
+                                                ("1/w", "1", "-0.5,-0.3,-0.1")])  # fmt: skip
+def test_a_list_of_h_shows_every_secant(run, loss, at, hs):
+    """The view is the secants' own stretch: each secant's glyph is seen on its own
+    (not all drawn over one another in a wide window) where their slopes differ
+    clearly (here by a third of the tangent's slope or more)."""
+    lines = picture(run, "slope", loss, "--at", at, "--h", hs)
+    inside = canvas(lines)
+    for glyph in "+x*":
+        assert inside.count(glyph) >= 8, (glyph, "\n".join(lines))

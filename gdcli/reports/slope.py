@@ -170,12 +170,14 @@ def _report(
         else:
             lo, hi, ticks, _ = loss_view(f, w1f, ends)
             left, right = min(w1f, *ends), max(w1f, *ends)
-            # w and w + h would share a character: zoom in, where floats tell them apart
-            if right - left < (hi - lo) / SEPARATE and left < right:
-                margin = (right - left) * 2
+            # w and w + h would share a character: zoom in, where floats tell them apart;
+            # several h: the view is the secants' own stretch, where they part
+            close = right - left < (hi - lo) / SEPARATE
+            if (close or len(secants) > 1) and left < right:
+                margin = (right - left) * (2 if close else 0.5)
                 zoom = round_range(left - margin, right + margin)
                 if zoom[0] < zoom[1] and len(set(zoom[2])) == len(zoom[2]):
-                    (lo, hi, ticks), zoomed = zoom, True
+                    (lo, hi, ticks), zoomed = zoom, close
         xs, ys = sample(f, lo, hi, CURVE_SAMPLES)
         # the tangent first, then the secants from the widest h: each drawn over the
         # one before, the nearest to the tangent last
