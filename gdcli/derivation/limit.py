@@ -32,6 +32,7 @@ from gdcli.derivation._imports import (
     BadValue,
     NumericalError,
     ResourceLimit,
+    _syntax_tree,
     free_names,
     gdcli_text,
 )
@@ -70,8 +71,8 @@ class LimitResult:
     variable: str
     step: str  # the name of the step: h, or dh, ... when the loss uses h
     step_note: str  # why the step is not called h ("" when it is)
-    difference: str
-    quotient: str
+    difference: str | None  # None: longer than gdcli reads back (a note says so)
+    quotient: str | None
     limit: str | None
     status: str  # "ok", "not simplified" or "no limit found"
     at: Any | None = None
@@ -137,13 +138,24 @@ def limit_of_quotient(
         best = min((q for q in (cheap, full) if q is not None), key=_Quotient.score, default=None)
         if full is None:
             notes.append(_not_found("a simpler quotient", why))
+    if best is not None and not _readable(best.text):  # longer than gdcli reads back
+        best = None
+    shown: str | None = difference
+    if not _readable(difference):
+        shown = None
+        notes.append(
+            "the difference quotient is too long to write as an expression gdcli reads back"
+        )
     limit: str | None = None
     if found is not None:
         limit_found, smooth, written = found
         shorter, _ = _attempt(
             lambda: _shorter(limit_found, smooth, expr, w, printer, written), _share(deadline, 1.0)
         )
-        limit = shorter if shorter is not None else written
+        limit = shorter if shorter is not None and _readable(shorter) else written
+        if not _readable(limit):
+            limit = None
+            notes.append("the limit found is too long to write as an expression gdcli reads")
     exists = here.get("exists") if point is not None else (found is not None or None)
     status = OK if simplified else NOT_SIMPLIFIED
     if found is None or exists is None:
@@ -153,8 +165,8 @@ def limit_of_quotient(
         variable=wrt,
         step=step,
         step_note=step_note,
-        difference=difference,
-        quotient=best.text if best is not None else difference,
+        difference=shown,
+        quotient=best.text if best is not None else shown,
         limit=limit,
         status=status,
         at=point,
@@ -162,6 +174,16 @@ def limit_of_quotient(
         notes=notes,
         **{k: v for k, v in here.items() if k != "exists"},
     )
+
+
+def _readable(text: str) -> bool:
+    """Does gdcli's parser take `text` (within its bounds on size and nesting)? Every
+    text this module gives out must: it is meant to be copied into a command."""
+    try:
+        _syntax_tree(text)
+    except (BadInput, ResourceLimit):
+        return False
+    return True
 
 
 @dataclass(frozen=True)

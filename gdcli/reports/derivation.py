@@ -70,8 +70,8 @@ def limit_part(
         }
     }
     rows: list[list[Any]] = [
-        [f"(l({name}+{h}) - l({name}))/{h}", r.difference],
-        ["simplified", r.quotient],
+        [f"(l({name}+{h}) - l({name}))/{h}", r.difference or "too long to write"],
+        ["simplified", r.quotient or "too long to write"],
         [f"as {h} -> 0", r.limit if r.limit is not None else "not found"],
     ]
     if r.quotient_at is not None:
@@ -90,6 +90,7 @@ def limit_part(
     notes = []
     if r.step_note:
         notes.append(r.step_note + ".")
+    notes += [n + "." for n in r.notes if "too long to write" in n]
     if r.status != "ok":
         notes.append(
             f"SymPy: {r.status} within its time; the table of quotients below shows the "
