@@ -261,7 +261,7 @@ def compare(
 
 
 def _no_final_loss(done: list[Result]) -> str:
-    """Why --quiet has a run without a value: which runs end without a real loss."""
+    """Why a quiet run has no value for a run: which runs end without a real loss."""
     bad = [r for r in done if not math.isfinite(r.last.loss)]
     names = ", ".join(f"{r.spec.label} ({r.outcome.status})" for r in bad)
     return f"{len(bad)} of the {len(done)} runs end without a real final loss: {names}"

@@ -52,10 +52,10 @@ def exercise(e: Exercise, key: bool, latex: bool = False) -> Report:
         if set(e.check) == {"loss"} and _is_number(e.check["loss"]):
             how = (
                 f"gdcli check {e.check['loss']} ANSWER asks whether ANSWER equals that value "
-                f"(in a check --batch row: {columns_text})"
+                f"(in a row of check's class file: {columns_text})"
             )
         else:
-            how = f"a check --batch row with {columns_text} and the student's answer"
+            how = f"a row of check's class file with {columns_text} and the student's answer"
         notes.append(f"the key: {e.answer}. To grade an answer: {how}.")
     return Report(
         data,
