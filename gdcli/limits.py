@@ -15,6 +15,7 @@ MAX_ARGUMENTS = 32  # arguments of max(...) / min(...)
 
 # --- time ------------------------------------------------------------------------------
 DEFAULT_TIME_LIMIT = 3.0  # CPU seconds of symbolic work per command
+MAX_TIME_LIMIT = 1_000_000.0  # the largest GDCLI_TIME_LIMIT (a CPU timer can hold it)
 EXACT_SECONDS = 1.0  # CPU seconds for one exact evaluation of a value
 SUBSTITUTE_SECONDS = 0.2  # of which putting the exact point in may take this much
 LIMIT_SECONDS = 0.5  # CPU seconds for SymPy's one-sided limit of a difference quotient
