@@ -124,3 +124,33 @@ def test_ctrl_c_ends_csv_and_plain_at_a_row_boundary(fmt: str) -> None:
     assert [int(row[0]) for row in body] == list(range(len(body)))
     for row in body:  # every number whole: w - lr * grad reproduces the next w
         float(row[1]), float(row[2])
+
+
+# --- class 1: kinks inside logs and roots -----------------------------------------------
+
+
+@pytest.mark.parametrize("loss", ["max(log(w), 0)", "relu(log(w))", "min(sqrt(w), 1)"])
+@pytest.mark.parametrize("at", ["-1", "-2.5"])
+def test_check_at_a_point_outside_the_domain_of_a_kink(loss: str, at: str) -> None:
+    """The derivative holds Heaviside(log(w)): SymPy raises building it at w < 0
+    (Heaviside of a complex number), which was exit 70. The slope is not a real
+    number there: exit 3, one line."""
+    r = run_cli(["check", loss, "0", "--at", at])
+    assert r.code == 3
+    assert "not a real number" in one_error_line(r.err)
+
+
+@pytest.mark.parametrize("answer", ["Heaviside(log(w))", "1/w*Heaviside(log(w))"])
+def test_check_an_answer_undefined_at_the_point(answer: str) -> None:
+    """An answer SymPy cannot build at the point (Heaviside(log(-1))) is no exit 70."""
+    r = run_cli(["check", "abs(log(w))", answer, "--at", "-1"])
+    assert r.code in (1, 3)
+    assert "Traceback" not in r.err and "internal error" not in r.err
+
+
+def test_check_right_and_wrong_answers_with_a_kink_in_a_log() -> None:
+    """d/dw max(log(w), 0) = 1/w for w > 1, 0 for 0 < w < 1 (by hand)."""
+    assert run_cli(["check", "max(log(w), 0)", "Heaviside(log(w))/w"]).code == 0
+    assert run_cli(["check", "max(log(w), 0)", "0", "--at", "0.5"]).code == 0
+    assert run_cli(["check", "max(log(w), 0)", "1/w", "--at", "4"]).code == 0
+    assert run_cli(["check", "max(log(w), 0)", "0", "--at", "4"]).code == 1
