@@ -17,9 +17,10 @@ from collections.abc import Mapping
 from gdcli.compile.arrays import ArrayCompiled
 from gdcli.compile.files import _private, _sha256, _tighten
 from gdcli.compile.runtime import Compiled
+from gdcli.limits import MAX_CACHE_ENTRY
 
 FORMAT = 6  # bump when the generated source or the entry layout changes
-MAX_ENTRY = 10_000_000  # bytes of one entry; a larger file is not read
+MAX_ENTRY = MAX_CACHE_ENTRY  # bytes of one entry; a larger file is not read
 
 
 def cache_key(text: str, shapes: Mapping[str, tuple[int, ...]], inputs: Mapping[str, str]) -> str:

@@ -19,9 +19,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from gdcli.compile.files import _private, _sha256, _tighten
+from gdcli.limits import MAX_RESULT_ENTRY
 
 FORMAT = 2  # bump when the layout of an entry changes
-MAX_ENTRY = 2_000_000  # bytes of one entry; a larger file is not read
+MAX_ENTRY = MAX_RESULT_ENTRY  # bytes of one entry; a larger file is not read
 PREFIX = "result-"
 
 
