@@ -154,3 +154,73 @@ def test_check_right_and_wrong_answers_with_a_kink_in_a_log() -> None:
     assert run_cli(["check", "max(log(w), 0)", "0", "--at", "0.5"]).code == 0
     assert run_cli(["check", "max(log(w), 0)", "1/w", "--at", "4"]).code == 0
     assert run_cli(["check", "max(log(w), 0)", "0", "--at", "4"]).code == 1
+
+
+# --- classes 6 and 7: a sweep over vectors and matrices ---------------------------------
+
+
+def _json(args: list[str]) -> dict[str, object]:
+    import json
+
+    r = run_cli([*args, "--format", "json"])
+    assert r.code in (0, 3), r.err
+    doc = json.loads(r.out)
+    assert isinstance(doc, dict)
+    return doc
+
+
+@pytest.mark.parametrize("shape", ["30x30", "100x100"])
+def test_a_sweep_over_a_big_matrix_just_works(shape: str) -> None:
+    """sum(W**2) over 30x30 was 'too deeply nested' (exit 4), over 100x100 exit 70 (the
+    scalar source of 10,000 squares broke Python's parser). By hand: from W = 1 one step
+    of lr = 1/4 halves every entry, so the loss is a quarter of the entries' count."""
+    rows, cols = map(int, shape.split("x"))
+    doc = _json(
+        ["sweep", "sum(W**2)", "--shape", f"W={shape}", "--start", "W=1"]
+        + ["--lr", "0.25,0.5", "--steps", "1", "--tol", "0"]
+    )
+    runs = doc["runs"]
+    assert isinstance(runs, list)
+    assert runs[0]["final_loss"] == rows * cols / 4
+    assert runs[1]["final_loss"] == 0.0
+    assert runs[0]["params"]["W"] == [[0.5] * cols] * rows
+
+
+LOSSES_OVER_ARRAYS = [
+    ["sum(W**2*0.37 + sin(W))", "--shape", "W=3x4",
+     "--start", "W=[[0.1,0.2,0.3,0.4],[1.1,1.2,1.3,1.4],[2.1,2.2,2.3,2.4]]"],
+    ["sum((W @ x - y)**2)", "--set", "x=[1,2,0.3]", "--set", "y=[1,-1]",
+     "--start", "W=[[0.1,0.7,-0.3],[0.2,0.5,1.1]]", "--shape", "W=2x3"],
+    ["mean((tanh(w*x) - y)**2)", "--set", "x=[1,-1,2,0.5,3,1.7,-2.2,0.1,0.9]",
+     "--set", "y=[0,1,0.5,0.2,0.1,0.3,0.9,0.4,1]", "--start", "w=0.7"],
+]  # fmt: skip
+RULES = [
+    [],
+    ["--optimizer", "adam"],
+    ["--optimizer", "rmsprop", "--centered"],
+    ["--optimizer", "adagrad"],
+    ["--optimizer", "sgd", "--momentum", "0.9", "--nesterov"],
+    ["--scheduler", "cosine", "--t-max", "20"],
+]
+
+
+@pytest.mark.parametrize("loss", LOSSES_OVER_ARRAYS, ids=["sin", "matmul", "data"])
+@pytest.mark.parametrize(
+    "rule", RULES, ids=["sgd", "adam", "rmsprop", "adagrad", "nesterov", "cosine"]
+)
+def test_a_sweep_over_arrays_is_descend_to_the_bit(loss: list[str], rule: list[str]) -> None:
+    """The README: each run of a sweep is what descend gives. Over arrays the sweep
+    ran SymPy's scalar source (its own order of terms) while descend runs the array
+    engine: the final loss of sum(W**2*0.37 + sin(W)) at lr 0.3 differed in the last
+    bit (-4.470658978779605 vs ...606)."""
+    lrs = ["0.01", "0.3", "0.9"]
+    sweep = _json(["sweep", *loss, *rule, "--lr", ",".join(lrs), "--steps", "40"])
+    runs = sweep["runs"]
+    assert isinstance(runs, list)
+    for lr, run in zip(lrs, runs, strict=True):
+        descend = _json(["descend", *loss, *rule, "--lr", lr, "--steps", "40"])
+        final = descend["final"]
+        assert isinstance(final, dict)
+        assert (run["status"], run["final_loss"], run["params"]) == (
+            descend["status"], final["loss"], final["params"]
+        )  # fmt: skip
