@@ -224,3 +224,35 @@ def test_a_sweep_over_arrays_is_descend_to_the_bit(loss: list[str], rule: list[s
         assert (run["status"], run["final_loss"], run["params"]) == (
             descend["status"], final["loss"], final["params"]
         )  # fmt: skip
+
+
+# --- class 7: one rule for every number typed -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["descend", "--lr", "1e-330"],  # was lr 0 (w never moved), exit 0
+        ["descend", "--lr=-1e-330"],
+        ["descend", "--lr", "1e330"],
+        ["descend", "--tol", "1e-400"],
+        ["descend", "--optimizer", "adam", "--eps", "1e-330"],
+        ["descend", "--scheduler", "step", "--step-size", "2", "--gamma", "1e-400"],
+        ["derive", "w**2", "--h-min", "1e-330"],
+        ["compare", "--run", "sgd lr=1e-331"],  # was lr 0, exit 0
+        ["compare", "--run", "sgd lr=0.1 momentum=1e-330"],
+        ["descend", "--start", "1e-330"],  # the expression side, for comparison
+    ],
+)
+def test_a_number_beyond_the_float_range_is_bad_input_in_every_option(args: list[str]) -> None:
+    """The README: a number typed must be 0 or lie between 5e-324 and 1.8e308 in size.
+    Float options read by Click took 1e-330 for 0 without a word."""
+    r = run_cli(args)
+    assert r.code == 2
+    assert "out of range" in one_error_line(r.err)
+
+
+@pytest.mark.parametrize("value", ["5e-324", "0", "1.7e308", "2.5e-310"])
+def test_a_number_inside_the_float_range_is_taken(value: str) -> None:
+    r = run_cli(["descend", "--tol", value, "--steps", "3"])
+    assert r.code == 0, r.err

@@ -125,8 +125,10 @@ def run(args: list[str]) -> int:
     from gdcli.render.output import PipeClosed
 
     try:
-        app = build_app(_command_name(args))
-        result = app(args=args, prog_name=PROG, standalone_mode=False)
+        from gdcli.cli.options import typed_numbers
+
+        command = typed_numbers(typer.main.get_command(build_app(_command_name(args))))
+        result = command(args=args, prog_name=PROG, standalone_mode=False)
         code = int(result) if isinstance(result, int) else 0
         if code == ExitCode.INTERRUPTED:  # Typer turns Ctrl-C into a silent Exit(130)
             error_line("interrupted")
