@@ -543,7 +543,7 @@ def _on_kink(
 ) -> bool:
     """Is the point exactly on a switch of a non-smooth piece? (A float filter first,
     then exact arithmetic; when it cannot tell, the point is left out.)"""
-    scale = max(1.0, *map(abs, xs))
+    scale = max([1.0, *map(abs, xs)])  # no weights left (w - w + 1): 1
     for u, f in zip(cuts, funcs, strict=True):
         value = f(*xs)
         if math.isfinite(value) and abs(value) > 1e-9 * scale:

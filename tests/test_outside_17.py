@@ -256,3 +256,14 @@ def test_a_number_beyond_the_float_range_is_bad_input_in_every_option(args: list
 def test_a_number_inside_the_float_range_is_taken(value: str) -> None:
     r = run_cli(["descend", "--tol", value, "--steps", "3"])
     assert r.code == 0, r.err
+
+
+@pytest.mark.parametrize("loss", ["w - w + 1", "w/w", "log(w, w)", "0*w**2 + 3"])
+def test_check_a_loss_whose_weight_cancels(loss: str) -> None:
+    """A loss that does not depend on its weight has derivative 0 (by hand): a wrong
+    answer (1) is exit 1. With no weight left the point search took max(1.0, *[])
+    (exit 70)."""
+    assert run_cli(["check", loss, "0"]).code == 0
+    r = run_cli(["check", loss, "1"])
+    assert r.code == 1, r.err
+    assert r.out.startswith("wrong")
