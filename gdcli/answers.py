@@ -682,6 +682,17 @@ def _compare_at(d: Any, answer: Any, subs: Mapping[Any, Any], tol: Tolerance) ->
     )
 
 
+def _real_at(expr: Any, subs: Mapping[Any, Any]) -> bool:
+    """Is `expr` a real number at the point? (True when it cannot tell in time: the
+    comparison that follows then decides.)"""
+    try:
+        with time_limit(EXACT_SECONDS):
+            value = _substituted(expr, subs)
+            return value is not None and _number(value) is not None
+    except ResourceLimit:
+        return True
+
+
 def _undefined_around(answer: Any, symbols: Sequence[Any], p: Probe) -> bool:
     """Is the answer undefined beside the point too (not just at an isolated point,
     such as 2*(w**2 - 1)/(w + 1) at w = -1)?"""
@@ -723,8 +734,10 @@ def check_at(
             f"the derivative does not exist at this point: {loss.text} has a kink there",
             hint="ask for the derivative at another point",
         )
-    c = _compare_at(d, answer, here, tol)
     text = ", ".join(f"{s.name} = {v}" for s, v in point.items())
+    if not _real_at(loss.expr, here):  # no loss there, so no slope (as derive says)
+        raise NumericalError(f"{loss.text} is not a real number at {text}")
+    c = _compare_at(d, answer, here, tol)
     data = {s.name: _float(v) for s, v in point.items()}
     if c.state == SKIP:
         raise NumericalError(f"the derivative of {loss.text} is not a real number at {text}")

@@ -267,3 +267,20 @@ def test_check_a_loss_whose_weight_cancels(loss: str) -> None:
     r = run_cli(["check", loss, "1"])
     assert r.code == 1, r.err
     assert "false" in r.out.splitlines()[1].split("\t")  # the equal column
+
+
+@pytest.mark.parametrize(
+    ("loss", "at"),
+    [("sign(log(w))", "-1"), ("sign(acos(w))", "3"), ("Heaviside(log(w))", "-1"),
+     ("sign(sqrt(w))", "-1"), ("sin(w)/w", "0")],
+)  # fmt: skip
+def test_check_at_a_point_where_the_loss_is_undefined_agrees_with_derive(
+    loss: str, at: str
+) -> None:
+    """log(-1), acos(3), sqrt(-1) are not real numbers, so neither is the loss nor its
+    slope there: derive says so (exit 3) while check called the answer 0 'correct'
+    (its derivative, 0 wherever sign is flat, never looked at the loss)."""
+    assert run_cli(["derive", loss, "--at", at]).code == 3
+    r = run_cli(["check", loss, "0", "--at", at])
+    assert r.code == 3
+    assert "not a real number" in one_error_line(r.err)
