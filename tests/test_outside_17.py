@@ -284,3 +284,34 @@ def test_check_at_a_point_where_the_loss_is_undefined_agrees_with_derive(
     r = run_cli(["check", loss, "0", "--at", at])
     assert r.code == 3
     assert "not a real number" in one_error_line(r.err)
+
+
+# --- class 4: the OS: a pipe as the data file -------------------------------------------
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="POSIX")
+def test_training_data_from_a_pipe(tmp_path: pytest.TempPathFactory) -> None:
+    """`--data <(...)` and a FIFO cannot seek: the two-pass reader raised
+    UnsupportedOperation (exit 70). By hand: the least squares w of y = w*x through
+    (1, 2) and (3, 5) is (1*2 + 3*5) / (1 + 9) = 1.7."""
+    import os
+    import threading
+    from pathlib import Path
+
+    fifo = Path(str(tmp_path)) / "data.csv"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with open(fifo, "w", encoding="utf-8") as f:
+            f.write("x,y\n1,2\n3,5\n")
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    try:
+        r = run_cli(["descend", "(w*x - y)**2", "--data", str(fifo), "--steps", "200", "-q"])
+    finally:
+        writer.join(timeout=10)
+    assert r.code == 0, r.err
+    w, loss = map(float, r.out.split())
+    assert w == pytest.approx(1.7, abs=1e-9)
+    assert loss == pytest.approx(((1.7 - 2) ** 2 + (5.1 - 5) ** 2) / 2, abs=1e-9)
