@@ -315,3 +315,26 @@ def test_training_data_from_a_pipe(tmp_path: pytest.TempPathFactory) -> None:
     w, loss = map(float, r.out.split())
     assert w == pytest.approx(1.7, abs=1e-9)
     assert loss == pytest.approx(((1.7 - 2) ** 2 + (5.1 - 5) ** 2) / 2, abs=1e-9)
+
+
+@pytest.mark.parametrize("where", ["argument", "GDCLI_LOSS"])
+@pytest.mark.parametrize("command", ["descend", "grad", "derive", "check"])
+def test_an_expression_with_a_byte_that_is_not_utf8(
+    where: str, command: str, tmp_path: pytest.TempPathFactory
+) -> None:
+    """`gdcli descend $'w\\xff'`: Python hands the byte over as a lone surrogate, and
+    the cache key could not encode it (exit 70, with the cache on). Bad input: exit 2,
+    one line, with the column."""
+    text = "w\udcff"
+    args = (
+        [command] + ([text] if where == "argument" else []) + (["1"] if command == "check" else [])
+    )
+    if command == "check" and where == "GDCLI_LOSS":
+        pytest.skip("check takes its loss as an argument")
+    env = {"GDCLI_NO_CACHE": "", "XDG_CACHE_HOME": str(tmp_path)}
+    if where == "GDCLI_LOSS":
+        env["GDCLI_LOSS"] = text
+    r = run_cli(args, env=env)
+    assert r.code == 2, r.err
+    line = one_error_line(r.err)
+    assert "UTF-8" in line and "column 2" in line

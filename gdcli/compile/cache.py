@@ -34,7 +34,7 @@ def cache_key(text: str, shapes: Mapping[str, tuple[int, ...]], inputs: Mapping[
         json.dumps(sorted((k, list(v)) for k, v in shapes.items())),
         json.dumps(sorted(inputs.items())),
     ]
-    return str(_sha256()("\0".join(parts).encode()).hexdigest())
+    return str(_sha256()("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest())
 
 
 class Cache:

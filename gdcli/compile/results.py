@@ -64,7 +64,7 @@ def fingerprint() -> str:
 def result_key(command: str, parts: Sequence[str]) -> str:
     """The key of a command's result: the command, its arguments, the fingerprint."""
     text = "\0".join([f"gdcli results format {FORMAT}", fingerprint(), command, *parts])
-    return str(_sha256()(text.encode("utf-8")).hexdigest())
+    return str(_sha256()(text.encode("utf-8", "surrogatepass")).hexdigest())
 
 
 class Results:

@@ -178,6 +178,8 @@ def syntax_tree(text: str) -> Syntax:
     if not stripped:
         raise ParseError("empty expression")
     for k, ch in enumerate(stripped):
+        if "\ud800" <= ch <= "\udfff":  # a byte of the command line that was not UTF-8
+            raise ParseError("a byte that is not UTF-8 text", stripped, k + 1)
         if ch in FORBIDDEN_CHARACTERS:
             raise ParseError(f"{FORBIDDEN_CHARACTERS[ch]} is not allowed", stripped, k + 1)
         if ch in LOOKALIKES:
