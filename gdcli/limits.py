@@ -9,6 +9,7 @@ MAX_DEPTH = 60  # nesting of the syntax tree
 MAX_BITS = 1400  # size of any exact number (numerator or denominator), about 420 digits
 MAX_DECIMAL_EXPONENT = 330  # |exponent| of a decimal literal: beyond it a float is 0 or inf
 MAX_ENTRIES = 10_000  # entries of one array
+MAX_DIMENSIONS = 2  # of an array: vectors and matrices (lists in lists, at most)
 MAX_PRODUCT_TERMS = 20_000  # multiplications in one symbolic matrix product
 MAX_SYMBOLIC_EXPONENT = 10_000  # |p|, |q| of a constant exponent on an expression of weights
 MAX_ARGUMENTS = 32  # arguments of max(...) / min(...)

@@ -338,3 +338,30 @@ def test_an_expression_with_a_byte_that_is_not_utf8(
     assert r.code == 2, r.err
     line = one_error_line(r.err)
     assert "UTF-8" in line and "column 2" in line
+
+
+# --- found by `make fuzz` ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("depth", [3, 17, 33])
+@pytest.mark.parametrize("command", ["grad", "descend", "backprop", "derive"])
+def test_lists_nested_past_a_matrix(command: str, depth: int) -> None:
+    """Found by the fuzz profile: 33 nested lists passed the depth bound (60) but not
+    NumPy's 32 dimensions (exit 70); backprop failed at 3 already (exit 70). gdcli's
+    arrays are vectors and matrices: bad input, exit 2."""
+    lists = "[" * depth + "w" + "]" * depth
+    r = run_cli([command, f"sum({lists})"])
+    assert r.code == 2
+    assert "at most 2 dimensions" in one_error_line(r.err)
+
+
+@pytest.mark.parametrize("option", [["--set", "x={}"], ["--at", "W={}"]])
+def test_values_nested_past_a_matrix(option: list[str]) -> None:
+    value = "[" * 33 + "1" + "]" * 33
+    args = ["grad", "sum(W*x)" if option[0] == "--set" else "sum(W)", "--shape", "W=1"]
+    args += [option[0], option[1].format(value)]
+    if option[0] == "--set":
+        args += ["--at", "W=1"]
+    r = run_cli(args)
+    assert r.code == 2
+    assert "at most 2 dimensions" in one_error_line(r.err)
