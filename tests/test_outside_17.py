@@ -365,3 +365,29 @@ def test_values_nested_past_a_matrix(option: list[str]) -> None:
     r = run_cli(args)
     assert r.code == 2
     assert "at most 2 dimensions" in one_error_line(r.err)
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [(["descend", "--steps", "3"], 0), (["descend", "--lr", "5", "--steps", "100"], 3),
+     (["check", "w**2", "3*w"], 1), (["descend", "--lr", "abc"], 2)],
+)  # fmt: skip
+def test_a_closed_stderr_keeps_the_exit_code(args: list[str], code: int) -> None:
+    """`gdcli descend 2>&-`: the notes had nowhere to go and the run ended in exit 70
+    (sys.stderr is None); the data is written and the exit code is the command's."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GDCLI_")}
+    env["GDCLI_NO_CACHE"] = "1"
+    p = subprocess.run(
+        [sys.executable, "-m", "gdcli", *args],  # plain: the notes go to stderr
+        stdout=subprocess.PIPE,
+        preexec_fn=lambda: os.close(2),  # noqa: PLW1509  (a child of the test only)
+        env=env,
+        timeout=60,
+    )
+    assert p.returncode == code
+    if code in (0, 3):
+        assert p.stdout.decode().startswith("step\t")

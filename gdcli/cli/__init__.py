@@ -65,6 +65,8 @@ def error_line(message: str, hint: str | None = None) -> None:
 def main(argv: list[str] | None = None) -> None:
     if signal.getsignal(signal.SIGINT) is _interrupted_early:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    if sys.stderr is None:  # started with stderr closed: the notes and errors go nowhere,
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # the exit code still tells
     if sys.stdout is None:  # started with stdout closed: nowhere to write the data
         error_line("stdout is closed: nowhere to write the output")
         sys.exit(int(ExitCode.IO))
