@@ -170,7 +170,7 @@ def _report(
             if right - left < (hi - lo) / SEPARATE and left < right:
                 margin = (right - left) * 2
                 zoom = round_range(left - margin, right + margin)
-                if zoom[0] < zoom[1] and len(set(zoom[2])) == len(zoom[2]):
+                if zoom[0] < zoom[1] and len(set(zoom[2])) == len(zoom[2]) >= 2:
                     (lo, hi, ticks), zoomed = zoom, True
         xs, ys = sample(f, lo, hi, CURVE_SAMPLES)
         # the tangent first, then the secants from the widest h: each drawn over the
