@@ -391,3 +391,24 @@ def test_a_closed_stderr_keeps_the_exit_code(args: list[str], code: int) -> None
     assert p.returncode == code
     if code in (0, 3):
         assert p.stdout.decode().startswith("step\t")
+
+
+@pytest.mark.parametrize("h", ["1e308", "-1e308", "1.7e308"])
+def test_a_secant_as_wide_as_the_floats_in_a_table(h: str) -> None:
+    """Found by the fuzz profile: slope x --at x=1 --h 1e308 --format table drew a
+    picture whose axis (0 to 1e308) plotext's scaling overflowed (exit 70). The table is
+    written; the picture says why it is not there."""
+    r = run_cli(["slope", "x", "--at", "x=1", "--h", h, "--format", "table"])
+    assert r.code in (0, 3), r.err
+    assert "Traceback" not in r.err and "internal error" not in r.err
+
+
+@pytest.mark.parametrize("loss", ["(log(1/2, 2))**w", "(-2)**w", "(-1/3)**w"])
+def test_steps_of_a_power_of_a_negative_constant(loss: str) -> None:
+    """Found by the fuzz profile: the derivative of (-2)**w holds log(-2), no real
+    number, so it is undefined everywhere (exit 2); the message called it a 0/0."""
+    r = run_cli(["derive", loss, "--steps"])
+    assert r.code == 2
+    line = one_error_line(r.err)
+    assert "undefined everywhere" in line and "not a real number" in line
+    assert "0/0" not in line
