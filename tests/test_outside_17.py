@@ -412,3 +412,32 @@ def test_steps_of_a_power_of_a_negative_constant(loss: str) -> None:
     line = one_error_line(r.err)
     assert "undefined everywhere" in line and "not a real number" in line
     assert "0/0" not in line
+
+
+# --- class 3: bounded memory ------------------------------------------------------------
+
+
+def test_compare_over_a_matrix_keeps_no_point_per_step() -> None:
+    """compare kept every weight at up to 4000 steps of every run for a picture drawn
+    only for two weights: 3 runs of a 100x100 matrix over 5000 steps took 6 GB. The
+    final point is still exact: by hand, sgd on sum(W**2)/900 from W = 1 multiplies
+    every entry by (1 - 2*lr/900) per step."""
+    import json
+    import tracemalloc
+
+    steps, lr = 2000, 0.9
+    args = ["compare", "sum(W**2)/900", "--shape", "W=30x30", "--start", "W=1"]
+    args += ["--run", f"sgd lr={lr}", "--run", "sgd lr=0.45", "--steps", str(steps)]
+    tracemalloc.start()
+    try:
+        r = run_cli([*args, "--tol", "0", "--format", "json"])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert r.code == 0, r.err
+    assert peak < 40e6, peak  # was about 120 MB (2 runs x 2000 steps x 900 floats)
+    final = json.loads(r.out)["runs"][0]["final"]["params"]["W"]
+    factor = 1.0
+    for _ in range(steps):
+        factor *= 1 - 2 * lr / 900
+    assert final[0][0] == pytest.approx(factor, rel=1e-9)
