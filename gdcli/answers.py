@@ -524,10 +524,10 @@ def probes(symbols: Sequence[Any], cuts: Sequence[Any]) -> Iterator[Probe]:
     for b, base in enumerate(bases):
         for i, s in enumerate(symbols):
             along = [
-                u.xreplace({t: v for t, v in zip(symbols, base, strict=True) if t is not s})
+                _substituted(u, {t: v for t, v in zip(symbols, base, strict=True) if t is not s})
                 for u in cuts
             ]
-            along = [u for u in along if u.has(s)]
+            along = [u for u in along if u is not None and u.has(s)]
             if along:
                 yield from _line_probes(breakpoints(along, s), base, i, f"{b}/{s}")
     for k in range(CHECK_POINTS * 5):
@@ -543,7 +543,7 @@ def _on_kink(
 ) -> bool:
     """Is the point exactly on a switch of a non-smooth piece? (A float filter first,
     then exact arithmetic; when it cannot tell, the point is left out.)"""
-    scale = max(1.0, *map(abs, xs))
+    scale = max([1.0, *map(abs, xs)])  # no weights left (w - w + 1): 1
     for u, f in zip(cuts, funcs, strict=True):
         value = f(*xs)
         if math.isfinite(value) and abs(value) > 1e-9 * scale:
@@ -659,13 +659,38 @@ def _search(loss: Any, d: Any, answer: Any, symbols: list[Any], tol: Tolerance) 
     return Verdict(gdcli_text(d), True, "numeric", None, checked, exact, tolerance=tol)
 
 
+def _substituted(expr: Any, subs: Mapping[Any, Any]) -> Any:
+    """`expr` at a point; None where SymPy refuses to build it, the point being outside
+    its domain (Heaviside of a complex number raises: max(log(w), 0) at w = -1)."""
+    try:
+        return expr.xreplace(subs)
+    except (ValueError, TypeError):
+        return None
+
+
 def _compare_at(d: Any, answer: Any, subs: Mapping[Any, Any], tol: Tolerance) -> Compared:
     try:
         with time_limit(EXACT_SECONDS):
-            expected, got = d.xreplace(subs), answer.xreplace(subs)
+            expected, got = _substituted(d, subs), _substituted(answer, subs)
     except ResourceLimit:
         return Compared(UNKNOWN)
-    return compare_exactly(expected, got, tol)
+    import sympy as sp
+
+    undefined = sp.nan  # what compare_exactly makes of a value that is not a real number
+    return compare_exactly(
+        undefined if expected is None else expected, undefined if got is None else got, tol
+    )
+
+
+def _real_at(expr: Any, subs: Mapping[Any, Any]) -> bool:
+    """Is `expr` a real number at the point? (True when it cannot tell in time: the
+    comparison that follows then decides.)"""
+    try:
+        with time_limit(EXACT_SECONDS):
+            value = _substituted(expr, subs)
+            return value is not None and _number(value) is not None
+    except ResourceLimit:
+        return True
 
 
 def _undefined_around(answer: Any, symbols: Sequence[Any], p: Probe) -> bool:
@@ -677,7 +702,8 @@ def _undefined_around(answer: Any, symbols: Sequence[Any], p: Probe) -> bool:
         moved = [v + side * sp.Rational(1, 10**6) * max(1, abs(v)) for v in p.values]
         try:
             with time_limit(EXACT_SECONDS):
-                if _number(answer.xreplace(dict(zip(symbols, moved, strict=True)))) is not None:
+                value = _substituted(answer, dict(zip(symbols, moved, strict=True)))
+                if value is not None and _number(value) is not None:
                     return False
         except ResourceLimit:
             return False
@@ -708,8 +734,10 @@ def check_at(
             f"the derivative does not exist at this point: {loss.text} has a kink there",
             hint="ask for the derivative at another point",
         )
-    c = _compare_at(d, answer, here, tol)
     text = ", ".join(f"{s.name} = {v}" for s, v in point.items())
+    if not _real_at(loss.expr, here):  # no loss there, so no slope (as derive says)
+        raise NumericalError(f"{loss.text} is not a real number at {text}")
+    c = _compare_at(d, answer, here, tol)
     data = {s.name: _float(v) for s, v in point.items()}
     if c.state == SKIP:
         raise NumericalError(f"the derivative of {loss.text} is not a real number at {text}")
@@ -974,7 +1002,7 @@ class _ExactGradient:
         try:
             with time_limit(EXACT_SECONDS):
                 return any(u.xreplace(subs) == 0 for u in self.cuts)
-        except ResourceLimit:
+        except (ResourceLimit, TypeError, ValueError):
             return True  # cannot tell: leave the point out
 
     def compare(self, values: Mapping[str, Any], k: int, tol: Tolerance) -> Compared:

@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from gdcli.errors import TooSlow
+from gdcli.limits import MAX_TIME_LIMIT
 
 REPEAT = 0.05  # CPU seconds between alarms once the time is up
 
@@ -54,6 +55,7 @@ class time_limit:
         self.outer, _ = signal.getitimer(signal.ITIMER_PROF)
         self.started = time.process_time()
         budget = min(self.seconds, self.outer) if self.outer > 0 else self.seconds
+        budget = min(budget, MAX_TIME_LIMIT)  # a timer holds no more (time_t)
         self.previous = signal.signal(signal.SIGPROF, self._expired)
         self.previous_hook, sys.unraisablehook = sys.unraisablehook, self._unraisable
         signal.setitimer(signal.ITIMER_PROF, max(budget, 1e-6))

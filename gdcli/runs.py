@@ -55,6 +55,12 @@ def _value(text: str, kind: type, key: str) -> Any:
     value = float(text)
     if not math.isfinite(value):
         raise ValueError(f"{key} must be finite")
+    from gdcli.parse.syntax import RANGE_HINT, decimal_literal
+
+    try:  # the one rule for every number typed: 1e-330 is not silently 0
+        decimal_literal(text.strip())
+    except ValueError:
+        raise ValueError(f"{key}={text} is out of range: {RANGE_HINT}") from None
     return value
 
 

@@ -8,22 +8,25 @@ with GDCLI_DEBUG=1).
 from __future__ import annotations
 
 import os
-import re
 import signal
-import sys
-from typing import Any
-
-from gdcli.errors import ExitCode, GdcliError
 
 
-def _interrupted_early(signum: int, frame: Any) -> None:
-    """Ctrl-C while the program starts: one line and exit 130, no traceback."""
+def _interrupted_early(signum: int, frame: object) -> None:
+    """Ctrl-C while the program starts: one line and exit 130 (ExitCode.INTERRUPTED,
+    not imported yet), no traceback."""
     os.write(2, b"gdcli: error: interrupted\n")
-    os._exit(int(ExitCode.INTERRUPTED))
+    os._exit(130)
 
 
+# first of all, before any other import: the window for a traceback is Python's own start
 if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
     signal.signal(signal.SIGINT, _interrupted_early)
+
+import re  # noqa: E402
+import sys  # noqa: E402
+from typing import Any  # noqa: E402
+
+from gdcli.errors import ExitCode, GdcliError  # noqa: E402
 
 _OPTION = re.compile(r"^--?[A-Za-z][\w-]*(=.*)?$")
 _SHORT_FLAGS = {"-q", "-h", "-f", "-o"}
@@ -62,6 +65,8 @@ def error_line(message: str, hint: str | None = None) -> None:
 def main(argv: list[str] | None = None) -> None:
     if signal.getsignal(signal.SIGINT) is _interrupted_early:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    if sys.stderr is None:  # started with stderr closed: the notes and errors go nowhere,
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # the exit code still tells
     if sys.stdout is None:  # started with stdout closed: nowhere to write the data
         error_line("stdout is closed: nowhere to write the output")
         sys.exit(int(ExitCode.IO))
@@ -122,9 +127,14 @@ def run(args: list[str]) -> int:
     from gdcli.render.output import PipeClosed
 
     try:
-        app = build_app(_command_name(args))
-        result = app(args=args, prog_name=PROG, standalone_mode=False)
-        return int(result) if isinstance(result, int) else 0
+        from gdcli.cli.options import typed_numbers
+
+        command = typed_numbers(typer.main.get_command(build_app(_command_name(args))))
+        result = command(args=args, prog_name=PROG, standalone_mode=False)
+        code = int(result) if isinstance(result, int) else 0
+        if code == ExitCode.INTERRUPTED:  # Typer turns Ctrl-C into a silent Exit(130)
+            error_line("interrupted")
+        return code
     except typer.Exit as exc:
         return int(exc.exit_code)
     except PipeClosed:

@@ -107,7 +107,16 @@ def data_source(path: str) -> Iterator[Any]:
     except OSError as exc:
         raise DataError(path, f"cannot be read ({exc.strerror or exc})") from None
     with stream:
-        yield stream
+        if stream.seekable():
+            yield stream
+            return
+        try:  # a pipe (`--data <(...)`, a FIFO) is read once: its text, as stdin's
+            text = stream.read()
+        except UnicodeDecodeError:
+            raise DataError(path, "is not text (UTF-8)") from None
+        except OSError as exc:
+            raise DataError(path, f"cannot be read ({exc.strerror or exc})") from None
+        yield text
 
 
 def _with_data(expr: str | None, spec: DataOptions) -> tuple[str, Any]:

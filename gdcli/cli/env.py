@@ -7,7 +7,7 @@ import math
 import os
 
 from gdcli.errors import BadInput
-from gdcli.limits import DEFAULT_TIME_LIMIT
+from gdcli.limits import DEFAULT_TIME_LIMIT, MAX_TIME_LIMIT
 
 
 def time_limit() -> float:
@@ -19,9 +19,10 @@ def time_limit() -> float:
         seconds = float(text)
     except ValueError:
         seconds = math.nan
-    if not (math.isfinite(seconds) and seconds > 0):
+    if not (math.isfinite(seconds) and 0 < seconds <= MAX_TIME_LIMIT):
         raise BadInput(
-            f"GDCLI_TIME_LIMIT={text!r} is not a positive number of seconds",
+            f"GDCLI_TIME_LIMIT={text!r} is not a positive number of seconds "
+            f"(at most {MAX_TIME_LIMIT:g})",
             hint=f"unset it for the default, {DEFAULT_TIME_LIMIT:g} s",
         )
     return seconds

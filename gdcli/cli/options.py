@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 import sys
 from collections.abc import Callable
 from enum import Enum
@@ -662,3 +663,38 @@ __all__ = [
     "optimizer_options",
     "output_options",
 ]
+
+
+def _number(kind: Any, value: Any, param: Any, ctx: Any) -> Any:
+    """A float option, read by the rule every number typed follows (as in an
+    expression): 0, or between 5e-324 and 1.8e308 in size, never silently rounded to
+    0 or inf. `inf` and `nan` pass, for the option's own check to word."""
+    if isinstance(value, float):
+        return value
+    text = str(value).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        kind.fail(f"{text!r} is not a valid float.", param, ctx)
+    if math.isfinite(number) or text.lower().lstrip("+-") not in ("inf", "infinity", "nan"):
+        from gdcli.parse.syntax import RANGE_HINT, decimal_literal
+
+        try:
+            decimal_literal(text)
+        except ValueError:
+            kind.fail(f"{text} is out of range: {RANGE_HINT}.", param, ctx)
+    return number
+
+
+def typed_numbers(command: Any) -> Any:
+    """Every float option of a Click `command` (and of its subcommands) read by
+    `_number` (Click's own float type would take 1e-330 for 0 and 1e330 for inf)."""
+    for param in command.params:
+        kind = type(param.type)
+        if kind.__name__ == "FloatParamType":  # not FloatRange: its bounds are checked
+            typed = kind()
+            typed.convert = functools.partial(_number, typed)
+            param.type = typed
+    for sub in getattr(command, "commands", {}).values():
+        typed_numbers(sub)
+    return command

@@ -17,9 +17,10 @@ from collections.abc import Mapping
 from gdcli.compile.arrays import ArrayCompiled
 from gdcli.compile.files import _private, _sha256, _tighten
 from gdcli.compile.runtime import Compiled
+from gdcli.limits import MAX_CACHE_ENTRY
 
-FORMAT = 7  # bump when the generated source or the entry layout changes
-MAX_ENTRY = 10_000_000  # bytes of one entry; a larger file is not read
+FORMAT = 8  # bump when the generated source or the entry layout changes
+MAX_ENTRY = MAX_CACHE_ENTRY  # bytes of one entry; a larger file is not read
 
 
 def cache_key(text: str, shapes: Mapping[str, tuple[int, ...]], inputs: Mapping[str, str]) -> str:
@@ -33,7 +34,7 @@ def cache_key(text: str, shapes: Mapping[str, tuple[int, ...]], inputs: Mapping[
         json.dumps(sorted((k, list(v)) for k, v in shapes.items())),
         json.dumps(sorted(inputs.items())),
     ]
-    return str(_sha256()("\0".join(parts).encode()).hexdigest())
+    return str(_sha256()("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest())
 
 
 class Cache:

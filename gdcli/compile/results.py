@@ -19,9 +19,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from gdcli.compile.files import _private, _sha256, _tighten
+from gdcli.limits import MAX_RESULT_ENTRY
 
 FORMAT = 2  # bump when the layout of an entry changes
-MAX_ENTRY = 2_000_000  # bytes of one entry; a larger file is not read
+MAX_ENTRY = MAX_RESULT_ENTRY  # bytes of one entry; a larger file is not read
 PREFIX = "result-"
 
 
@@ -63,7 +64,7 @@ def fingerprint() -> str:
 def result_key(command: str, parts: Sequence[str]) -> str:
     """The key of a command's result: the command, its arguments, the fingerprint."""
     text = "\0".join([f"gdcli results format {FORMAT}", fingerprint(), command, *parts])
-    return str(_sha256()(text.encode("utf-8")).hexdigest())
+    return str(_sha256()(text.encode("utf-8", "surrogatepass")).hexdigest())
 
 
 class Results:

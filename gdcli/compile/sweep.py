@@ -21,6 +21,7 @@ import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from gdcli.compile.arrays import ArrayCompiled
 from gdcli.compile.runtime import Compiled
 from gdcli.compile.verify import MATH_NAMES, UnsafeSource, load, verify
 
@@ -232,3 +233,42 @@ def _array(value: Any, shape: tuple[int, ...]) -> Any:
 
     a = np.asarray(value, dtype=float)
     return a if a.shape == shape else np.array(np.broadcast_to(a, shape))
+
+
+class RunByRun:
+    """The loss and gradient of many runs of a loss over vectors or matrices, each run
+    by descend's own array program (`ArrayCompiled.evaluate_params`), one after the
+    other: its sums and products round in NumPy's order, which the scalar source
+    (SymPy's order of terms, Python's left-to-right sums) does not share, so only
+    descend's program gives descend's numbers to the last bit. The runs' entries come
+    and go as in `ArrayEvaluator`: one array per flat entry, one value per run."""
+
+    def __init__(self, compiled: ArrayCompiled, names: Sequence[str]) -> None:
+        order = list(compiled.variables)
+        self.compiled = compiled
+        self.slots = [order.index(n) for n in names]  # where each weight goes in a call
+        self.shapes = [tuple(compiled.shapes[n]) for n in names]
+        self.sizes = [math.prod(s) for s in self.shapes]
+
+    def __call__(self, x: list[Any], care: Any = None) -> tuple[Any, list[Any]]:
+        import numpy as np
+
+        count = int(np.shape(x[0])[0])
+        entries = np.stack([np.broadcast_to(a, (count,)) for a in x], axis=1)
+        loss = np.full(count, math.nan)
+        grads = np.full((count, len(x)), math.nan)
+        runs = range(count) if care is None else np.flatnonzero(care).tolist()
+        for i in runs:
+            params: list[Any] = [None] * len(self.slots)
+            at = 0
+            for slot, shape, size in zip(self.slots, self.shapes, self.sizes, strict=True):
+                values = entries[i, at : at + size]
+                params[slot] = float(values[0]) if not shape else values.reshape(shape).copy()
+                at += size
+            value, grad = self.compiled.evaluate_params(params)
+            loss[i] = value
+            at = 0
+            for slot, size in zip(self.slots, self.sizes, strict=True):
+                grads[i, at : at + size] = np.ravel(grad[slot])
+                at += size
+        return loss, [grads[:, k].copy() for k in range(len(x))]

@@ -204,14 +204,19 @@ def _check_defined(loss: Any, wrt: str) -> None:
 def _written_well(text: str) -> bool:
     """Does the text parse back? A text beyond the parser's size limits counts as
     well written (a derivative may be longer than its loss); one SymPy reads as
-    undefined (0/0) does not."""
+    undefined (0/0, the log of a negative constant) does not."""
+    return _undefined(text) is None
+
+
+def _undefined(text: str) -> str | None:
+    """Why the text does not parse back (None when it does)."""
     try:
         parse_loss(text)
     except ResourceLimit:
-        return True
-    except (BadInput, ValueError, TypeError):
-        return False
-    return True
+        return None
+    except (BadInput, ValueError, TypeError) as exc:
+        return str(exc)
+    return None
 
 
 def check_name(wrt: str) -> None:
@@ -245,9 +250,11 @@ class _Deriver:
         derivative = self.derive(node, self.wrt, 0)
         assembled = substitute(derivative, self.lets)
         final = tidy(assembled, p.decimal)
-        if not _written_well(p.text(final)):
+        why = _undefined(p.text(final))
+        if why is not None:  # (-2)**w: log(-2) is no real number; a 0/0
             raise BadInput(
-                f"the rules give a derivative that is undefined everywhere (a 0/0): {p.text(final)}"
+                f"the rules give a derivative that is undefined everywhere: {p.text(final)} "
+                f"({why.split(' at column ')[0]})"
             )
         if p.text(final) != p.text(assembled):
             # Written in the weight, unless that is a 0/0 for SymPy (sqrt(w**2 - w**2)

@@ -12,7 +12,7 @@ from gdcli.errors import (
     ResourceLimit,
     ShapeError,
 )
-from gdcli.limits import MAX_BITS, MAX_ENTRIES
+from gdcli.limits import MAX_BITS, MAX_ENTRIES, MAX_NODE_ENTRIES
 from gdcli.parse.expression import FUNCTION_NAMES, RESERVED, _sympy_name, shape_needed
 from gdcli.parse.syntax import FORBIDDEN_NODES as _FORBIDDEN
 from gdcli.parse.syntax import OPERATOR_NAMES as _OPERATOR_NAMES
@@ -30,6 +30,7 @@ __all__ = [
     "FUNCTION_NAMES",
     "MAX_BITS",
     "MAX_ENTRIES",
+    "MAX_NODE_ENTRIES",
     "OPERATOR_NAMES",
     "RESERVED",
     "BadInput",

@@ -24,6 +24,7 @@ from gdcli.engine._links import (
     FUNCTION_NAMES,
     MAX_BITS,
     MAX_ENTRIES,
+    MAX_NODE_ENTRIES,
     OPERATOR_NAMES,
     RANGE_HINT,
     RESERVED,
@@ -83,7 +84,6 @@ BINARY = {ast.Add: ("+", "add"), ast.Sub: ("-", "sub"), ast.Mult: ("*", "mul"),
           ast.Div: ("/", "div"), ast.Pow: ("**", "pow"), ast.MatMult: ("@", "matmul")}  # fmt: skip
 COMPARE = {ast.Gt: (">", "gt"), ast.GtE: (">=", "ge"), ast.Lt: ("<", "lt"),
            ast.LtE: ("<=", "le")}  # fmt: skip
-MAX_NODE_ENTRIES = 10_000_000  # entries of one value per example (80 MB of float64)
 
 
 @dataclass

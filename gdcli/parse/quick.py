@@ -13,7 +13,7 @@ import ast
 import operator
 from typing import TYPE_CHECKING, Any
 
-from gdcli.limits import MAX_DEPTH, MAX_LENGTH
+from gdcli.limits import MAX_DEPTH, MAX_DIMENSIONS, MAX_LENGTH
 from gdcli.parse.syntax import FORBIDDEN_CHARACTERS, decimal_literal, normalise, parse_quietly
 
 if TYPE_CHECKING:
@@ -56,6 +56,8 @@ def quick_value(text: str) -> Fraction | list[Any] | None:
                 raise ValueError("a list")
             return _OPS[type(node.op)](a, b)
         if isinstance(node, ast.List) and node.elts:
+            if depth >= MAX_DIMENSIONS:  # lists are only ever inside lists here
+                raise ValueError("too many dimensions")
             return [walk(e, depth + 1) for e in node.elts]
         raise ValueError("not a plain number")
 

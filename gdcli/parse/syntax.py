@@ -14,7 +14,13 @@ import warnings
 from typing import TYPE_CHECKING, NamedTuple
 
 from gdcli.errors import ParseError, ResourceLimit
-from gdcli.limits import MAX_DECIMAL_EXPONENT, MAX_DEPTH, MAX_LENGTH, MAX_NODES
+from gdcli.limits import (
+    MAX_DECIMAL_EXPONENT,
+    MAX_DEPTH,
+    MAX_DIMENSIONS,
+    MAX_LENGTH,
+    MAX_NODES,
+)
 
 if TYPE_CHECKING:
     from fractions import Fraction
@@ -150,15 +156,18 @@ def _kind(op: ast.operator) -> str:
 
 def _check_size(tree: ast.AST) -> None:
     """Count nodes and measure depth without recursion, before anything is built."""
-    nodes = 0
-    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
+    nodes = dimensions = 0
+    stack: list[tuple[ast.AST, int, int]] = [(tree, 0, 0)]  # node, depth, lists around it
     while stack:
-        node, depth = stack.pop()
+        node, depth, lists = stack.pop()
         nodes += 1
         if nodes > MAX_NODES:
             raise ResourceLimit(f"expression too large (more than {MAX_NODES} parts)")
         if depth > MAX_DEPTH:
             raise ResourceLimit(f"expression nested too deeply (more than {MAX_DEPTH} levels)")
+        if isinstance(node, ast.List):
+            lists += 1
+            dimensions = max(dimensions, lists)
         for child in ast.iter_child_nodes(node):
             # a+b+c+... is a left-leaning chain: long (MAX_NODES limits it), not deep
             chain = (
@@ -167,7 +176,12 @@ def _check_size(tree: ast.AST) -> None:
                 and child is node.left
                 and _kind(child.op) == _kind(node.op)
             )
-            stack.append((child, depth if chain else depth + 1))
+            stack.append((child, depth if chain else depth + 1, lists))
+    if dimensions > MAX_DIMENSIONS:  # (after the size: too deep is exit 4 whatever it holds)
+        raise ParseError(  # NumPy itself stops at 32 (exit 70), backprop's tables at 3
+            f"a list in a list in a list: arrays have at most {MAX_DIMENSIONS} dimensions "
+            "(vectors and matrices)"
+        )
 
 
 def syntax_tree(text: str) -> Syntax:
@@ -178,6 +192,8 @@ def syntax_tree(text: str) -> Syntax:
     if not stripped:
         raise ParseError("empty expression")
     for k, ch in enumerate(stripped):
+        if "\ud800" <= ch <= "\udfff":  # a byte of the command line that was not UTF-8
+            raise ParseError("a byte that is not UTF-8 text", stripped, k + 1)
         if ch in FORBIDDEN_CHARACTERS:
             raise ParseError(f"{FORBIDDEN_CHARACTERS[ch]} is not allowed", stripped, k + 1)
         if ch in LOOKALIKES:

@@ -72,6 +72,20 @@ def strict(value: Any) -> Any:
     return value
 
 
+SLICE = 2048  # characters of one write: at most 8 KB of UTF-8, a stream's buffer
+
+
+def put(out: TextIO, text: str) -> None:
+    """Write a long text in slices that fit the stream's buffer. CPython's buffered
+    writer can drop the rest of a write longer than its buffer when a signal handler
+    runs while a pipe is full (the deferred Ctrl-C): the document would be cut."""
+    if len(text) <= SLICE:
+        out.write(text)
+        return
+    for start in range(0, len(text), SLICE):
+        out.write(text[start : start + SLICE])
+
+
 @contextmanager
 def deferred_interrupt() -> Iterator[threading.Event]:
     """Ctrl-C sets the event instead of raising, so that a stream of rows ends at a
@@ -110,7 +124,7 @@ def write_json(report: Report, out: TextIO) -> None:
             if isinstance(value, list):
                 rows(value)
             else:
-                out.write(_compact(value))
+                put(out, _compact(value))
 
     def rows(values: Iterable[Any], stop: Callable[[], bool] = lambda: False) -> None:
         out.write("[")
@@ -120,7 +134,7 @@ def write_json(report: Report, out: TextIO) -> None:
         for item in values.chunked(str) if skeleton is not None else values:  # type: ignore[attr-defined]
             if isinstance(item, Chunk):  # many records in one go (every float is finite)
                 text = (template * item.rows) % tuple(item.values)
-                out.write(text if written else text[1:])
+                put(out, text if written else text[1:])
                 written += item.rows
             else:
                 out.write(("," if written else "") + "\n    " + _compact(item))
@@ -170,19 +184,22 @@ def _json_template(skeleton: dict[str, Any]) -> str:
 
 def _write_rows(table: Table, out: TextIO, separator: str, single: Callable[[Any], Any]) -> None:
     """A table's rows: chunks as one %-template each (its text values quoted by
-    `single`'s rules already), single rows through `single`."""
+    `single`'s rules already), single rows through `single`. Ctrl-C ends the rows at
+    a row boundary (a cut row would be a wrong number), then exit 130."""
     kinds = getattr(table.rows, "kinds", None)
-    if kinds is None:
-        for row in table.rows:
-            single(row)
-        return
-    template = separator.join(_PLACES[k] for k in kinds) + "\n"
+    template = separator.join(_PLACES[k] for k in kinds or ()) + "\n"
     encode = _csv_cell if separator == "," else str
-    for item in table.rows.chunked(encode):  # type: ignore[attr-defined]
-        if isinstance(item, Chunk):
-            out.write((template * item.rows) % tuple(item.values))
-        else:
-            single(item)
+    items = table.rows if kinds is None else table.rows.chunked(encode)  # type: ignore[attr-defined]
+    with deferred_interrupt() as ctrl_c:
+        for item in items:
+            if isinstance(item, Chunk):
+                put(out, (template * item.rows) % tuple(item.values))
+            else:
+                single(item)
+            if ctrl_c.is_set():
+                break
+    if ctrl_c.is_set():
+        raise Interrupted("interrupted")
 
 
 def _csv_cell(text: str) -> str:

@@ -29,6 +29,8 @@ from gdcli.reports.figures import (
 )
 
 NOTHING_FINITE = "(nothing finite to plot)"
+TOO_WIDE = "(no picture: the values span more than plotext can scale)"
+SCALE_ROOM = 1e4  # the span of an axis times this must stay a float for plotext
 
 # Series colours when color=True (plotext colour names); segments of one series share one.
 _PALETTE = ("blue+", "red+", "green+", "magenta+", "cyan+", "yellow", "gray")
@@ -128,6 +130,11 @@ def line_plot(
     prepared = [(s, split_finite(s.xs, s.ys, logx=logx, logy=logy)) for s in series]
     if not any(segments for _, segments in prepared):
         return NOTHING_FINITE
+    for axis, log in ((0, logx), (1, logy)):
+        values = [v for _, segs in prepared for seg in segs for v in seg[axis]]
+        values += list(xticks or ()) if axis == 0 else []
+        if values and not log and not math.isfinite((max(values) - min(values)) * SCALE_ROOM):
+            return TOO_WIDE  # plotext's scaling would overflow (slope --h 1e308)
     plt = _new_figure(
         title=title,
         xlabel=xlabel,

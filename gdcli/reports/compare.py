@@ -60,6 +60,13 @@ def _descent(
     )
 
 
+def _path_point(params: Params) -> list[float]:
+    """The point a history keeps: for two weights' paths on the level lines, the only
+    picture that draws points (a 100x100 matrix kept at 4000 steps was gigabytes)."""
+    flat = flatten(params)
+    return flat if len(flat) == 2 else []
+
+
 def _run(
     compiled: Loaded,
     start: Params,
@@ -87,7 +94,7 @@ def _run(
         if reached is None and target is not None and s.loss <= target:
             reached = s.step
         if s.step % stride == 0:
-            history.append((s.step, s.loss, flatten(s.params)))
+            history.append((s.step, s.loss, _path_point(s.params)))
         if trace:
             record = {
                 "step": s.step,
@@ -105,7 +112,7 @@ def _run(
             records.append(record)
     assert last is not None
     if history[-1][0] != last.step:
-        history.append((last.step, last.loss, flatten(last.params)))
+        history.append((last.step, last.loss, _path_point(last.params)))
     result = Result(spec, outcome, last)
     result.history, result.steps_to_target, result.trace = history, reached, records
     return result

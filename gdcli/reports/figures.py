@@ -53,7 +53,10 @@ def nice_step(span: float, count: int = 6) -> float:
 
 def round_range(lo: float, hi: float, count: int = 6) -> tuple[float, float, tuple[float, ...]]:
     """[lo, hi] widened to round ends, and the round tick values in it (about
-    `count` + 1 of them)."""
+    `count` + 1 of them). Ends that are not finite, or too far apart for a float's
+    span, are kept as they are, with no ticks."""
+    if not math.isfinite(hi - lo):
+        return lo, hi, ()
     step = nice_step(hi - lo, count)
     # ends within a millionth of a step of a tick are on it (a minimum found to 1e-8)
     first, last = math.floor(lo / step + 1e-6), math.ceil(hi / step - 1e-6)

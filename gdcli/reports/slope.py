@@ -176,7 +176,7 @@ def _report(
             if (close or len(secants) > 1) and left < right:
                 margin = (right - left) * (2 if close else 0.5)
                 zoom = round_range(left - margin, right + margin)
-                if zoom[0] < zoom[1] and len(set(zoom[2])) == len(zoom[2]):
+                if zoom[0] < zoom[1] and len(set(zoom[2])) == len(zoom[2]) >= 2:
                     (lo, hi, ticks), zoomed = zoom, close
         xs, ys = sample(f, lo, hi, CURVE_SAMPLES)
         # the tangent first, then the secants from the widest h: each drawn over the

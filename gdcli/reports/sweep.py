@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from gdcli.budget import time_limit
 from gdcli.compile.codegen import scalar
-from gdcli.compile.sweep import ArrayEvaluator
+from gdcli.compile.sweep import ArrayEvaluator, RunByRun
 from gdcli.descent import CONVERGED_CODE, DIVERGED_CODE, MAX_STEPS_CODE, STATUS, SweepResult
 from gdcli.descent import sweep as run_sweep
 from gdcli.errors import BadInput, ResourceLimit
@@ -26,6 +26,20 @@ if TYPE_CHECKING:
     from gdcli.data import Training
 
 ROWS_AT_ONCE = 16_384  # runs turned into Python values at a time, as they are written
+
+
+def _evaluator(problem: Problem, names: list[str]) -> ArrayEvaluator | RunByRun:
+    """descend's own loss, over many runs: a loss of vectors or matrices by the array
+    engine, run by run (as descend compiles it), a loss of numbers by its scalar
+    source rewritten over arrays."""
+    if not problem.has_arrays:
+        return ArrayEvaluator(scalar(problem.loss))
+    from gdcli.compile.arrays import ArrayCompiled
+    from gdcli.engine import lower
+
+    graph = lower(problem.text, problem.weights, problem.input_shapes)
+    compiled = ArrayCompiled.from_graph(graph, problem.text).bind(problem.input_floats())
+    return RunByRun(compiled, names)
 
 
 def sweep(
@@ -80,11 +94,15 @@ def sweep(
             schedule_name, lr_array if base_lr is None else base_lr, **options
         )
     with time_limit(seconds):
-        compiled = scalar(loss)
-        evaluate = ArrayEvaluator(compiled)
+        evaluate = _evaluator(problem, names)
     # each run's loss at its start: a run that ends far above it is growing
-    first = [compiled.evaluate([s] if starts is not None else base)[0] for s in start_values]
-    start_loss = np.repeat(np.array(first, dtype=float), len(lrs))
+    at_start = (
+        [np.array(start_values, dtype=float)]
+        if starts is not None
+        else [np.array([v], dtype=float) for v in base]
+    )
+    first = np.asarray(evaluate(at_start)[0], dtype=float).reshape(-1)
+    start_loss = np.repeat(first, len(lrs))
     if scheduled is None:
         del lr_array  # the optimizer has its copy; the values are lrs' own
     result = run_sweep(evaluate, entries, optimizer, rule, scheduled)
