@@ -55,3 +55,21 @@ def test_a_curvature_below_the_smallest_float_is_not_called_zero(run):
     line = next(x for x in r.err.splitlines() if x.startswith("stability:"))
     assert "l''(w) = 0" not in line
     assert "0 in floating point" in line and "smallest float" in line
+
+
+def test_a_long_matrix_run_in_a_table_keeps_memory_flat(run):
+    """The pictures keep at most two entries per kept step: 600 steps of a 30x30 W
+    take about the memory of 50 (keeping every entry would add some 12 MB)."""
+    import tracemalloc
+
+    def peak(steps: int) -> int:
+        tracemalloc.start()
+        r = run(["descend", "sum(W**2)/900", "--shape", "W=30x30", "--start", "W=1",
+                 "--steps", str(steps), "--tol", "0", "--format", "table"])  # fmt: skip
+        _, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert r.code == 0, r.err
+        return top
+
+    peak(50)  # imports and caches first
+    assert peak(600) - peak(50) < 4_000_000
