@@ -15,7 +15,7 @@ import os
 from collections.abc import Mapping
 
 from gdcli.compile.arrays import ArrayCompiled
-from gdcli.compile.files import _private, _sha256, _tighten
+from gdcli.compile.files import _private, _sha256, _tighten, read_entry
 from gdcli.compile.runtime import Compiled
 from gdcli.limits import MAX_CACHE_ENTRY
 
@@ -48,15 +48,8 @@ class Cache:
         if self.directory is None:
             return None
         path = os.path.join(self.directory, f"{key}.json")
-        if not (_private(self.directory, True) and _private(path, False)):
-            return None
         try:
-            if os.path.getsize(path) > MAX_ENTRY:
-                return None
-            with open(path, encoding="utf-8") as handle:
-                data = json.load(handle)
-            if data.get("key") != key or data.get("format") != FORMAT:
-                return None
+            data = read_entry(self.directory, path, key, FORMAT, MAX_ENTRY)
             entry = data["compiled"]
             if entry.get("kind") == ArrayCompiled.kind:
                 return ArrayCompiled.from_json(entry)

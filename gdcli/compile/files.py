@@ -42,3 +42,20 @@ def _tighten(directory: str) -> None:
     st = os.lstat(directory)
     if stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and st.st_mode & 0o077:
         os.chmod(directory, 0o700)
+
+
+def read_entry(directory: str, path: str, key: str, fmt: int, limit: int) -> dict[str, Any]:
+    """A cache entry's JSON envelope: read only from a private directory and a private
+    regular file of at most `limit` bytes, and only when it is a dict naming `key` and its
+    `fmt`. Anything else raises ValueError (or OSError), for the caller to ignore."""
+    import json
+
+    if not (_private(directory, True) and _private(path, False)):
+        raise ValueError("not a private entry")
+    if os.path.getsize(path) > limit:
+        raise ValueError("too large")
+    with open(path, encoding="utf-8") as handle:
+        data = json.load(handle)
+    if not isinstance(data, dict) or data.get("key") != key or data.get("format") != fmt:
+        raise ValueError("a foreign or stale entry")
+    return data

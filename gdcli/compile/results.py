@@ -18,7 +18,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from gdcli.compile.files import _private, _sha256, _tighten
+from gdcli.compile.files import _private, _sha256, _tighten, read_entry
 from gdcli.limits import MAX_RESULT_ENTRY
 
 FORMAT = 2  # bump when the layout of an entry changes
@@ -82,17 +82,9 @@ class Results:
         when absent, foreign, corrupt or unsafe."""
         if self.directory is None:
             return None
-        path = self._path(key)
-        if not (_private(self.directory, True) and _private(path, False)):
-            return None
         try:
-            if os.path.getsize(path) > MAX_ENTRY:
-                return None
-            with open(path, encoding="utf-8") as handle:
-                data = json.load(handle)
-            if not isinstance(data, dict) or data.get("key") != key:
-                return None
-            if data.get("format") != FORMAT or not isinstance(data.get("result"), dict):
+            data = read_entry(self.directory, self._path(key), key, FORMAT, MAX_ENTRY)
+            if not isinstance(data.get("result"), dict):
                 return None
             result: dict[str, Any] = data["result"]
             return result

@@ -572,14 +572,7 @@ def parse_loss(
 
     syntax = syntax_tree(text)
     source = syntax.source
-    parser = _Parser(
-        syntax=syntax,
-        shapes=shapes or {},
-        constants=constants or {},
-        allow_variables=True,
-        functions=_functions(),
-    )
-    value = parser.build(syntax.tree)
+    value, parser = _build(syntax, shapes or {}, constants, True)
     if _is_array(value):
         if value.ndim == 0:
             value = value.item()
@@ -625,14 +618,7 @@ def parse_array(
     import sympy as sp
 
     syntax = syntax_tree(text)
-    parser = _Parser(
-        syntax=syntax,
-        shapes=shapes or {},
-        constants=constants or {},
-        allow_variables=True,
-        functions=_functions(),
-    )
-    value = parser.build(syntax.tree)
+    value, _ = _build(syntax, shapes or {}, constants, True)
     if _is_array(value) and value.ndim == 0:
         value = value.item()
     for x in entries(value):
@@ -667,6 +653,21 @@ def _check_defined(expr: Any, text: str) -> None:
         )
 
 
+def _build(
+    syntax: Syntax, shapes: Mapping[str, Shape], constants: Mapping[str, Any] | None, weights: bool
+) -> tuple[Any, _Parser]:
+    """The value of a checked syntax tree (`weights`: names may be weights), and the
+    parser that built it (it knows the weights' symbols)."""
+    parser = _Parser(
+        syntax=syntax,
+        shapes=shapes,
+        constants=constants or {},
+        allow_variables=weights,
+        functions=_functions(),
+    )
+    return parser.build(syntax.tree), parser
+
+
 def parse_value(text: str, constants: Mapping[str, Any] | None = None) -> Any:
     """Parse a constant value: a number (`-2/3`, `pi/4`) or a nested list (a vector
     or matrix). Returns a SymPy number or a NumPy object array of them, exact."""
@@ -674,14 +675,7 @@ def parse_value(text: str, constants: Mapping[str, Any] | None = None) -> Any:
 
     syntax = syntax_tree(text)
     source = syntax.source
-    parser = _Parser(
-        syntax=syntax,
-        shapes={},
-        constants=constants or {},
-        allow_variables=False,
-        functions=_functions(),
-    )
-    value = parser.build(syntax.tree)
+    value, _ = _build(syntax, {}, constants, False)
     for x in entries(value):
         if not isinstance(x, sp.Basic) or x.free_symbols:
             raise ParseError(f"{_quote(source)} is not a number")
