@@ -252,10 +252,10 @@ class _Deriver:
         final = tidy(assembled, p.decimal)
         why = _undefined(p.text(final))
         if why is not None:  # (-2)**w: log(-2) is no real number; a 0/0
-            raise BadInput(
-                f"the rules give a derivative that is undefined everywhere: {p.text(final)} "
-                f"({why.split(' at column ')[0]})"
-            )
+            reason = why.split(" at column ")[0]
+            undefined = "not a real number" in reason or "undefined" in reason
+            what = "is undefined everywhere" if undefined else "gdcli cannot read back"
+            raise BadInput(f"the rules give a derivative that {what}: {p.text(final)} ({reason})")
         if p.text(final) != p.text(assembled):
             # Written in the weight, unless that is a 0/0 for SymPy (sqrt(w**2 - w**2)
             # gives (2*w - 2*w)/(2*sqrt(w**2 - w**2))): then with the names of the steps.
