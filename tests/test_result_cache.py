@@ -250,3 +250,18 @@ def test_freeze_keeps_every_field_of_tables_and_figures():
     (table_back,) = back[0].tables
     assert table_back._replace(rows=list(table_back.rows)) == table
     assert back[0].figures() == [figure]
+
+
+def test_training_data_is_read_again_on_every_call(cache, tmp_path):
+    """derive --data with the cache on: a changed file gives the new mean, by hand."""
+    directory, env = cache
+    data = tmp_path / "d.csv"
+    data.write_text("x,y\n1,2\n3,4\n", encoding="utf-8")
+    args = ["derive", "(w*x - y)**2", "--data", str(data), "--at", "0", "-q"]
+    first = run_cli(args, env=env)
+    # mean of 2*x*(w*x - y) at w = 0: (2*1*(-2) + 2*3*(-4)) / 2 = -14
+    assert (first.code, float(first.out)) == (0, -14.0)
+    data.write_text("x,y\n1,1\n", encoding="utf-8")
+    second = run_cli(args, env=env)
+    assert (second.code, float(second.out)) == (0, -2.0)  # 2*1*(0 - 1)
+    assert entries(directory) == []
