@@ -357,15 +357,33 @@ def test_zero_to_the_w_is_unsupported(run):
     assert_clean_failure(r, 2, "derivative of 0**w is undefined")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gdcli bug: '(1 > sigmoid(1000))*w' ends in 'internal error (TypeError: Invalid "
-    "comparison of non-real zoo)', exit 70 (SymPy fails to order 1 and 1/(1 + exp(-1000)))",
-)
 def test_comparison_with_a_constant_just_below_one(run):
     """sigmoid(1000) = 1/(1 + e^-1000) is just below 1: the indicator is 1 and l = w."""
     data = derive_json(run, "(1 > sigmoid(1000))*w")
     assert (data["loss"], data["slope"], data["differentiable"]) == (1.0, 1.0, True)
+
+
+@pytest.mark.parametrize(
+    ("left", "op", "right"),
+    [("1", "<", "sigmoid(1000)"), ("pi", ">", "22/7"), ("exp(1)", "<", "2.718281828459045"),
+     ("sin(pi)", ">", "0"), ("sqrt(2)", ">=", "1.4142135623730951"), ("2", "<=", "2")],
+)  # fmt: skip
+def test_a_comparison_of_two_numbers_is_decided_exactly(run, left, op, right):
+    """The indicator of two constants is 1 or 0 by their exact order (mpmath at 1,000
+    digits), however close they are."""
+    import mpmath
+
+    mpmath.mp.dps = 1000
+    values = {"1": 1, "2": 2, "0": 0, "pi": mpmath.pi, "exp(1)": mpmath.e, "sin(pi)": 0,
+              "sqrt(2)": mpmath.sqrt(2), "22/7": mpmath.mpf(22) / 7,
+              "sigmoid(1000)": 1 / (1 + mpmath.exp(-1000)),
+              "2.718281828459045": mpmath.mpf("2.718281828459045"),
+              "1.4142135623730951": mpmath.mpf("1.4142135623730951")}  # fmt: skip
+    a, b = values[left], values[right]
+    holds = {"<": a < b, ">": a > b, ">=": a >= b, "<=": a <= b}[op]
+    mpmath.mp.dps = 15
+    data = derive_json(run, f"({left} {op} {right})*w + 1")
+    assert data["slope"] == (1.0 if holds else 0.0)
 
 
 # ---------------------------------------------------------------------------

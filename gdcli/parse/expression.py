@@ -25,6 +25,7 @@ from gdcli.limits import (
     MAX_ENTRIES,
     MAX_PRODUCT_TERMS,
     MAX_SYMBOLIC_EXPONENT,
+    MAXN,
 )
 from gdcli.params import Shape, entries, entry_labels, shape_text
 from gdcli.parse.syntax import (
@@ -502,10 +503,40 @@ class _Parser:
         left = self.build(node.left)
         right = self.build(node.comparators[0])
 
+        holds: Callable[[int], bool] = {
+            ast.Gt: lambda d: d > 0,
+            ast.GtE: lambda d: d >= 0,
+            ast.Lt: lambda d: d < 0,
+            ast.LtE: lambda d: d <= 0,
+        }[type(node.ops[0])]
+
         def indicator(a: Any, b: Any) -> Any:
-            return sp.Piecewise((1, relation(a, b)), (0, True))
+            difference = a - b
+            if isinstance(difference, sp.Expr) and difference.is_number:
+                # two numbers: ordered here, to as many digits as it takes (SymPy's
+                # own order gives up on 1 > sigmoid(1000), 1 - 5e-435 apart)
+                return sp.S.One if holds(self.sign(difference, node)) else sp.S.Zero
+            try:
+                return sp.Piecewise((1, relation(a, b)), (0, True))
+            except TypeError:  # a side SymPy cannot order anywhere (log(0) inside)
+                text = self.syntax.segment(node) or "the comparison"
+                raise self.fail(
+                    f"{text}: SymPy cannot order its sides (a log of 0 inside?)", node
+                ) from None
 
         return self.arith(indicator, left, right)
+
+    def sign(self, value: Any, node: ast.AST) -> int:
+        """-1, 0 or 1: the sign of a real number, exactly (digits until they show it)."""
+        import sympy as sp
+
+        if value.is_zero:
+            return 0
+        approx = sp.N(value, 30, maxn=MAXN)
+        if approx.is_Number and approx != 0 and approx.is_comparable:
+            return 1 if approx > 0 else -1
+        text = self.syntax.segment(node) or "the comparison"
+        raise ResourceLimit(f"cannot tell which side of {text} is larger (too close to call)")
 
     def array(self, node: ast.List) -> Any:
         import numpy as np
