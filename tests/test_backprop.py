@@ -437,3 +437,21 @@ def test_50x50_layers_in_about_a_second(run):
     elapsed = time.perf_counter() - start
     assert np.shape(nodes_of(data)["W1"]["grad"]) == (50, 50)
     assert elapsed < 3.0, elapsed  # about 0.15 s in process; generous for slow machines
+
+
+def test_backprop_of_array_layers_imports_no_sympy():
+    """Layers of vectors and matrices run on the array engine alone: naming them
+    (W1, yhat: two letters or more) needs no SymPy either."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom gdcli.cli import main\ntry:\n    main(sys.argv[1:])\n"
+        "except SystemExit as exc:\n    code = exc.code\n"
+        "print('SYMPY' if 'sympy' in sys.modules else 'NO SYMPY', code, file=sys.stderr)\n"
+    )
+    args = ["backprop", "mean((yhat - y)**2)", "--let", "h=tanh(W1@x)", "--let",
+            "yhat=tanh(W2@h)", "--set", "x=[1,2]", "--set", "y=[0,1]", "--at", "W1=0.1,W2=0.2",
+            "--shape", "W1=2x2", "--shape", "W2=2x2", "-q"]  # fmt: skip
+    r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    assert r.stderr.strip().splitlines()[-1] == "NO SYMPY 0", r.stderr

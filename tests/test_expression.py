@@ -338,3 +338,33 @@ def test_loss_object_is_usable():
     assert loss.expr == (w - 3) ** 2 + x
     assert isinstance(loss.entries["w"][0], sympy.Symbol)
     assert np.asarray(loss.entries["w"]).shape == (1,)
+
+
+def test_sympys_names_are_the_installed_sympys():
+    """The list of SymPy's names gdcli refuses (written out, so that no SymPy import is
+    needed to check a name) is the installed SymPy's own."""
+    import subprocess
+    import sys
+
+    import sympy
+
+    from gdcli.parse.sympy_names import SYMPY_NAMES, SYMPY_VERSION
+
+    if sympy.__version__ != SYMPY_VERSION:
+        pytest.skip(f"the list is SymPy {SYMPY_VERSION}'s; installed: {sympy.__version__}")
+    code = "import sympy\nprint(' '.join(n for n in vars(sympy) if len(n) > 1))"
+    fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert set(fresh.stdout.split()) == SYMPY_NAMES  # a fresh import's (a test run adds more)
+
+
+@pytest.mark.parametrize("name", ["beta", "gamma", "re", "Symbol", "lambdify"])
+def test_a_sympy_name_is_refused_without_importing_sympy(name):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom gdcli.parse.expression import _sympy_name\n"
+        f"print(_sympy_name({name!r}), 'sympy' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "False"]

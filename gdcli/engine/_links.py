@@ -51,6 +51,6 @@ __all__ = [
 FORBIDDEN = _FORBIDDEN  # syntax-node type -> what to call it in a message
 OPERATOR_NAMES = _OPERATOR_NAMES  # operator node type -> its symbol
 quote = _quote  # user text for a message: quoted, cut when long
-sympy_name = _sympy_name  # is this one of SymPy's own names (imports SymPy)?
+sympy_name = _sympy_name  # is this one of SymPy's own names (a list, no import)?
 syntax_tree = _syntax_tree  # text -> (checked ast.Expression, normalised source, caret offsets)
 user_column = _user_column  # 0-based offset in the normalised text -> 1-based column as typed

@@ -170,7 +170,7 @@ class Lowering:
             raise self.fail(f"{name} is a function: call it as {name}(...)", node)
         if name.startswith("_"):
             raise self.fail(f"name {quote(name)} is not allowed (names may not start with _)", node)
-        # SymPy's own names (imported for a name of two letters or more)
+        # SymPy's own names (of two letters or more)
         if name in RESERVED or (len(name) > 1 and sympy_name(name)):
             raise self.fail(
                 f"name {quote(name)} is reserved: it means something else to SymPy",

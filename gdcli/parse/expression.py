@@ -569,10 +569,11 @@ def _bits(a: Any) -> int:
 
 def _sympy_name(name: str) -> bool:
     """Is `name` one of SymPy's own (beta, gamma, re, Symbol, ...)? Single letters
-    other than the few SymPy reserves (RESERVED) are always free."""
-    import sympy as sp
+    other than the few SymPy reserves (RESERVED) are always free. Read from a list
+    written out (`parse/sympy_names.py`), so that the question imports no SymPy."""
+    from gdcli.parse.sympy_names import SYMPY_NAMES
 
-    return len(name) > 1 and name in vars(sp)
+    return len(name) > 1 and name in SYMPY_NAMES
 
 
 def make_symbols(name: str, shape: Shape) -> Any:
