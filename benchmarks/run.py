@@ -920,7 +920,9 @@ def fig_backprop(caches: Caches) -> Figure:
     t, out = interleaved(
         {
             "json": side(_backprop("--format", "json"), env),
-            "grad": side(gdcli("grad", TWO_LAYER, *_fifty(), "--format", "json"), env),
+            "grad": side(
+                gdcli("grad", TWO_LAYER, *_fifty(), "--format", "json", "--no-cache"), env
+            ),
             "check": side(_backprop("--check", "--quiet"), env),
             "base": side(baseline("two_layer_numpy.py", "1"), env),
         },
@@ -953,7 +955,9 @@ def fig_backprop(caches: Caches) -> Figure:
             "(--let h=tanh(W1@x) --let yhat=tanh(W2@h)); the gdcli column of B1 is the time a "
             "student waits (target: about a second). B1 checks that every weight's gradient is "
             "grad's, B3 (5000 entries, two losses each) that the gradient check agrees; the "
-            "baseline of B2, B3 is benchmarks/baselines/two_layer_numpy.py 1."
+            "baseline of B2, B3 is benchmarks/baselines/two_layer_numpy.py 1. grad runs with "
+            "--no-cache: it computes the gradient each time, as backprop does (a warm grad is "
+            "a cached answer, row G3)."
         ],
     )
 
