@@ -31,6 +31,9 @@ def stable(expr: Any) -> Any:
     as 0 where u < 0 (`calculus.off_steps`). What still overflows is computed exactly
     (`Compiled.evaluate`)."""
     import sympy as sp
+
+    if not expr.has(sp.exp):  # every pattern below holds an exp: nothing to match
+        return off_steps(expr)
     from sympy.codegen.cfunctions import log1p
 
     u = sp.Wild("u")
