@@ -363,6 +363,18 @@ def test_comparison_with_a_constant_just_below_one(run):
     assert (data["loss"], data["slope"], data["differentiable"]) == (1.0, 1.0, True)
 
 
+def _exact_order(left: str, op: str, right: str) -> bool:
+    import mpmath
+
+    values = {"1": 1, "2": 2, "0": 0, "pi": mpmath.pi, "exp(1)": mpmath.e, "sin(pi)": 0,
+              "sqrt(2)": mpmath.sqrt(2), "22/7": mpmath.mpf(22) / 7,
+              "sigmoid(1000)": 1 / (1 + mpmath.exp(-1000)),
+              "2.718281828459045": mpmath.mpf("2.718281828459045"),
+              "1.4142135623730951": mpmath.mpf("1.4142135623730951")}  # fmt: skip
+    a, b = values[left], values[right]
+    return bool({"<": a < b, ">": a > b, ">=": a >= b, "<=": a <= b}[op])
+
+
 @pytest.mark.parametrize(
     ("left", "op", "right"),
     [("1", "<", "sigmoid(1000)"), ("pi", ">", "22/7"), ("exp(1)", "<", "2.718281828459045"),
@@ -373,15 +385,8 @@ def test_a_comparison_of_two_numbers_is_decided_exactly(run, left, op, right):
     digits), however close they are."""
     import mpmath
 
-    mpmath.mp.dps = 1000
-    values = {"1": 1, "2": 2, "0": 0, "pi": mpmath.pi, "exp(1)": mpmath.e, "sin(pi)": 0,
-              "sqrt(2)": mpmath.sqrt(2), "22/7": mpmath.mpf(22) / 7,
-              "sigmoid(1000)": 1 / (1 + mpmath.exp(-1000)),
-              "2.718281828459045": mpmath.mpf("2.718281828459045"),
-              "1.4142135623730951": mpmath.mpf("1.4142135623730951")}  # fmt: skip
-    a, b = values[left], values[right]
-    holds = {"<": a < b, ">": a > b, ">=": a >= b, "<=": a <= b}[op]
-    mpmath.mp.dps = 15
+    with mpmath.workdps(1000):  # the global precision is left as it was
+        holds = _exact_order(left, op, right)
     data = derive_json(run, f"({left} {op} {right})*w + 1")
     assert data["slope"] == (1.0 if holds else 0.0)
 
