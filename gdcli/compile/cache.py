@@ -15,7 +15,7 @@ import os
 from collections.abc import Mapping
 
 from gdcli.compile.arrays import ArrayCompiled
-from gdcli.compile.files import _private, _sha256, _tighten, read_entry
+from gdcli.compile.files import _sha256, read_entry, write_entry
 from gdcli.compile.runtime import Compiled
 from gdcli.limits import MAX_CACHE_ENTRY
 
@@ -64,16 +64,8 @@ class Cache:
         if self.directory is None:
             return
         try:
-            os.makedirs(self.directory, mode=0o700, exist_ok=True)
-            _tighten(self.directory)
-            if not _private(self.directory, True):
-                return
             data = {"key": key, "format": FORMAT, "compiled": compiled.to_json()}
-            temporary = os.path.join(self.directory, f".{key}.{os.getpid()}.tmp")
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(data, handle)
-            os.replace(temporary, os.path.join(self.directory, f"{key}.json"))
+            write_entry(self.directory, f"{key}.json", json.dumps(data))
         except (OSError, ValueError, RecursionError):  # a path too deep recurses in makedirs
             return
 

@@ -59,3 +59,19 @@ def read_entry(directory: str, path: str, key: str, fmt: int, limit: int) -> dic
     if not isinstance(data, dict) or data.get("key") != key or data.get("format") != fmt:
         raise ValueError("a foreign or stale entry")
     return data
+
+
+def write_entry(directory: str, name: str, text: str) -> None:
+    """Write `text` as the entry `name` in `directory`, atomically (a temporary file of
+    this process, then a rename), the directory made private first; a directory that
+    is not this user's own (a symlink, another user's) is left alone. OSError and
+    ValueError are the caller's to ignore."""
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    _tighten(directory)
+    if not _private(directory, True):
+        return
+    temporary = os.path.join(directory, f".{name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(temporary, os.path.join(directory, name))

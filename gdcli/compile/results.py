@@ -18,7 +18,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from gdcli.compile.files import _private, _sha256, _tighten, read_entry
+from gdcli.compile.files import _sha256, read_entry, write_entry
 from gdcli.limits import MAX_RESULT_ENTRY
 
 FORMAT = 2  # bump when the layout of an entry changes
@@ -96,17 +96,9 @@ class Results:
         if self.directory is None:
             return
         try:
-            os.makedirs(self.directory, mode=0o700, exist_ok=True)
-            _tighten(self.directory)
-            if not _private(self.directory, True):
-                return
             text = json.dumps({"key": key, "format": FORMAT, "result": result})
             if len(text) > MAX_ENTRY:
                 return
-            temporary = os.path.join(self.directory, f".{PREFIX}{key}.{os.getpid()}.tmp")
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.replace(temporary, self._path(key))
+            write_entry(self.directory, os.path.basename(self._path(key)), text)
         except (OSError, ValueError, TypeError, RecursionError):
             return
