@@ -44,6 +44,33 @@ def _explain_errors(
     return text + "; here round-off stays small down to the smallest h."
 
 
+def _quotients(
+    rows: list[calculus.QuotientRow], best_index: int | None, title: str
+) -> tuple[Table, list[Figure]]:
+    """The table of difference quotients (the best h marked) and the picture of their
+    error against h."""
+    table = Table(
+        ["h", "quotient", "abs_error", "rel_error"],
+        [[r.h, r.quotient, r.abs_error, r.rel_error] for r in rows],
+        title=title,
+        highlight=best_index,
+        highlight_text="◀ best h",
+    )
+    if not rows:
+        return table, []
+    figure = curve_figure(
+        [r.h for r in rows],
+        [r.abs_error for r in rows],
+        label="|quotient - slope|",
+        logx=True,
+        logy=True,
+        title="error against h (log-log): the V of truncation and round-off",
+        xlabel="h",
+        ylabel="error",
+    )
+    return table, [figure]
+
+
 def derive(
     problem: Problem,
     name: str,
@@ -138,27 +165,7 @@ def derive(
             )
     if best is not None:
         notes.append(_explain_errors(rows, best, scheme, name))
-    quotient_table = Table(
-        ["h", "quotient", "abs_error", "rel_error"],
-        [[r.h, r.quotient, r.abs_error, r.rel_error] for r in rows],
-        title=f"{scheme} difference quotients",
-        highlight=best_index,
-        highlight_text="◀ best h",
-    )
-    figures: list[Figure] = []
-    if rows:
-        figures.append(
-            curve_figure(
-                [r.h for r in rows],
-                [r.abs_error for r in rows],
-                label="|quotient - slope|",
-                logx=True,
-                logy=True,
-                title="error against h (log-log): the V of truncation and round-off",
-                xlabel="h",
-                ylabel="error",
-            )
-        )
+    quotient_table, figures = _quotients(rows, best_index, f"{scheme} difference quotients")
     tables = [Table(["quantity", "value"], summary, records=False)]
     if steps or limit is not None:
         from gdcli.reports.derivation import limit_part, steps_part
@@ -260,27 +267,9 @@ def derive_on_data(
         notes.append(kink_sentence(name, at, s))
     if best is not None:
         notes.append(_explain_errors(rows, best, scheme, name))
-    quotient_table = Table(
-        ["h", "quotient", "abs_error", "rel_error"],
-        [[r.h, r.quotient, r.abs_error, r.rel_error] for r in rows],
-        title=f"{scheme} difference quotients of the mean loss",
-        highlight=best_index,
-        highlight_text="◀ best h",
+    quotient_table, figures = _quotients(
+        rows, best_index, f"{scheme} difference quotients of the mean loss"
     )
-    figures: list[Figure] = []
-    if rows:
-        figures.append(
-            curve_figure(
-                [r.h for r in rows],
-                [r.abs_error for r in rows],
-                label="|quotient - slope|",
-                logx=True,
-                logy=True,
-                title="error against h (log-log): the V of truncation and round-off",
-                xlabel="h",
-                ylabel="error",
-            )
-        )
     return Report(
         data_json,
         [Table(["quantity", "value"], summary, records=False), quotient_table],
