@@ -12,7 +12,7 @@ import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gdcli.budget import time_limit
 from gdcli.errors import (
@@ -559,7 +559,20 @@ def _not_finite(what: str, name: str, at: Any, value: float) -> NumericalError:
     )
 
 
-def scheme_reference(s: SlopeAt, scheme: str) -> float | None:
+class Slopes(Protocol):
+    """A slope and its one-sided slopes at a point (`SlopeAt`, the mean over data's)."""
+
+    @property
+    def slope(self) -> float | None: ...
+    @property
+    def differentiable(self) -> bool: ...
+    @property
+    def left(self) -> float | None: ...
+    @property
+    def right(self) -> float | None: ...
+
+
+def scheme_reference(s: Slopes, scheme: str) -> float | None:
     """What a scheme's quotients tend to as h -> 0: the slope, or at a kink the
     right slope (forward), the left slope (backward) or their mean (central)."""
     if s.differentiable:

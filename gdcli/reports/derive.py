@@ -203,13 +203,13 @@ def derive_on_data(
     """The derivative of the mean loss over training data: dl/dw for one example (its
     mean over the examples is the slope), the slope from the reverse pass, and the
     difference quotients of the mean loss (floating point)."""
-    from gdcli.reports.mean import MeanLoss, kink_sentence, reference
+    from gdcli.reports.mean import MeanLoss, kink_sentence
 
     f = MeanLoss(problem, data, name)
     s = f.at_point()
     at = problem.point[name]
     hs = calculus.h_values(h_max, h_min)
-    ref = reference(s, scheme)
+    ref = calculus.scheme_reference(s, scheme)
     rows = calculus.difference_quotients(f, f.at, ref, hs, scheme)
     best = calculus.best_row(rows)
     best_index = rows.index(best) if best is not None else None

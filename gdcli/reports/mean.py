@@ -126,16 +126,3 @@ def kink_sentence(name: str, at: Any, s: SlopeOnData) -> str:
         f"value there is {s.convention:.10g} (Heaviside(0) = 1/2, sign(0) = 0), the "
         "subgradient descend uses."
     )
-
-
-def reference(s: SlopeOnData, scheme: str) -> float | None:
-    """What a scheme's quotients tend to (see `calculus.scheme_reference`)."""
-    if s.differentiable:
-        return s.slope
-    if scheme == "forward":
-        return s.right
-    if scheme == "backward":
-        return s.left
-    if s.left is None or s.right is None:
-        return None
-    return (s.left + s.right) / 2
