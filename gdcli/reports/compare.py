@@ -16,7 +16,7 @@ from gdcli.limits import MAX_TRACE_VALUES, PLOT_POINTS
 from gdcli.params import Params, entry_labels, flatten, json_value
 from gdcli.reports.base import Report, Table
 from gdcli.reports.curvature import curvature, sentence
-from gdcli.reports.descend import GROWING
+from gdcli.reports.descend import GROWING, step_record
 from gdcli.reports.figures import Figure, Series, contour_series, legend_room, padded
 from gdcli.reports.words import data_sentence, data_summary, roles_note
 from gdcli.runs import RunSpec
@@ -96,20 +96,7 @@ def _run(
         if s.step % stride == 0:
             history.append((s.step, s.loss, _path_point(s.params)))
         if trace:
-            record = {
-                "step": s.step,
-                "params": {n: json_value(p) for n, p in zip(names, s.params, strict=True)},
-                "loss": s.loss,
-                "grad": {n: json_value(g) for n, g in zip(names, s.grad, strict=True)},
-            }
-            if s.lr is not None:
-                record["lr"] = s.lr
-            if training is not None:
-                record["epoch"] = s.epoch
-                record["batch"] = (
-                    None if s.batch is None else training.data.row_numbers(s.batch.index)
-                )
-            records.append(record)
+            records.append(step_record(s, names, training))
     assert last is not None
     if history[-1][0] != last.step:
         history.append((last.step, last.loss, _path_point(last.params)))

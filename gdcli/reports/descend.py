@@ -219,17 +219,7 @@ def descend(
     scheduled = schedule() if schedule is not None else None
 
     def record(s: Step) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "step": s.step,
-            "params": {n: json_value(p) for n, p in zip(names, s.params, strict=True)},
-            "loss": s.loss,
-            "grad": {n: json_value(g) for n, g in zip(names, s.grad, strict=True)},
-        }
-        if s.lr is not None:
-            out["lr"] = s.lr
-        if training is not None:
-            out["epoch"] = s.epoch
-            out["batch"] = rows_of(s)
+        out = step_record(s, names, training)
         if s.full is not None:
             full_loss, full_grad = s.full
             out["full_loss"] = full_loss
@@ -796,6 +786,23 @@ def _on_a_kink(compiled: Compiled, w: float, curvature: float) -> bool:
     return jump > 1e-3 * (abs(left) + abs(right)) + 1e-8 or bend > 1e-3 * max(
         1.0, abs(below), abs(above)
     )
+
+
+def step_record(s: Step, names: list[str], training: Training | None) -> dict[str, Any]:
+    """A step as JSON: step, params, loss, grad, and lr under a schedule; on training
+    data its epoch and batch (its row numbers; None for every example)."""
+    out: dict[str, Any] = {
+        "step": s.step,
+        "params": {n: json_value(p) for n, p in zip(names, s.params, strict=True)},
+        "loss": s.loss,
+        "grad": {n: json_value(g) for n, g in zip(names, s.grad, strict=True)},
+    }
+    if s.lr is not None:
+        out["lr"] = s.lr
+    if training is not None:
+        out["epoch"] = s.epoch
+        out["batch"] = None if s.batch is None else training.data.row_numbers(s.batch.index)
+    return out
 
 
 def _stability_line(info: dict[str, Any] | None, optimizer: Optimizer, name: str) -> str:
