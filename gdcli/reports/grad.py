@@ -197,18 +197,7 @@ def grad(problem: Problem, latex: bool = False) -> Report:
                 records=False,
             )
         )
-    for n in names:
-        shape = shapes[n]
-        if len(shape) == 2:
-            rows = gradient[n]
-            tables.append(
-                Table(
-                    [f"∂l/∂{n}", *[f"col {j + 1}" for j in range(shape[1])]],
-                    [[f"row {i + 1}", *row] for i, row in enumerate(rows)],
-                    title=f"gradient ∂l/∂{n} ({shape[0]}x{shape[1]}, like {n})",
-                    records=False,
-                )
-            )
+    tables += _matrix_tables(names, shapes, gradient)
     gnorm = math.hypot(*values)  # no square underflows (1e-200) or overflows (1e200)
     notes = []
     roles = roles_note(names, list(problem.inputs), problem.chosen)
@@ -357,17 +346,7 @@ def grad_on_data(problem: Problem, data: Data, per_example: bool = False) -> Rep
             records=False,
         )
     )
-    for n in names:
-        shape = shapes[n]
-        if len(shape) == 2:
-            tables.append(
-                Table(
-                    [f"∂l/∂{n}", *[f"col {j + 1}" for j in range(shape[1])]],
-                    [[f"row {i + 1}", *row] for i, row in enumerate(gradient[n])],
-                    title=f"gradient ∂l/∂{n} ({shape[0]}x{shape[1]}, like {n})",
-                    records=False,
-                )
-            )
+    tables += _matrix_tables(names, shapes, gradient)
     gnorm = math.hypot(*flat)
     notes = [data_sentence(data)]
     roles = roles_note(names, [*problem.inputs, *problem.columns], problem.chosen)
@@ -409,3 +388,19 @@ def _keyed(flat: list[float], names: list[str], shapes: dict[str, Any]) -> dict[
         out[n] = nested(flat[k : k + size], shapes[n])
         k += size
     return out
+
+
+def _matrix_tables(
+    names: list[str], shapes: dict[str, Any], gradient: dict[str, Any]
+) -> list[Table]:
+    """Each matrix weight's gradient laid out like the weight (rows and columns from 1)."""
+    return [
+        Table(
+            [f"∂l/∂{n}", *[f"col {j + 1}" for j in range(shapes[n][1])]],
+            [[f"row {i + 1}", *row] for i, row in enumerate(gradient[n])],
+            title=f"gradient ∂l/∂{n} ({shapes[n][0]}x{shapes[n][1]}, like {n})",
+            records=False,
+        )
+        for n in names
+        if len(shapes[n]) == 2
+    ]
