@@ -71,6 +71,27 @@ def _quotients(
     return table, [figure]
 
 
+def _slopes_json(
+    s: Any, scheme: str, reference: float | None, rows: list[Any], best: Any
+) -> dict[str, Any]:
+    """The JSON contract's slope keys: loss, slope and its sides, the scheme and what
+    its quotients tend to, the quotient rows and the best h."""
+    return {
+        "loss": s.loss,
+        "slope": s.slope,
+        "differentiable": s.differentiable,
+        "left_slope": s.left,
+        "right_slope": s.right,
+        "scheme": scheme,
+        "reference": reference,
+        "rows": [
+            {"h": r.h, "quotient": r.quotient, "abs_error": r.abs_error, "rel_error": r.rel_error}
+            for r in rows
+        ],
+        "best_h": best.h if best else None,
+    }
+
+
 def derive(
     problem: Problem,
     name: str,
@@ -104,18 +125,7 @@ def derive(
         "derivative": derivative_text,
         "at": float(at),
         "at_exact": value_text(at),
-        "loss": s.loss,
-        "slope": s.slope,
-        "differentiable": s.differentiable,
-        "left_slope": s.left,
-        "right_slope": s.right,
-        "scheme": scheme,
-        "reference": reference,
-        "rows": [
-            {"h": r.h, "quotient": r.quotient, "abs_error": r.abs_error, "rel_error": r.rel_error}
-            for r in rows
-        ],
-        "best_h": best.h if best else None,
+        **_slopes_json(s, scheme, reference, rows, best),
     }
     if others:
         data["point"] = {v: plain(val) for v, val in others.items()}
@@ -221,18 +231,7 @@ def derive_on_data(
         "derivative_of": "one example's loss: its mean over the examples is the slope",
         "at": f.at,
         "at_exact": value_text(at),
-        "loss": s.loss,
-        "slope": s.slope,
-        "differentiable": s.differentiable,
-        "left_slope": s.left,
-        "right_slope": s.right,
-        "scheme": scheme,
-        "reference": ref,
-        "rows": [
-            {"h": r.h, "quotient": r.quotient, "abs_error": r.abs_error, "rel_error": r.rel_error}
-            for r in rows
-        ],
-        "best_h": best.h if best else None,
+        **_slopes_json(s, scheme, ref, rows, best),
         "data": data_summary(data),
     }
     others = {v: problem.point[v] for v in problem.weights if v != name}
