@@ -18,7 +18,7 @@ from gdcli.reports.base import Report, Table
 from gdcli.reports.curvature import curvature, sentence
 from gdcli.reports.descend import GROWING, step_record
 from gdcli.reports.figures import Figure, Series, contour_series, legend_room, padded
-from gdcli.reports.words import data_sentence, data_summary, roles_note
+from gdcli.reports.words import data_sentence, roles_note, training_summary
 from gdcli.runs import RunSpec
 from gdcli.stopping import MAX_STEPS, StopRule
 
@@ -166,15 +166,7 @@ def compare(
         "target_loss": target,
     }
     if training is not None:
-        batches = training.batches
-        head["data"] = {
-            **data_summary(training.data),
-            "batch_size": batches.size,
-            "batches_per_epoch": batches.per_epoch,
-            "shuffle": batches.shuffle,
-            "seed": batches.seed,
-            "epochs": training.epochs,
-        }
+        head["data"] = training_summary(training)
     columns = ["run", "status", "steps_used", "final_loss"]
     columns += ["steps_to_target"] if target is not None else []
     columns += labels if len(labels) <= 4 else []

@@ -27,7 +27,12 @@ from gdcli.reports.figures import (
     path_figure_1d,
     path_figure_2d,
 )
-from gdcli.reports.words import data_sentence, data_summary, roles_note, subgradient_note
+from gdcli.reports.words import (
+    data_sentence,
+    roles_note,
+    subgradient_note,
+    training_summary,
+)
 
 if TYPE_CHECKING:
     from gdcli.data import Training
@@ -525,14 +530,8 @@ def rows_text(rows: list[int] | None, most: int | None = None) -> str:
 
 
 def data_head(training: Training, steps: int) -> dict[str, Any]:
-    batches = training.batches
     return {
-        **data_summary(training.data),
-        "batch_size": batches.size,
-        "batches_per_epoch": batches.per_epoch,
-        "shuffle": batches.shuffle,
-        "seed": batches.seed,
-        "epochs": training.epochs,
+        **training_summary(training),
         "steps": steps,
         "step_loss": "over the batch of the next update; the last step's over every example",
     }

@@ -19,7 +19,7 @@ from gdcli.problem import Problem, plain
 from gdcli.reports.base import Report, Table, constant
 from gdcli.reports.descend import GROWING
 from gdcli.reports.figures import Figure, Series, legend_room, round_range
-from gdcli.reports.words import data_sentence, data_summary, problem_roles
+from gdcli.reports.words import data_sentence, problem_roles, training_summary
 from gdcli.stopping import StopRule
 
 if TYPE_CHECKING:
@@ -536,14 +536,7 @@ def sweep_on_data(
         scheduled = make_schedule(name, lrs[0] if base_lr is None else base_lr, **options)
         head["scheduler"] = {"name": scheduled.name, **scheduled.options()}
     batches = training.batches
-    head["data"] = {
-        **data_summary(data),
-        "batch_size": batches.size,
-        "batches_per_epoch": batches.per_epoch,
-        "shuffle": batches.shuffle,
-        "seed": batches.seed,
-        "epochs": training.epochs,
-    }
+    head["data"] = training_summary(training)
     mini = (
         f"mini-batches of {batches.size} ({batches.per_epoch} per epoch"
         + (f", shuffled by numpy.random.default_rng({batches.seed})" if batches.shuffle else "")

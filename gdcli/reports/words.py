@@ -10,7 +10,7 @@ from gdcli.parse.options import show_value
 
 if TYPE_CHECKING:
     from gdcli.calculus import SlopeAt
-    from gdcli.data import Data
+    from gdcli.data import Data, Training
     from gdcli.problem import Problem
 
 SUBGRADIENT = (
@@ -103,6 +103,19 @@ def data_summary(data: Data) -> dict[str, Any]:
         "columns": {n: list(cs) for n, cs in data.groups.items()},
         "loss": "the mean over the examples of the loss written per example",
         "row_numbers": "as a spreadsheet shows them: the header is row 1, the first example row 2",
+    }
+
+
+def training_summary(training: Training) -> dict[str, Any]:
+    """Training data and its mini-batches as JSON (descend, compare, sweep)."""
+    batches = training.batches
+    return {
+        **data_summary(training.data),
+        "batch_size": batches.size,
+        "batches_per_epoch": batches.per_epoch,
+        "shuffle": batches.shuffle,
+        "seed": batches.seed,
+        "epochs": training.epochs,
     }
 
 
