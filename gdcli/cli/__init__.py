@@ -116,38 +116,58 @@ def _command_name(args: list[str]) -> str | None:
 
 
 def run(args: list[str]) -> int:
-    """Run one command; return its exit code. Errors are written here, once."""
-    import typer
-
+    """Run one command; return its exit code. Errors are written here, once. A plain
+    call is parsed by `gdcli.cli.plain` (no Typer imported), any other by Typer."""
     from gdcli.cli import (
         commands,  # noqa: F401  (registers the commands)
         env,
     )
-    from gdcli.cli.app import PROG, build_app
+    from gdcli.cli.app import COMMANDS
     from gdcli.render.output import PipeClosed
 
+    name = _command_name(args)
     try:
-        from gdcli.cli.options import typed_numbers
+        if name is None or args[0] != name:
+            return _run_typer(args, name)
+        from gdcli.cli.plain import parse
 
-        command = typed_numbers(typer.main.get_command(build_app(_command_name(args))))
-        result = command(args=args, prog_name=PROG, standalone_mode=False)
-        code = int(result) if isinstance(result, int) else 0
-        if code == ExitCode.INTERRUPTED:  # Typer turns Ctrl-C into a silent Exit(130)
-            error_line("interrupted")
-        return code
-    except typer.Exit as exc:
-        return int(exc.exit_code)
+        function = COMMANDS[name][0]
+        kwargs = parse(function, args[1:])
+        if kwargs is None:
+            return _run_typer(args, name)
+        result = function(**kwargs)
+        return int(result) if isinstance(result, int) else 0
     except PipeClosed:
         # what the reader took was all it wanted: end quietly, as `yes | head` does
         _silence_stdout()
         return 0
-    except (typer.Abort, KeyboardInterrupt):
+    except KeyboardInterrupt:
         error_line("interrupted")
         return int(ExitCode.INTERRUPTED)
     except Exception as exc:
         if env.debug():
             raise
         return report(exc)
+
+
+def _run_typer(args: list[str], name: str | None) -> int:
+    """Run one command parsed by Typer (Click's usage errors raised for `report`)."""
+    import typer
+
+    from gdcli.cli.app import PROG, build_app
+    from gdcli.cli.options import typed_numbers
+
+    try:
+        command = typed_numbers(typer.main.get_command(build_app(name)))
+        result = command(args=args, prog_name=PROG, standalone_mode=False)
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except typer.Abort:
+        raise KeyboardInterrupt from None
+    code = int(result) if isinstance(result, int) else 0
+    if code == ExitCode.INTERRUPTED:  # Typer turns Ctrl-C into a silent Exit(130)
+        error_line("interrupted")
+    return code
 
 
 def _no_such_option(exc: Any, hint: str) -> tuple[str, str]:
@@ -165,8 +185,6 @@ def _no_such_option(exc: Any, hint: str) -> tuple[str, str]:
 
 def report(exc: BaseException) -> int:
     """One line (and maybe a hint) on stderr for an error; its exit code."""
-    import typer
-
     from gdcli.cli.app import PROG
     from gdcli.cli.words import words
 
@@ -174,7 +192,8 @@ def report(exc: BaseException) -> int:
         message, hint = words(exc)
         error_line(message, hint)
         return int(exc.exit_code)
-    if isinstance(exc, typer.TyperException):  # Click's usage errors
+    typer = sys.modules.get("typer")  # not imported: the call was parsed without it
+    if typer is not None and isinstance(exc, typer.TyperException):  # Click's usage errors
         if type(exc).__name__ == "NoArgsIsHelpError":  # plain `gdcli`: the help, as it is
             sys.stderr.write(getattr(exc, "format_message", exc.__str__)() + "\n")
             return int(ExitCode.BAD_INPUT)

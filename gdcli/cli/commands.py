@@ -1,6 +1,9 @@
 """The commands: options in, a report built by `gdcli.reports`, written by `Output`.
 No maths here. Heavy modules are imported inside the commands that need them, so
-`gdcli --help` starts fast."""
+`gdcli --help` starts fast. Annotations are read only for the command that runs
+(`from __future__ import annotations`: another command's declarations cost nothing)."""
+
+from __future__ import annotations
 
 import io
 import sys
@@ -9,10 +12,9 @@ from contextlib import contextmanager
 from enum import Enum
 from typing import Annotated, Any
 
-import typer
-
 from gdcli.cli import env
 from gdcli.cli.app import command
+from gdcli.cli.declare import Argument, Option
 from gdcli.cli.options import (
     DEFAULT_STEPS,
     AtOpt,
@@ -232,25 +234,19 @@ def derive(
     wrt: WrtOpt = None,
     at: AtOpt = None,
     scheme: Annotated[
-        Scheme, typer.Option(case_sensitive=False, help="The difference quotient.")
+        Scheme, Option(case_sensitive=False, help="The difference quotient.")
     ] = Scheme.forward,
-    h_max: Annotated[float, typer.Option("--h-max", help="Largest h.")] = 1e-1,
-    h_min: Annotated[float, typer.Option("--h-min", help="Smallest h.")] = 1e-12,
-    latex: Annotated[
-        bool, typer.Option("--latex", help="Also show the derivative in LaTeX.")
-    ] = False,
-    plot: Annotated[
-        bool, typer.Option("--plot", help="Plot the error against h (log-log).")
-    ] = False,
+    h_max: Annotated[float, Option("--h-max", help="Largest h.")] = 1e-1,
+    h_min: Annotated[float, Option("--h-min", help="Smallest h.")] = 1e-12,
+    latex: Annotated[bool, Option("--latex", help="Also show the derivative in LaTeX.")] = False,
+    plot: Annotated[bool, Option("--plot", help="Plot the error against h (log-log).")] = False,
     steps: Annotated[
         bool,
-        typer.Option("--steps", help="The derivative rule by rule, as a textbook writes it."),
+        Option("--steps", help="The derivative rule by rule, as a textbook writes it."),
     ] = False,
     limit: Annotated[
         bool,
-        typer.Option(
-            "--limit", help="The difference quotient as algebra, and its limit as h -> 0."
-        ),
+        Option("--limit", help="The difference quotient as algebra, and its limit as h -> 0."),
     ] = False,
     sets: SetOpt = None,
     shapes: ShapeOpt = None,
@@ -300,7 +296,7 @@ def slope(
     expr: ExprArg = None,
     h: Annotated[
         str,
-        typer.Option(
+        Option(
             "--h",
             help="The step between the two points (may be negative, not 0); a list "
             "1,0.1,0.01 draws the secants closing in on the tangent.",
@@ -309,7 +305,7 @@ def slope(
     at: AtOpt = None,
     wrt: WrtOpt = None,
     range_: Annotated[
-        str | None, typer.Option("--range", help="x-range of the plot, A:B.", show_default=False)
+        str | None, Option("--range", help="x-range of the plot, A:B.", show_default=False)
     ] = None,
     sets: SetOpt = None,
 ) -> None:
@@ -353,7 +349,7 @@ def plot_command(
     wrt: WrtOpt = None,
     range_: Annotated[
         str | None,
-        typer.Option("--range", help="x-range A:B (default: 3 either side).", show_default=False),
+        Option("--range", help="x-range A:B (default: 3 either side).", show_default=False),
     ] = None,
     sets: SetOpt = None,
 ) -> None:
@@ -406,23 +402,21 @@ def descend(
     data: DataOptions | None,
     expr: ExprArg = None,
     start: StartOpt = None,
-    lr: Annotated[float, typer.Option("--lr", help="The learning rate.")] = 0.1,
+    lr: Annotated[float, Option("--lr", help="The learning rate.")] = 0.1,
     steps: DataStepsOpt = None,
     tol: TolOpt = 1e-8,
-    every: Annotated[int, typer.Option("--every", help="Show every K-th step.")] = 1,
+    every: Annotated[int, Option("--every", help="Show every K-th step.")] = 1,
     show_state: Annotated[
-        bool, typer.Option("--show-state", help="Show the optimizer's state (buffers, m, v).")
+        bool, Option("--show-state", help="Show the optimizer's state (buffers, m, v).")
     ] = False,
-    logy: Annotated[bool, typer.Option("--logy", help="Log scale for the loss plot.")] = False,
+    logy: Annotated[bool, Option("--logy", help="Log scale for the loss plot.")] = False,
     explain: Annotated[
         bool,
-        typer.Option(
-            "--explain", help="Write each update out with its numbers, in the rule's formula."
-        ),
+        Option("--explain", help="Write each update out with its numbers, in the rule's formula."),
     ] = False,
     explain_steps: Annotated[
         int | None,
-        typer.Option(
+        Option(
             "--explain-steps",
             help="Explain only the first K updates (implies --explain).",
             show_default=False,
@@ -430,7 +424,7 @@ def descend(
     ] = None,
     no_cache: Annotated[
         bool,
-        typer.Option(
+        Option(
             "--no-cache",
             help="Do not read or write the compiled-expression cache (also GDCLI_NO_CACHE=1).",
         ),
@@ -523,13 +517,13 @@ def grad(
     shapes: ShapeOpt = None,
     per_example: Annotated[
         bool,
-        typer.Option(
+        Option(
             "--per-example",
             help="With --data: every example's loss and gradient, then their mean (the gradient).",
         ),
     ] = False,
     latex: Annotated[
-        bool, typer.Option("--latex", help="Also the gradient in LaTeX (a bmatrix).")
+        bool, Option("--latex", help="Also the gradient in LaTeX (a bmatrix).")
     ] = False,
 ) -> None:
     """Partial derivatives and the gradient of many weights, matrices included.
@@ -573,20 +567,16 @@ def check(
     out: Output,
     expr: Annotated[
         str | None,
-        typer.Argument(
-            metavar="[EXPR]", help="The loss ('-' reads it from stdin).", show_default=False
-        ),
+        Argument(metavar="[EXPR]", help="The loss ('-' reads it from stdin).", show_default=False),
     ] = None,
     answer: Annotated[
         str | None,
-        typer.Argument(
-            metavar="[ANSWER]", help="Your derivative, e.g. '2*(w - 3)'.", show_default=False
-        ),
+        Argument(metavar="[ANSWER]", help="Your derivative, e.g. '2*(w - 3)'.", show_default=False),
     ] = None,
     wrt: WrtOpt = None,
     at: Annotated[
         str | None,
-        typer.Option(
+        Option(
             "--at",
             "--start",
             help="Check the derivative's value at this point only (ANSWER a number).",
@@ -595,11 +585,11 @@ def check(
     ] = None,
     sets: SetOpt = None,
     shapes: ShapeOpt = None,
-    rtol: Annotated[float, typer.Option("--rtol", help="Relative tolerance (0: exact).")] = 0.0,
-    atol: Annotated[float, typer.Option("--atol", help="Absolute tolerance (0: exact).")] = 0.0,
+    rtol: Annotated[float, Option("--rtol", help="Relative tolerance (0: exact).")] = 0.0,
+    atol: Annotated[float, Option("--atol", help="Absolute tolerance (0: exact).")] = 0.0,
     batch: Annotated[
         str | None,
-        typer.Option(
+        Option(
             "--batch",
             metavar="FILE",
             help="Grade a CSV of answers (columns loss, answer; '-' is stdin): one record per row.",
@@ -607,7 +597,7 @@ def check(
         ),
     ] = None,
     latex: Annotated[
-        bool, typer.Option("--latex", help="Also give the LaTeX (a column with --batch).")
+        bool, Option("--latex", help="Also give the LaTeX (a column with --batch).")
     ] = False,
 ) -> int:
     """Is ANSWER the derivative of EXPR? Exit 0 if right, 1 if wrong (with a
@@ -729,29 +719,25 @@ def exercise(
     out: Output,
     kind: Annotated[
         ExerciseKind,
-        typer.Argument(
+        Argument(
             metavar="KIND",
             case_sensitive=False,
             help="derivative (--level 1-3), partial, matrix, step or diverge.",
             show_default=False,
         ),
     ],
-    seed: Annotated[
-        int, typer.Option("--seed", help="Which problem: each student their own seed.")
-    ],
+    seed: Annotated[int, Option("--seed", help="Which problem: each student their own seed.")],
     level: Annotated[
         int | None,
-        typer.Option(
+        Option(
             "--level",
             help="derivative: 1 powers and sums, 2 product, quotient and chain rule, "
             "3 sigmoid, tanh, relu and cross-entropy (default 1).",
             show_default=False,
         ),
     ] = None,
-    key: Annotated[bool, typer.Option("--key", help="Include the answer (the key).")] = False,
-    latex: Annotated[
-        bool, typer.Option("--latex", help="Also the question (and key) in LaTeX.")
-    ] = False,
+    key: Annotated[bool, Option("--key", help="Include the answer (the key).")] = False,
+    latex: Annotated[bool, Option("--latex", help="Also the question (and key) in LaTeX.")] = False,
 ) -> None:
     """A seeded exercise and, with --key, its answer: each student gets their own.
 
@@ -783,14 +769,14 @@ def sweep(
     expr: ExprArg = None,
     lr: Annotated[
         str,
-        typer.Option(
+        Option(
             "--lr", help="Learning rates: A:B:N (N values, A and B included) or a list 0.01,0.1,1."
         ),
     ] = "0.01:1:10",
-    log: Annotated[bool, typer.Option("--log", help="Space A:B:N logarithmically.")] = False,
+    log: Annotated[bool, Option("--log", help="Space A:B:N logarithmically.")] = False,
     start: Annotated[
         str | None,
-        typer.Option(
+        Option(
             "--start",
             "--at",
             help="Where every run starts (as for descend); for one weight also a list "
@@ -862,7 +848,7 @@ def compare(
     expr: ExprArg = None,
     runs: Annotated[
         list[str] | None,
-        typer.Option(
+        Option(
             "--run",
             help="One run: 'OPTIMIZER key=value ...' with descend's option names "
             "('sgd lr=0.01 momentum=0.9', 'adam lr=0.1', 'sgd lr=0.1 scheduler=cosine "
@@ -875,15 +861,15 @@ def compare(
     tol: TolOpt = 1e-8,
     target_loss: Annotated[
         float | None,
-        typer.Option(
+        Option(
             "--target-loss",
             help="Count the steps each run needs to reach it.",
             show_default=False,
         ),
     ] = None,
-    trace: Annotated[bool, typer.Option("--trace", help="JSON: every step of every run.")] = False,
+    trace: Annotated[bool, Option("--trace", help="JSON: every step of every run.")] = False,
     no_cache: Annotated[
-        bool, typer.Option("--no-cache", help="Do not read or write the compiled cache.")
+        bool, Option("--no-cache", help="Do not read or write the compiled cache.")
     ] = False,
     sets: SetOpt = None,
     shapes: ShapeOpt = None,
@@ -935,11 +921,11 @@ def compare(
 def schedule_command(
     out: Output,
     schedule: ScheduleSpec,
-    lr: Annotated[float, typer.Option("--lr", help="The lr the schedule starts from.")] = 0.1,
+    lr: Annotated[float, Option("--lr", help="The lr the schedule starts from.")] = 0.1,
     steps: StepsOpt = 50,
     metrics: Annotated[
         str | None,
-        typer.Option(
+        Option(
             "--metrics",
             help="plateau: the loss after each update (a comma list), which it watches.",
             show_default=False,
@@ -981,7 +967,7 @@ def backprop(
     expr: ExprArg = None,
     lets: Annotated[
         list[str] | None,
-        typer.Option(
+        Option(
             "--let",
             help="Name a layer: NAME=EXPR (repeatable, in order; EXPR may use the layers "
             "before it), e.g. --let z=W1@x+b1 --let 'h=tanh(z)'.",
@@ -993,7 +979,7 @@ def backprop(
     shapes: ShapeOpt = None,
     check: Annotated[
         bool,
-        typer.Option(
+        Option(
             "--check",
             help="Also compare every weight's gradient with central differences (a gradient "
             "check); exit 3 when they differ by more than the tolerance.",

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import functools
 import inspect
-import math
 import sys
 from collections.abc import Callable
 from enum import Enum
 from typing import Annotated, Any
 
-import typer
+from gdcli.cli.declare import Argument, Option
 
 
 class Format(str, Enum):
@@ -64,7 +63,7 @@ def choice(value: Any) -> str:
 
 ExprArg = Annotated[
     str | None,
-    typer.Argument(
+    Argument(
         metavar="[EXPR]",
         help="The loss, e.g. '(w - 3)**2' ('^' is power too); '-' reads it from stdin. "
         "Default: $GDCLI_LOSS or (w - 3)**2.",
@@ -75,40 +74,38 @@ _POINT_HELP = (
     "The point (the weights' values): 1.5, -2/3, pi/4; x=1,y=-2 for several weights; "
     "W=[[1,2],[3,4]] for a matrix. Default: w (or the loss's only name) = 1."
 )
-AtOpt = Annotated[str | None, typer.Option("--at", "--start", help=_POINT_HELP, show_default=False)]
+AtOpt = Annotated[str | None, Option("--at", "--start", help=_POINT_HELP, show_default=False)]
 StartOpt = Annotated[
     str | None,
-    typer.Option("--start", "--at", help="Where to start. " + _POINT_HELP, show_default=False),
+    Option("--start", "--at", help="Where to start. " + _POINT_HELP, show_default=False),
 ]
 WrtOpt = Annotated[
     str | None,
-    typer.Option("--wrt", help="The weight (default: w, or the only weight).", show_default=False),
+    Option("--wrt", help="The weight (default: w, or the only weight).", show_default=False),
 ]
 SetOpt = Annotated[
     list[str] | None,
-    typer.Option(
+    Option(
         "--set",
         help="An input, fixed while the weights move: NAME=VALUE (number, [vector], [[matrix]]).",
     ),
 ]
 ShapeOpt = Annotated[
     list[str] | None,
-    typer.Option("--shape", help="A weight's shape: NAME=RxC (W=2x3) or NAME=N (v=3)."),
+    Option("--shape", help="A weight's shape: NAME=RxC (W=2x3) or NAME=N (v=3)."),
 ]
-StepsOpt = Annotated[int, typer.Option("--steps", help="The most updates to make.")]
+StepsOpt = Annotated[int, Option("--steps", help="The most updates to make.")]
 DEFAULT_STEPS = 50
 DataStepsOpt = Annotated[
     int | None,
-    typer.Option(
+    Option(
         "--steps",
         help=f"The most updates to make (default {DEFAULT_STEPS}; with --data, --epochs "
         "may say it instead).",
         show_default=False,
     ),
 ]
-TolOpt = Annotated[
-    float, typer.Option("--tol", help="Stop (converged) when the gradient's norm <= tol.")
-]
+TolOpt = Annotated[float, Option("--tol", help="Stop (converged) when the gradient's norm <= tol.")]
 
 
 # ---------------------------------------------------------------------------
@@ -214,32 +211,35 @@ def output_options(
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Add the output options; the command receives them as `out: Output`. `formats`
     is the enum of the formats it offers (`GraphFormat` adds dot)."""
-    extra = [
-        _keyword(
-            "fmt",
-            Annotated[
-                formats,
-                typer.Option("--format", "-f", case_sensitive=False, help=format_help),
-            ],
-            formats("auto"),
-        ),
-        _keyword(
-            "quiet",
-            Annotated[
-                bool,
-                typer.Option("--quiet", "-q", help="Print one line of bare values (for scripts)."),
-            ],
-            False,
-        ),
-        _keyword("no_plot", Annotated[bool, typer.Option("--no-plot", help=no_plot_help)], False),
-        _keyword(
-            "color",
-            Annotated[
-                bool, typer.Option("--color", help="Colour even when stdout is not a terminal.")
-            ],
-            False,
-        ),
-    ]
+
+    def extra() -> list[inspect.Parameter]:
+        out = [
+            _keyword(
+                "fmt",
+                Annotated[
+                    formats,
+                    Option("--format", "-f", case_sensitive=False, help=format_help),
+                ],
+                formats("auto"),
+            ),
+            _keyword(
+                "quiet",
+                Annotated[
+                    bool,
+                    Option("--quiet", "-q", help="Print one line of bare values (for scripts)."),
+                ],
+                False,
+            ),
+            _keyword("no_plot", Annotated[bool, Option("--no-plot", help=no_plot_help)], False),
+            _keyword(
+                "color",
+                Annotated[
+                    bool, Option("--color", help="Colour even when stdout is not a terminal.")
+                ],
+                False,
+            ),
+        ]
+        return out
 
     def call(function: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
         out = Output(
@@ -250,7 +250,7 @@ def output_options(
         )
         return function(out=out, **kwargs)
 
-    return lambda function: _Deferred(function, lambda: extra, call)
+    return lambda function: _Deferred(function, extra, call)
 
 
 # ---------------------------------------------------------------------------
@@ -295,9 +295,7 @@ def optimizer_options(function: Callable[..., Any]) -> Callable[..., Any]:
                 "optimizer_name",
                 Annotated[
                     names,
-                    typer.Option(
-                        "--optimizer", "-o", case_sensitive=False, help="The update rule."
-                    ),
+                    Option("--optimizer", "-o", case_sensitive=False, help="The update rule."),
                 ],
                 names("sgd"),
             )
@@ -306,7 +304,7 @@ def optimizer_options(function: Callable[..., Any]) -> Callable[..., Any]:
             flag = "--" + option.replace("_", "-")
             default = next(d[option] for d in DEFAULTS.values() if option in d)
             kind: Any = bool if isinstance(default, bool) else float
-            info = typer.Option(flag, help=_optimizer_help(option), show_default=False)
+            info = Option(flag, help=_optimizer_help(option), show_default=False)
             out.append(_keyword(option, Annotated[kind | None, info], None))
         return out
 
@@ -398,14 +396,14 @@ def _schedule_options(function: Callable[..., Any], positional: bool) -> Callabl
             "ScheduleName", {name: name for name in SCHEDULES}, type=str
         )
         which: Any = (
-            typer.Argument(
+            Argument(
                 metavar="NAME",
                 case_sensitive=False,
                 help="The schedule: " + " | ".join(SCHEDULES) + ".",
                 show_default=False,
             )
             if positional
-            else typer.Option(
+            else Option(
                 "--scheduler",
                 case_sensitive=False,
                 help="A learning-rate schedule (torch.optim.lr_scheduler's), stepped once per update.",
@@ -422,7 +420,7 @@ def _schedule_options(function: Callable[..., Any], positional: bool) -> Callabl
                 "base_lr",
                 Annotated[
                     float | None,
-                    typer.Option("--base-lr", help="cyclic: the cycle's lower lr (default: --lr)."),
+                    Option("--base-lr", help="cyclic: the cycle's lower lr (default: --lr)."),
                 ],
                 None,
             ),
@@ -434,7 +432,7 @@ def _schedule_options(function: Callable[..., Any], positional: bool) -> Callabl
             flag = "--" + SCHEDULE_FLAG_NAMES.get(option, option).replace("_", "-")
             kind: Any = {int: int, float: float, str: str, tuple: str, bool: bool}[spec.kind]
             names_ = [f"{flag}/--no-{flag[2:]}"] if spec.kind is bool else [flag]
-            info = typer.Option(*names_, help=_schedule_help(option), show_default=False)
+            info = Option(*names_, help=_schedule_help(option), show_default=False)
             extra.append(
                 _keyword(
                     SCHEDULE_FLAG_NAMES.get(option, option), Annotated[kind | None, info], None
@@ -511,105 +509,109 @@ def data_options(
     `--batch-size --shuffle/--no-shuffle --seed --epochs`, with `full` `--full`. The
     command receives `data=DataOptions(...)`, or None without `--data` (an option of
     the data without `--data` is refused, naming it)."""
-    extra = [
-        _keyword(
-            "data_path",
-            Annotated[
-                str | None,
-                typer.Option(
-                    "--data",
-                    metavar="FILE.csv",
-                    help="Training data: a CSV with a header, one example per row; each "
-                    "column binds its header name. The loss is written per example and gdcli "
-                    "minimises the mean over the examples. '-' reads stdin.",
-                    show_default=False,
-                ),
-            ],
-            None,
-        ),
-        _keyword(
-            "vectors",
-            Annotated[
-                list[str] | None,
-                typer.Option(
-                    "--vector",
-                    metavar="NAME=COL,COL,...",
-                    help="Group columns into one vector per example: x=x1,x2,x3 (repeatable).",
-                    show_default=False,
-                ),
-            ],
-            None,
-        ),
-    ]
-    if batches:
-        extra += [
+
+    def extra() -> list[inspect.Parameter]:
+        out = [
             _keyword(
-                "batch_size",
+                "data_path",
                 Annotated[
-                    int | None,
-                    typer.Option(
-                        "--batch-size",
-                        help="Examples per update (default: every example, full batch).",
+                    str | None,
+                    Option(
+                        "--data",
+                        metavar="FILE.csv",
+                        help="Training data: a CSV with a header, one example per row; each "
+                        "column binds its header name. The loss is written per example and gdcli "
+                        "minimises the mean over the examples. '-' reads stdin.",
                         show_default=False,
                     ),
                 ],
                 None,
             ),
             _keyword(
-                "shuffle",
+                "vectors",
                 Annotated[
-                    bool | None,
-                    typer.Option(
-                        "--shuffle/--no-shuffle",
-                        help="A new order of the examples each epoch (default: on when "
-                        "--batch-size is smaller than the data).",
-                        show_default=False,
-                    ),
-                ],
-                None,
-            ),
-            _keyword(
-                "seed",
-                Annotated[
-                    int | None,
-                    typer.Option(
-                        "--seed",
-                        help="The shuffle's seed: numpy.random.default_rng(SEED) draws a new "
-                        "permutation each epoch (default 0: the same command, the same numbers).",
-                        show_default=False,
-                    ),
-                ],
-                None,
-            ),
-            _keyword(
-                "epochs",
-                Annotated[
-                    int | None,
-                    typer.Option(
-                        "--epochs",
-                        help="Passes over the data, instead of --steps: E x ceil(N / B) steps "
-                        "(onecycle: also its epochs, as torch's).",
+                    list[str] | None,
+                    Option(
+                        "--vector",
+                        metavar="NAME=COL,COL,...",
+                        help="Group columns into one vector per example: x=x1,x2,x3 (repeatable).",
                         show_default=False,
                     ),
                 ],
                 None,
             ),
         ]
-    if full:
-        extra.append(
-            _keyword(
-                "full",
-                Annotated[
-                    bool,
-                    typer.Option(
-                        "--full",
-                        help="Also each step's loss and gradient over every example, and the "
-                        "cosine between the batch's gradient and that one.",
-                    ),
-                ],
-                False,
+        if batches:
+            out += [
+                _keyword(
+                    "batch_size",
+                    Annotated[
+                        int | None,
+                        Option(
+                            "--batch-size",
+                            help="Examples per update (default: every example, full batch).",
+                            show_default=False,
+                        ),
+                    ],
+                    None,
+                ),
+                _keyword(
+                    "shuffle",
+                    Annotated[
+                        bool | None,
+                        Option(
+                            "--shuffle/--no-shuffle",
+                            help="A new order of the examples each epoch (default: on when "
+                            "--batch-size is smaller than the data).",
+                            show_default=False,
+                        ),
+                    ],
+                    None,
+                ),
+                _keyword(
+                    "seed",
+                    Annotated[
+                        int | None,
+                        Option(
+                            "--seed",
+                            help="The shuffle's seed: numpy.random.default_rng(SEED) draws a new "
+                            "permutation each epoch (default 0: the same command, the same numbers).",
+                            show_default=False,
+                        ),
+                    ],
+                    None,
+                ),
+                _keyword(
+                    "epochs",
+                    Annotated[
+                        int | None,
+                        Option(
+                            "--epochs",
+                            help="Passes over the data, instead of --steps: E x ceil(N / B) steps "
+                            "(onecycle: also its epochs, as torch's).",
+                            show_default=False,
+                        ),
+                    ],
+                    None,
+                ),
+            ]
+        if full:
+            out.append(
+                _keyword(
+                    "full",
+                    Annotated[
+                        bool,
+                        Option(
+                            "--full",
+                            help="Also each step's loss and gradient over every example, and the "
+                            "cosine between the batch's gradient and that one.",
+                        ),
+                    ],
+                    False,
+                )
             )
-        )
+        return out
+
     companions = ["vectors", *(["batch_size", "shuffle", "seed", "epochs"] if batches else [])]
     companions += ["full"] if full else []
 
@@ -630,7 +632,7 @@ def data_options(
         given["vectors"] = list(given["vectors"] or [])
         return function(data=DataOptions(path, **given), **kwargs)
 
-    return lambda function: _Deferred(function, lambda: extra, call)
+    return lambda function: _Deferred(function, extra, call)
 
 
 def _whole_numbers(text: str, parameter: str) -> tuple[int, ...]:
@@ -666,24 +668,21 @@ __all__ = [
 
 
 def _number(kind: Any, value: Any, param: Any, ctx: Any) -> Any:
-    """A float option, read by the rule every number typed follows (as in an
-    expression): 0, or between 5e-324 and 1.8e308 in size, never silently rounded to
-    0 or inf. `inf` and `nan` pass, for the option's own check to word."""
+    """A float option, read by `gdcli.cli.plain.number` (the rule every typed number
+    follows); Click's own words for text that is no number."""
+    from gdcli.cli.plain import OutOfRange, number
+
     if isinstance(value, float):
         return value
     text = str(value).strip()
     try:
-        number = float(text)
+        return number(text)
+    except OutOfRange:
+        from gdcli.parse.syntax import RANGE_HINT
+
+        kind.fail(f"{text} is out of range: {RANGE_HINT}.", param, ctx)
     except ValueError:
         kind.fail(f"{text!r} is not a valid float.", param, ctx)
-    if math.isfinite(number) or text.lower().lstrip("+-") not in ("inf", "infinity", "nan"):
-        from gdcli.parse.syntax import RANGE_HINT, decimal_literal
-
-        try:
-            decimal_literal(text)
-        except ValueError:
-            kind.fail(f"{text} is out of range: {RANGE_HINT}.", param, ctx)
-    return number
 
 
 def typed_numbers(command: Any) -> Any:

@@ -11,14 +11,14 @@ print the same bytes by construction.
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Callable
 from typing import Annotated, Any
 
-import typer
-
 from gdcli.cli import env
-from gdcli.cli.options import Output, _keyword, _with_parameters
+from gdcli.cli.declare import Option
+from gdcli.cli.options import Output, _Deferred, _keyword
 
 
 class _Recording:
@@ -57,19 +57,22 @@ def warm(
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Answer `command` from the result cache when it was asked before.
     `read_expression` reads the loss's text (stdin for `-`, the default loss)."""
-    extra = [
-        _keyword(
-            "no_cache",
-            Annotated[
-                bool,
-                typer.Option(
-                    "--no-cache",
-                    help="Do not read or write the result cache (also GDCLI_NO_CACHE=1).",
-                ),
-            ],
-            False,
-        )
-    ]
+
+    def extra() -> list[inspect.Parameter]:
+        out = [
+            _keyword(
+                "no_cache",
+                Annotated[
+                    bool,
+                    Option(
+                        "--no-cache",
+                        help="Do not read or write the result cache (also GDCLI_NO_CACHE=1).",
+                    ),
+                ],
+                False,
+            )
+        ]
+        return out
 
     def call(function: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
         directory = env.cache_dir(kwargs.pop("no_cache"))
@@ -99,4 +102,4 @@ def warm(
             results.store(key, recording.frozen)
         return code
 
-    return lambda function: _with_parameters(function, extra, call)
+    return lambda function: _Deferred(function, extra, call)
