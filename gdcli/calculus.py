@@ -11,8 +11,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from gdcli.budget import time_limit
 from gdcli.errors import (
@@ -363,8 +362,7 @@ def quotient(f: Callable[[float], float], w: float, h: float, scheme: str) -> fl
     raise BadValue("scheme", f"{scheme!r} is not one of {', '.join(SCHEMES)}")
 
 
-@dataclass(frozen=True)
-class QuotientRow:
+class QuotientRow(NamedTuple):
     h: float
     quotient: float | None
     abs_error: float | None
@@ -400,8 +398,7 @@ def best_row(rows: Sequence[QuotientRow]) -> QuotientRow | None:
 # the slope at a point, honest at kinks
 
 
-@dataclass(frozen=True)
-class SlopeAt:
+class SlopeAt(NamedTuple):
     derivative: sympy.Expr
     loss: float | None
     slope: float | None  # None where the derivative does not exist

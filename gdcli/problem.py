@@ -15,7 +15,6 @@ else (`pi/4`) a SymPy number; arrays are NumPy object arrays of those.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
@@ -105,17 +104,30 @@ def _fill(value: Any, shape: Shape, name: str) -> Any:
     raise ShapeMismatch(name, shape_of(value), shape)
 
 
-@dataclass
 class Problem:
-    """A loss with its weights (shapes and values at the point) and its inputs."""
+    """A loss with its weights (shapes and values at the point) and its inputs. (A
+    plain class: a dataclass costs start-up time on every call.)"""
 
-    text: str  # the loss, normalised (`^` written as `**`)
-    weights: dict[str, Shape]  # sorted by name; () for a scalar weight
-    point: dict[str, Any]  # weight -> exact value in its shape
-    inputs: dict[str, Any]  # input -> exact value
-    chosen: str | None = None  # the weight picked by default, when none was named
-    _loss: Loss | None = field(default=None, repr=False)
-    columns: dict[str, Shape] = field(default_factory=dict)  # data columns: per-example shape
+    def __init__(
+        self,
+        text: str,
+        weights: dict[str, Shape],
+        point: dict[str, Any],
+        inputs: dict[str, Any],
+        chosen: str | None = None,
+        _loss: Loss | None = None,
+        columns: dict[str, Shape] | None = None,
+    ) -> None:
+        self.text = text  # the loss, normalised (`^` written as `**`)
+        self.weights = weights  # sorted by name; () for a scalar weight
+        self.point = point  # weight -> exact value in its shape
+        self.inputs = inputs  # input -> exact value
+        self.chosen = chosen  # the weight picked by default, when none was named
+        self._loss = _loss
+        self.columns: dict[str, Shape] = columns or {}  # data columns: per-example shape
+
+    def __repr__(self) -> str:
+        return f"Problem({self.text!r}, weights={self.weights!r}, inputs={list(self.inputs)!r})"
 
     @property
     def names(self) -> list[str]:

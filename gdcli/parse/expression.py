@@ -15,8 +15,7 @@ from __future__ import annotations
 import ast
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gdcli.errors import ParseError, ResourceLimit, ShapeError, ShapeMismatch, ShapeNeeded
 from gdcli.limits import (
@@ -48,8 +47,7 @@ if TYPE_CHECKING:
 RESERVED = {"I", "E", "S", "N", "O", "Q", "oo", "zoo", "nan", "pi", "e"}
 
 
-@dataclass(frozen=True)
-class Loss:
+class Loss(NamedTuple):
     """A parsed loss: a scalar SymPy expression of the entries of its weights."""
 
     text: str  # normalised source text (`^` written as `**`)
@@ -275,14 +273,21 @@ def _matmul(a: Any, b: Any) -> Any:
 # the parser
 
 
-@dataclass
 class _Parser:
-    syntax: Syntax
-    shapes: Mapping[str, Shape]
-    constants: Mapping[str, Any]
-    allow_variables: bool
-    functions: dict[str, tuple[int, int, Callable[..., Any]]]
-    symbols: dict[str, Any] = field(default_factory=dict)
+    def __init__(
+        self,
+        syntax: Syntax,
+        shapes: Mapping[str, Shape],
+        constants: Mapping[str, Any],
+        allow_variables: bool,
+        functions: dict[str, tuple[int, int, Callable[..., Any]]],
+    ) -> None:
+        self.syntax = syntax
+        self.shapes = shapes
+        self.constants = constants
+        self.allow_variables = allow_variables
+        self.functions = functions
+        self.symbols: dict[str, Any] = {}
 
     def column(self, node: ast.AST) -> int:
         return self.syntax.column(node)

@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 # silently: comments, line continuations, statement separators.
 FORBIDDEN_CHARACTERS = {"#": "a comment", "\\": "a backslash", ";": "a semicolon"}
 
-_IMPLICIT = re.compile(r"(?<![\w.])(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)\s*([A-Za-z(][\w]*)")
+# patterns of syntax_hint, compiled (by re, once) when a hint is wanted, not at start-up
+_IMPLICIT = r"(?<![\w.])(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)\s*([A-Za-z(][\w]*)"
 
 
 # what the allow-list walkers call the syntax they refuse
@@ -452,20 +453,20 @@ def _callable(name: str) -> bool:
     return name in FUNCTION_NAMES or name in SPELLINGS or name in REWRITES
 
 
-_SPACED = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\s+(\(|[\w.]+)")
-_ASSIGNED = re.compile(r"^\s*[A-Za-z_]\w*(\s*\([\w\s,]*\))?\s*=(?!=)\s*(.+)$")
+_SPACED = r"(?<![\w.])([A-Za-z_]\w*)\s+(\(|[\w.]+)"
+_ASSIGNED = r"^\s*[A-Za-z_]\w*(\s*\([\w\s,]*\))?\s*=(?!=)\s*(.+)$"
 
 
 def syntax_hint(text: str) -> str | None:
     """A hint for text Python cannot parse, from what students type: `3w`, `sin w`,
     `x w`, `l = (w-3)**2`."""
-    assigned = _ASSIGNED.match(text)
+    assigned = re.match(_ASSIGNED, text)
     if assigned:
         return f"give only the right-hand side: {assigned.group(2).strip()}"
-    match = _IMPLICIT.search(text)
+    match = re.search(_IMPLICIT, text)
     if match:
         return f"did you mean {match.group(1)}*{match.group(2)}?"
-    for spaced in _SPACED.finditer(text):
+    for spaced in re.finditer(_SPACED, text):
         first, second = spaced.group(1), spaced.group(2)
         if (
             first in ("and", "or", "not", "if", "else", "for", "in", "is", "lambda")
