@@ -443,3 +443,48 @@ def test_json_of_a_trace_parses_to_the_same_document_as_the_step_loop():
     compiled = build(parse_loss("w**4 - 3*w**2 + w"))
     out = _outputs(compiled, [-2.0], "rmsprop", {"centered": True}, 0.05, 3_000, 1, 0.0)
     assert json.loads(out["trace json"]) == json.loads(out["steps json"])
+
+
+# array weights (the array engine), with inputs: smooth, kinked, saturating, diverging
+ARRAY_CASES = [
+    ("sum((W @ x - y)**2)", "W=0.1", ["x=[1,2,3]", "y=[3,-1]"], ["W=2x3"], 0.05),
+    ("sum((W @ x - y)**2)", "W=0.1", ["x=[1,2,3]", "y=[3,-1]"], ["W=2x3"], 0.5),
+    ("mean((tanh(V @ tanh(W @ x)) - y)**2)", "W=0.3,V=-0.2", ["x=[1,-2]", "y=[0.5,-0.5]"],
+     ["W=3x2", "V=2x3"], 0.3),
+    ("sum(relu(W @ x) - y)**2 + b**2", "W=0.2,b=1", ["x=[1,-1]", "y=[1,2]"], ["W=2x2"], 0.1),
+    ("sum(exp(W @ x))", "W=1", ["x=[3,4]"], ["W=1x2"], 2.0),
+    ("sum(sigmoid(w * x)) + dot(w, w)", "w=0.5", ["x=[1,2,3]"], ["w=3"], 0.2),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "hyper"), RULES, ids=RULE_IDS)
+def test_the_fused_loop_of_array_weights_ends_where_the_step_loop_ends(name, hyper):
+    """--quiet with vectors and matrices: the same outcome, entries and loss as the step
+    loop, bit for bit, for every update rule (converging, stopping at max_steps and
+    diverging runs)."""
+    from gdcli.compile.arrays import ArrayCompiled
+    from gdcli.compile.cache import Cache
+    from gdcli.compile.load import load_or_build
+    from gdcli.params import flatten
+
+    fused_runs = 0
+    for text, start_text, sets, shapes, lr in ARRAY_CASES:
+        compiled, start = load_or_build(text, start_text, sets, shapes, Cache(None), 10.0)
+        assert isinstance(compiled, ArrayCompiled)
+        for steps, tol in ((40, 0.0), (3000, 1e-6)):
+            rule = StopRule(steps, tol)
+            factory = optimizer_factory(name, lr, **hyper)
+            d = Descent(compiled.evaluate_params, start, factory, rule)
+            gen, last = d.run(), None
+            try:
+                while True:
+                    last = next(gen)
+            except StopIteration as stop:
+                outcome = stop.value
+            fused = traces.fused(compiled, start, d.first, make_optimizer(name, lr, **hyper), rule)
+            assert fused is not None, (text, lr)
+            fused_runs += 1
+            assert fused.outcome == outcome, (text, lr, steps)
+            assert [repr(p) for p in fused.params] == [repr(p) for p in flatten(last.params)]
+            assert repr(fused.loss) == repr(last.loss), (text, lr, steps)
+    assert fused_runs == 2 * len(ARRAY_CASES)

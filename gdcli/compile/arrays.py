@@ -123,7 +123,12 @@ class ArrayCompiled:
         import numpy as np
 
         with np.errstate(all="ignore"):
-            loss, grads = self.function(*params, *self.values)
+            return self.evaluate_quietly(params)
+
+    def evaluate_quietly(self, params: Params) -> tuple[float, Params]:
+        """`evaluate_params` for a caller that already silences NumPy's warnings (inf
+        and nan flow through; the descent checks for them): a whole run in one loop."""
+        loss, grads = self.function(*params, *self.values)
         out = [
             g if self.shapes[n] else float(g) for n, g in zip(self.variables, grads, strict=True)
         ]

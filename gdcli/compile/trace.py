@@ -21,13 +21,14 @@ import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
+from gdcli.compile.arrays import ArrayCompiled
 from gdcli.compile.chunks import Chunk
 from gdcli.compile.runtime import Compiled
 from gdcli.compile.verify import MATH_NAMES, UnsafeSource, load, math_namespace, verify
 from gdcli.descent import Outcome, Step, norm_threshold
 from gdcli.optimizers import Optimizer
 from gdcli.params import Params, flatten
-from gdcli.stopping import CONVERGED, DIVERGED, MAX_STEPS, StopRule
+from gdcli.stopping import CONVERGED, DIVERGED, MAX_STEPS, StopRule, finite, norm
 
 CHUNK_ROWS = 16_384  # rows of one chunk: about a megabyte of text, written in one go
 FAILURES = (ArithmeticError, ValueError, TypeError)  # what a generated loop may raise
@@ -435,9 +436,12 @@ def fused(
 ) -> Fused | None:
     """A whole run in one generated loop, for the final point only (a quiet run): the
     step loop's numbers, without a call per step. `first` is the loss and gradient at
-    the start (checked). None where it does not apply (array weights, a rule it does
-    not know) or a value raised on the way: the step loop then finds out why."""
+    the start (checked). Array weights run `_fused_arrays`. None where it does not
+    apply (a rule it does not know) or a value raised on the way: the step loop then
+    finds out why."""
     loss, grad = first
+    if isinstance(compiled, ArrayCompiled):
+        return _fused_arrays(compiled, start, first, optimizer, stop)
     loop = _compose(compiled, optimizer, stop, loss, "fused")
     if loop is None:
         return None
@@ -532,3 +536,46 @@ class Trace:
             outcome, loss, grad = _end(status, k, x, state[n], grad, self.rule, loop.limit)
             self.outcome, self.last = outcome, Step(k, x, loss, grad)
             return
+
+
+def _fused_arrays(
+    compiled: ArrayCompiled,
+    start: Params,
+    first: tuple[float, Params],
+    optimizer: Optimizer,
+    stop: StopRule,
+) -> Fused | None:
+    """A whole run of array weights in one loop, for the final point only: the step
+    loop (`Descent.run`) without its per-step records, NumPy's warnings silenced once
+    for the run instead of twice per step. The same calls in the same order (the
+    update rule's own `_update`, the compiled gradient, `norm`, `finite`, the stop
+    rule), so the same numbers to the last bit. None where a value raises: the step
+    loop finds out why."""
+    import numpy as np
+
+    if optimizer.record or not isinstance(optimizer.lr, float):
+        return None
+    update, evaluate = optimizer._update, compiled.evaluate_quietly
+    params, (loss, grad) = list(start), first
+    limit, tol = stop.limit(loss), stop.tol
+    try:
+        with np.errstate(all="ignore"):
+            for k in range(1, stop.steps + 1):
+                if norm(grad) <= tol:
+                    return Fused(Outcome(CONVERGED, k - 1), flatten(params), loss)
+                optimizer.t += 1  # what Optimizer.step does, parameter by parameter
+                params = [
+                    update(i, p, g) for i, (p, g) in enumerate(zip(params, grad, strict=True))
+                ]
+                moved = finite(params)
+                loss, grad = (
+                    evaluate(params) if moved else (math.nan, [p * math.nan for p in params])
+                )
+                if not (moved and math.isfinite(loss) and abs(loss) <= limit and finite(grad)):
+                    reason = stop.divergence(params, loss, grad, limit)
+                    if reason:
+                        return Fused(Outcome(DIVERGED, k, reason), flatten(params), loss)
+    except FAILURES:
+        return None
+    status = CONVERGED if norm(grad) <= tol else MAX_STEPS
+    return Fused(Outcome(status, stop.steps), flatten(params), loss)
