@@ -132,6 +132,16 @@ def test_a_trace_writes_the_step_loops_rows_to_the_bit(name, hyper, seed):
             assert out[f"trace {fmt}"] == out[f"steps {fmt}"], (text, start, lr, steps, fmt)
 
 
+def _step_loop(descent: Descent) -> tuple[Any, Any]:
+    """The last step of the step loop, and its outcome."""
+    gen, last = descent.run(), None
+    try:
+        while True:
+            last = next(gen)
+    except StopIteration as stop:
+        return last, stop.value
+
+
 @pytest.mark.parametrize(("name", "hyper"), RULES, ids=RULE_IDS)
 def test_the_fused_loop_ends_where_the_step_loop_ends(name, hyper):
     """--quiet's loop: the same outcome, point and loss, bit for bit (or no answer, and
@@ -144,12 +154,7 @@ def test_the_fused_loop_ends_where_the_step_loop_ends(name, hyper):
             d = Descent(compiled.evaluate_params, start, optimizer_factory(name, lr, **hyper), rule)
         except Exception:
             continue
-        gen, last = d.run(), None
-        try:
-            while True:
-                last = next(gen)
-        except StopIteration as stop:
-            outcome = stop.value
+        last, outcome = _step_loop(d)
         fused = traces.fused(compiled, start, d.first, make_optimizer(name, lr, **hyper), rule)
         if fused is None:
             continue
@@ -475,12 +480,7 @@ def test_the_fused_loop_of_array_weights_ends_where_the_step_loop_ends(name, hyp
             rule = StopRule(steps, tol)
             factory = optimizer_factory(name, lr, **hyper)
             d = Descent(compiled.evaluate_params, start, factory, rule)
-            gen, last = d.run(), None
-            try:
-                while True:
-                    last = next(gen)
-            except StopIteration as stop:
-                outcome = stop.value
+            last, outcome = _step_loop(d)
             fused = traces.fused(compiled, start, d.first, make_optimizer(name, lr, **hyper), rule)
             assert fused is not None, (text, lr)
             fused_runs += 1
