@@ -248,3 +248,23 @@ def test_a_plain_call_imports_no_typer(tmp_path: Any) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.stdout.split()[-3:] == ["0", "False", "False"], out.stdout + out.stderr
+
+
+def _outcome(call: Any, capsys: Any) -> tuple[int, str, str]:
+    code = call()
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize(("name", "args"), calls())
+def test_a_plain_call_does_what_the_typer_call_does(
+    name: str, args: list[str], capsys: Any, monkeypatch: Any, tmp_path: Any
+) -> None:
+    """The whole call, both ways: the same output, the same errors, the same exit code."""
+    from gdcli.cli import run
+
+    monkeypatch.setenv("GDCLI_NO_CACHE", "1")
+    monkeypatch.chdir(tmp_path)  # --data d.csv: the same missing file both ways
+    plain_way = _outcome(lambda: run([name, *args]), capsys)
+    typer_way = _outcome(lambda: run([name, *args], plain=False), capsys)
+    assert plain_way == typer_way

@@ -115,9 +115,10 @@ def _command_name(args: list[str]) -> str | None:
     return first if first in COMMANDS else None
 
 
-def run(args: list[str]) -> int:
+def run(args: list[str], *, plain: bool = True) -> int:
     """Run one command; return its exit code. Errors are written here, once. A plain
-    call is parsed by `gdcli.cli.plain` (no Typer imported), any other by Typer."""
+    call is parsed by `gdcli.cli.plain` (no Typer imported), any other by Typer
+    (every call, with `plain` False: the tests hold the two ways to each other)."""
     from gdcli.cli import (
         commands,  # noqa: F401  (registers the commands)
         env,
@@ -127,7 +128,7 @@ def run(args: list[str]) -> int:
 
     name = _command_name(args)
     try:
-        if name is None or args[0] != name:
+        if not plain or name is None or args[0] != name:
             return _run_typer(args, name)
         from gdcli.cli.plain import parse
 
