@@ -114,12 +114,13 @@ def test_an_entry_is_data_only(cache):
 # --- hostile entries --------------------------------------------------------------------------
 
 ARGS = ["check", "sin(w)**2", "2*sin(w)", "-f", "json"]
+PLAIN = ["check", "sin(w)**2", "2*sin(w)", "-f", "plain"]  # an entry with every part
 
 
-def tampered(cache, change):
+def tampered(cache, change, args=ARGS):
     directory, env = cache
-    reference = run_cli(ARGS)
-    run_cli(ARGS, env=env)
+    reference = run_cli(args)
+    run_cli(args, env=env)
     (path,) = entries(directory)
     data = json.loads(path.read_text())
     change(data)
@@ -127,31 +128,31 @@ def tampered(cache, change):
     return reference, env
 
 
-@pytest.mark.parametrize(
-    "change",
-    [
-        lambda d: d["result"].update(code="1"),
-        lambda d: d["result"].update(code=70),
-        lambda d: d["result"].update(quiet=[[1, 2]]),
-        lambda d: d["result"].update(tables=[{"columns": ["a"], "rows": [[1, 2]]}]),
-        lambda d: d["result"]["tables"][0].update(rows=[["x"]]),
-        lambda d: d["result"]["tables"][0].update(highlight=-1),
-        lambda d: d["result"].update(figures=[{"series": "x"}]),
-        lambda d: d["result"].update(notes=[{"a": 1}]),
-        lambda d: d["result"].update(head=[]),
-        lambda d: d["result"].pop("tail"),
-        lambda d: d["result"].update(extra=1),
-        lambda d: d.update(key="0" * 64),
-        lambda d: d.update(format=0),
-        lambda d: d.update(result=None),
-    ],
-    ids=["code-text", "code-70", "quiet-list", "table-no-fields", "row-width",
-         "highlight-negative", "figure-junk", "notes-dict", "head-list", "no-tail", "extra-key",
-         "other-key", "other-format", "no-result"],
-)  # fmt: skip
-def test_a_tampered_entry_is_ignored(cache, change):
-    reference, env = tampered(cache, change)
-    again = run_cli(ARGS, env=env)
+CHANGES = {  # a part of every entry (any view)
+    "code-text": lambda d: d["result"].update(code="1"),
+    "code-70": lambda d: d["result"].update(code=70),
+    "quiet-list": lambda d: d["result"].update(quiet=[[1, 2]]),
+    "table-no-fields": lambda d: d["result"].update(tables=[{"columns": ["a"], "rows": [[1, 2]]}]),
+    "figure-junk": lambda d: d["result"].update(figures=[{"series": "x"}]),
+    "notes-dict": lambda d: d["result"].update(notes=[{"a": 1}]),
+    "head-list": lambda d: d["result"].update(head=[]),
+    "no-tail": lambda d: d["result"].pop("tail"),
+    "extra-key": lambda d: d["result"].update(extra=1),
+    "other-key": lambda d: d.update(key="0" * 64),
+    "other-format": lambda d: d.update(format=0),
+    "no-result": lambda d: d.update(result=None),
+}
+TABLE_CHANGES = {  # a part only an entry of the tables' view holds
+    "row-width": lambda d: d["result"]["tables"][0].update(rows=[["x"]]),
+    "highlight-negative": lambda d: d["result"]["tables"][0].update(highlight=-1),
+}
+CASES = [(ARGS, c) for c in CHANGES] + [(PLAIN, c) for c in [*CHANGES, *TABLE_CHANGES]]
+
+
+@pytest.mark.parametrize(("args", "change"), CASES, ids=[f"{a[-1]}-{c}" for a, c in CASES])
+def test_a_tampered_entry_is_ignored(cache, args, change):
+    reference, env = tampered(cache, {**CHANGES, **TABLE_CHANGES}[change], args)
+    again = run_cli(args, env=env)
     assert (again.code, again.out, again.err) == (reference.code, reference.out, reference.err)
 
 
@@ -265,3 +266,26 @@ def test_training_data_is_read_again_on_every_call(cache, tmp_path):
     second = run_cli(args, env=env)
     assert (second.code, float(second.out)) == (0, -2.0)  # 2*1*(0 - 1)
     assert entries(directory) == []
+
+
+@pytest.mark.parametrize(
+    ("flags", "kept", "empty"),
+    [
+        (["-f", "json"], {"head"}, {"tables", "quiet", "notes", "figures"}),
+        (["-q"], {"quiet"}, {"head", "tables", "notes", "figures", "tail"}),
+        (["-f", "plain"], {"head", "tables", "quiet", "notes"}, set()),
+    ],
+)
+def test_an_entry_keeps_what_its_view_writes(cache, flags, kept, empty):
+    """A gradient of many entries is kept once per view, not as a head, a table and a
+    quiet line at once; each view's second call prints the first call's bytes."""
+    directory, env = cache
+    args = ["grad", "sum(W**2)", "--at", "W=0.5", "--shape", "W=3x3", *flags]
+    first = run_cli(args, env=env)
+    (path,) = entries(directory)
+    result = json.loads(path.read_text())["result"]
+    assert all(result[part] for part in kept)
+    assert not any(result[part] for part in empty)
+    again = run_cli(args, env=env)
+    assert (again.code, again.out, again.err) == (first.code, first.out, first.err)
+    assert again.out == run_cli([*args, "--no-cache"]).out

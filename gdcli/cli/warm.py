@@ -25,16 +25,17 @@ class _Recording:
     """An Output whose report is kept (by `keep`) before it is written: writing may
     end in an error that is part of the result (a quiet value that does not exist)."""
 
-    def __init__(self, out: Output, keep: Callable[[dict[str, Any]], None]) -> None:
+    def __init__(self, out: Output, keep: Callable[[dict[str, Any]], None], seen: str) -> None:
         self.out = out
         self.keep = keep
+        self.seen = seen
         self.frozen: dict[str, Any] | None = None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.out, name)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name in ("out", "keep", "frozen"):
+        if name in ("out", "keep", "seen", "frozen"):
             object.__setattr__(self, name, value)
         else:
             setattr(self.out, name, value)
@@ -42,7 +43,7 @@ class _Recording:
     def emit(self, report: Any) -> None:
         from gdcli.reports.saved import freeze, thaw
 
-        frozen = freeze(report, 0, self.out.plot)
+        frozen = freeze(report, 0, self.out.plot, self.seen)
         thawed = thaw(frozen) if frozen is not None else None
         if frozen is None or thawed is None:  # not plain data: written, not kept
             self.out.emit(report)
@@ -81,12 +82,13 @@ def warm(
             # a batch, or training data: a file that may change between calls
             return function(out=out, **kwargs)
         from gdcli.compile.results import Results, result_key
-        from gdcli.reports.saved import thaw
+        from gdcli.reports.saved import thaw, view
 
         if "expr" in kwargs and (kwargs["expr"] is not None or command != "check"):
             kwargs["expr"] = read_expression(kwargs["expr"])
         arguments = json.dumps(kwargs, sort_keys=True, default=str)
-        key = result_key(command, [arguments, repr(env.time_limit()), repr(out.plot)])
+        seen = view(out.fmt, out.quiet)  # what this call writes of the report
+        key = result_key(command, [arguments, repr(env.time_limit()), repr(out.plot), seen])
         results = Results(directory)
         stored = results.load(key)
         hit = thaw(stored) if stored is not None else None
@@ -95,7 +97,7 @@ def warm(
             out.plot = out.plot and plot
             out.emit(report)
             return code
-        recording = _Recording(out, lambda frozen: results.store(key, frozen))
+        recording = _Recording(out, lambda frozen: results.store(key, frozen), seen)
         code = function(out=recording, **kwargs)
         if recording.frozen is not None and int(code or 0) != recording.frozen["code"]:
             recording.frozen["code"] = int(code or 0)

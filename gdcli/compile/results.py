@@ -21,7 +21,7 @@ from typing import Any
 from gdcli.compile.files import _sha256, read_entry, write_entry
 from gdcli.limits import MAX_RESULT_ENTRY
 
-FORMAT = 2  # bump when the layout of an entry changes
+FORMAT = 3  # bump when the layout of an entry changes
 MAX_ENTRY = MAX_RESULT_ENTRY  # bytes of one entry; a larger file is not read
 PREFIX = "result-"
 

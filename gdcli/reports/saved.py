@@ -61,11 +61,27 @@ def _unjson(x: Any) -> Any:
     raise TypeError(f"a value of type {type(x).__name__}")
 
 
-def freeze(report: Report, code: int, plot: bool) -> dict[str, Any] | None:
-    """The report as data (None when it cannot be kept: a finish of its own, or a
-    value that is not plain data)."""
+# what each way of writing a report reads of it; "all" for the tables' formats (csv,
+# plain, table), whose tables are most of a report anyway
+VIEWS = {
+    "quiet": frozenset({"quiet"}),
+    "json": frozenset({"head", "records", "tail"}),
+    "all": frozenset({"head", "tables", "quiet", "records", "tail", "notes", "figures"}),
+}
+
+
+def view(fmt: str, quiet: bool) -> str:
+    """The view of a report a call writes: its quiet line, its JSON document, or all."""
+    return "quiet" if quiet else "json" if fmt == "json" else "all"
+
+
+def freeze(report: Report, code: int, plot: bool, seen: str = "all") -> dict[str, Any] | None:
+    """The report as data, the parts its view `seen` reads (the others left empty: a
+    gradient of 10,000 entries is kept once, not three times); None when it cannot be
+    kept (a finish of its own, or a value that is not plain data)."""
     if report.finish is not _nothing:
         return None
+    parts = VIEWS[seen]
     try:
         tables = [
             {
@@ -79,19 +95,19 @@ def freeze(report: Report, code: int, plot: bool) -> dict[str, Any] | None:
                 "shown": None if t.shown is None else sorted(t.shown),
                 "text_columns": sorted(t.text_columns),
             }
-            for t in report.tables
+            for t in (report.tables if "tables" in parts else [])
         ]
-        quiet = [_cell(v) for v in report.quiet()]
+        quiet = [_cell(v) for v in report.quiet()] if "quiet" in parts else []
         missing = any(v is None or (isinstance(v, float) and not math.isfinite(v)) for v in quiet)
         data = {
-            "head": _json(report.head),
+            "head": _json(report.head) if "head" in parts else {},
             "tables": tables,
             "quiet": quiet,
             "rows_key": report.rows_key,
-            "records": _json(list(report.records)),
-            "tail": _json(report.tail()),
-            "notes": [str(n) for n in report.notes()],
-            "figures": [_figure(f) for f in report.figures()],
+            "records": _json(list(report.records)) if "records" in parts else [],
+            "tail": _json(report.tail()) if "tail" in parts else {},
+            "notes": [str(n) for n in report.notes()] if "notes" in parts else [],
+            "figures": [_figure(f) for f in report.figures()] if "figures" in parts else [],
             "figure_is_data": report.figure_is_data,
             "undefined": report.undefined() if missing else "",
             "code": code,
