@@ -6,6 +6,7 @@ owner and mode checked; anything odd ignored and rebuilt, never an error)."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -273,7 +274,7 @@ def test_training_data_is_read_again_on_every_call(cache, tmp_path):
     [
         (["-f", "json"], {"head"}, {"tables", "quiet", "notes", "figures"}),
         (["-q"], {"quiet"}, {"head", "tables", "notes", "figures", "tail"}),
-        (["-f", "plain"], {"head", "tables", "quiet", "notes"}, set()),
+        (["-f", "plain"], {"tables", "notes"}, {"head", "quiet", "figures"}),
     ],
 )
 def test_an_entry_keeps_what_its_view_writes(cache, flags, kept, empty):
@@ -289,3 +290,26 @@ def test_an_entry_keeps_what_its_view_writes(cache, flags, kept, empty):
     again = run_cli(args, env=env)
     assert (again.code, again.out, again.err) == (first.code, first.out, first.err)
     assert again.out == run_cli([*args, "--no-cache"]).out
+
+
+@pytest.mark.parametrize("flags", [["-f", "csv"], ["-f", "plain"], ["-f", "table"], ["-q"]])
+def test_a_part_the_call_does_not_write_is_not_computed(cache, flags):
+    """slope at the smallest h: its picture (drawn only in a table) has a subnormal x
+    range. A csv call neither draws nor keeps it; the table draws it. Every call
+    prints what --no-cache prints, and exits 0."""
+    _, env = cache
+    args = ["slope", "w**2", "--at", "0", "--h", "5e-324", *flags]
+    reference = run_cli([*args, "--no-cache"])
+    first, again = run_cli(args, env=env), run_cli(args, env=env)
+    assert reference.code == 0, reference.err
+    for r in (first, again):
+        assert (r.code, r.out, r.err) == (reference.code, reference.out, reference.err)
+
+
+@pytest.mark.parametrize("span", [5e-324, 3e-323, 1e-310, 1e300, 1.7e308, 1.0, 7.3])
+def test_a_round_step_exists_for_every_span(span):
+    from gdcli.reports.figures import nice_step
+
+    step = nice_step(span, 6)
+    assert math.isfinite(step) and step > 0 and step >= span / 6
+    assert step <= max(span, 10 * span / 6)

@@ -87,7 +87,9 @@ def warm(
         if "expr" in kwargs and (kwargs["expr"] is not None or command != "check"):
             kwargs["expr"] = read_expression(kwargs["expr"])
         arguments = json.dumps(kwargs, sort_keys=True, default=str)
-        seen = view(out.fmt, out.quiet)  # what this call writes of the report
+        from gdcli.render.output import resolve_format
+
+        seen = view(resolve_format(out.fmt, out.term), out.quiet)  # what the call writes
         key = result_key(command, [arguments, repr(env.time_limit()), repr(out.plot), seen])
         results = Results(directory)
         stored = results.load(key)

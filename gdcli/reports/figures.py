@@ -45,10 +45,16 @@ def nice_step(span: float, count: int = 6) -> float:
     """A round step (1, 2, 2.5 or 5 times a power of ten) that cuts `span` into
     about `count` parts."""
     raw = span / max(count, 1)
-    if not (math.isfinite(raw) and raw > 0):
-        return 1.0
+    if not (math.isfinite(raw) and raw > 0):  # no span, or one too small to cut in parts
+        return span if math.isfinite(span) and span > 0 else 1.0
     power = 10.0 ** math.floor(math.log10(raw))
-    return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    for m in (1, 2, 2.5, 5, 10):
+        step = m * power
+        if math.isfinite(step) and step >= raw:
+            return step
+    # a power of ten below the smallest float (raw subnormal) or a round step past the
+    # largest: the raw step itself
+    return raw
 
 
 def round_range(lo: float, hi: float, count: int = 6) -> tuple[float, float, tuple[float, ...]]:

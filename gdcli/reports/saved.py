@@ -61,27 +61,34 @@ def _unjson(x: Any) -> Any:
     raise TypeError(f"a value of type {type(x).__name__}")
 
 
-# what each way of writing a report reads of it; "all" for the tables' formats (csv,
-# plain, table), whose tables are most of a report anyway
+# what each way of writing a report reads of it (`render.output`)
 VIEWS = {
     "quiet": frozenset({"quiet"}),
     "json": frozenset({"head", "records", "tail"}),
-    "all": frozenset({"head", "tables", "quiet", "records", "tail", "notes", "figures"}),
+    "csv": frozenset({"tables"}),
+    "plain": frozenset({"tables", "notes"}),
+    "table": frozenset({"tables", "notes"}),
 }
+EVERY_PART = frozenset({"head", "tables", "quiet", "records", "tail", "notes", "figures"})
 
 
 def view(fmt: str, quiet: bool) -> str:
-    """The view of a report a call writes: its quiet line, its JSON document, or all."""
-    return "quiet" if quiet else "json" if fmt == "json" else "all"
+    """The view of a report a call writes (`fmt` resolved: never auto)."""
+    return "quiet" if quiet else fmt if fmt in VIEWS else "table"
 
 
-def freeze(report: Report, code: int, plot: bool, seen: str = "all") -> dict[str, Any] | None:
-    """The report as data, the parts its view `seen` reads (the others left empty: a
-    gradient of 10,000 entries is kept once, not three times); None when it cannot be
-    kept (a finish of its own, or a value that is not plain data)."""
+def freeze(report: Report, code: int, plot: bool, seen: str | None = None) -> dict[str, Any] | None:
+    """The report as data: the parts its view `seen` reads (None: every part), the
+    others left empty, so that a gradient of 10,000 entries is kept once, not three
+    times, and nothing is computed that the call does not write. None when it cannot
+    be kept (a finish of its own, a value that is not plain data, or a part that
+    fails: the caller then writes the report itself, as without a cache)."""
     if report.finish is not _nothing:
         return None
-    parts = VIEWS[seen]
+    parts = set(EVERY_PART if seen is None else VIEWS[seen])
+    if seen in ("plain", "table") and (report.figure_is_data or (seen == "table" and plot)):
+        parts.add("figures")
+    report.records = list(report.records) if "records" in parts else report.records
     try:
         tables = [
             {
@@ -113,7 +120,7 @@ def freeze(report: Report, code: int, plot: bool, seen: str = "all") -> dict[str
             "code": code,
             "plot": plot,
         }
-    except (TypeError, ValueError):
+    except Exception:  # noqa: BLE001  (written as without a cache, which says what failed)
         return None
     return data
 
