@@ -3,6 +3,7 @@ momentum, where the schedule cycles it), before any training."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from gdcli.errors import BadValue, TooLarge
@@ -17,7 +18,7 @@ def schedule(
     options: dict[str, Any],
     base_lr: float,
     rule: StopRule,
-    metrics: list[float] | None,
+    metrics: Sequence[float] | None,
 ) -> Report:
     """The lrs of updates 0 .. steps-1 (plateau reads one metric per update)."""
     from gdcli.schedules import make_schedule, preview, preview_momentum

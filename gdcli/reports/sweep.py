@@ -44,8 +44,8 @@ def _evaluator(problem: Problem, names: list[str]) -> ArrayEvaluator | RunByRun:
 
 def sweep(
     problem: Problem,
-    lrs: list[float],
-    starts: list[float] | None,
+    lrs: Sequence[float],
+    starts: Sequence[float] | None,
     optimizer_name: str,
     hyper: dict[str, Any],
     rule: StopRule,
@@ -153,8 +153,8 @@ def _report(
     problem: Problem,
     shapes: dict[str, Any],
     labels: list[str],
-    lrs: list[float],
-    starts: list[float] | None,
+    lrs: Sequence[float],
+    starts: Sequence[float] | None,
     result: SweepResult,
     rule: StopRule,
     head: dict[str, Any],
@@ -377,7 +377,7 @@ def _changes(outcomes: Any, per_start: int, best: int | None) -> frozenset[int] 
 
 
 def _stability_bound(
-    problem: Problem, optimizer: Any, seconds: float, starts: list[float] | None
+    problem: Problem, optimizer: Any, seconds: float, starts: Sequence[float] | None
 ) -> tuple[float, str] | None:
     """The largest stable lr of the update rule on the quadratic model at the start
     (l'' there, or the Hessian's largest eigenvalue for several weights), and the rule
@@ -477,8 +477,8 @@ def _figure(
 def sweep_on_data(
     problem: Problem,
     training: Training,
-    lrs: list[float],
-    starts: list[float] | None,
+    lrs: Sequence[float],
+    starts: Sequence[float] | None,
     optimizer_name: str,
     hyper: dict[str, Any],
     rule: StopRule,
