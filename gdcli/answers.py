@@ -363,12 +363,10 @@ def _digits(value: Any) -> str:
 
 def switches(exprs: Sequence[Any]) -> list[Any]:
     """The expressions whose sign switches a non-smooth piece of any of `exprs`."""
-    import sympy as sp
-
     found: list[Any] = []
     for e in exprs:
-        for atom in e.atoms(*(getattr(sp, n) for n in calculus.NONSMOOTH)):
-            for g in calculus._switch_arguments(atom):
+        for atom in e.atoms(*calculus.nonsmooth_types()):
+            for g in calculus.switch_arguments(atom):
                 if g.free_symbols and g not in found:
                     found.append(g)
     return found

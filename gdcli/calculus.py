@@ -45,11 +45,16 @@ KINK_STEPS = ("1e-40", "1e-30")  # how far beside a kink the one-sided slopes ar
 NONSMOOTH = ("Abs", "Max", "Min", "Heaviside", "sign", "Piecewise")
 
 
-def has_kink(expr: sympy.Expr) -> bool:
-    """Does the expression hold a function with a kink or a jump?"""
+def nonsmooth_types() -> tuple[type, ...]:
+    """SymPy's classes of the functions with a kink or a jump (NONSMOOTH)."""
     import sympy as sp
 
-    return bool(expr.atoms(*(getattr(sp, n) for n in NONSMOOTH)))
+    return tuple(getattr(sp, n) for n in NONSMOOTH)
+
+
+def has_kink(expr: sympy.Expr) -> bool:
+    """Does the expression hold a function with a kink or a jump?"""
+    return bool(expr.atoms(*nonsmooth_types()))
 
 
 def require_scalar(loss: Loss, name: str) -> sympy.Symbol:
@@ -432,10 +437,8 @@ def _touches_zero(expr: Any, point: dict[Any, Any]) -> bool:
 
 def kink_candidates(expr: sympy.Expr, point: dict[Any, Any]) -> bool:
     """Does a non-smooth piece of expr switch exactly at the point?"""
-    import sympy as sp
-
-    for atom in expr.atoms(*(getattr(sp, n) for n in NONSMOOTH)):
-        if any(_touches_zero(g, point) for g in _switch_arguments(atom)):
+    for atom in expr.atoms(*nonsmooth_types()):
+        if any(_touches_zero(g, point) for g in switch_arguments(atom)):
             return True
     return False
 
@@ -612,7 +615,7 @@ def _numeric_secant(expr: Any, w: Any, w1: Any, h: Any) -> float | None:
     return to_float(_real(number))
 
 
-def _switch_arguments(atom: Any) -> list[Any]:
+def switch_arguments(atom: Any) -> list[Any]:
     """The expressions whose sign switches a non-smooth function's branch."""
     import sympy as sp
 

@@ -169,3 +169,13 @@ def hand_descent(
         if not (math.isfinite(w) and math.isfinite(loss) and math.isfinite(g)) or abs(loss) > limit:
             return "diverged", k, w, loss
     return ("converged" if abs(g) <= tol else "max_steps"), steps, w, loss
+
+
+def step_loop(descent: Any) -> tuple[Any, Any]:
+    """The last step of a descent's step loop (`Descent.run`), and its outcome."""
+    gen, last = descent.run(), None
+    try:
+        while True:
+            last = next(gen)
+    except StopIteration as stop:
+        return last, stop.value

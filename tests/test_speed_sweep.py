@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from helpers import json_output, run_cli
+from helpers import json_output, run_cli, step_loop
 
 from gdcli.compile.codegen import build, scalar
 from gdcli.compile.sweep import ArrayEvaluator, array_source
@@ -74,12 +74,7 @@ def _descend(compiled: Any, start: list[float], name: str, hyper: dict[str, Any]
         d = Descent(compiled.evaluate_params, start, optimizer_factory(name, lr, **hyper), rule)
     except NumericalError:
         return None
-    gen, last = d.run(), None
-    try:
-        while True:
-            last = next(gen)
-    except StopIteration as stop:
-        outcome = stop.value
+    last, outcome = step_loop(d)
     return outcome.status, outcome.step, repr(last.loss), [repr(p) for p in last.params]
 
 
@@ -132,12 +127,7 @@ def test_a_scheduled_sweep_is_descends_too(schedule):
                 compiled.evaluate_params, [0.5], optimizer_factory("sgd", lr, momentum=0.5),
                 rule, schedule=lambda lr=lr: make_schedule(schedule, lr, **options),
             )  # fmt: skip
-            gen, last = d.run(), None
-            try:
-                while True:
-                    last = next(gen)
-            except StopIteration as stop:
-                outcome = stop.value
+            last, outcome = step_loop(d)
             want = (outcome.status, outcome.step, repr(last.loss), [repr(last.params[0])])
             assert _swept(result, j) == want, (text, schedule, lr)
 

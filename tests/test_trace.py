@@ -18,7 +18,7 @@ import time
 from typing import Any
 
 import pytest
-from helpers import json_output, run_cli, strict_json
+from helpers import json_output, run_cli, step_loop, strict_json
 
 from gdcli.compile import trace as traces
 from gdcli.compile.chunks import Chunk, Chunked
@@ -132,16 +132,6 @@ def test_a_trace_writes_the_step_loops_rows_to_the_bit(name, hyper, seed):
             assert out[f"trace {fmt}"] == out[f"steps {fmt}"], (text, start, lr, steps, fmt)
 
 
-def _step_loop(descent: Descent) -> tuple[Any, Any]:
-    """The last step of the step loop, and its outcome."""
-    gen, last = descent.run(), None
-    try:
-        while True:
-            last = next(gen)
-    except StopIteration as stop:
-        return last, stop.value
-
-
 @pytest.mark.parametrize(("name", "hyper"), RULES, ids=RULE_IDS)
 def test_the_fused_loop_ends_where_the_step_loop_ends(name, hyper):
     """--quiet's loop: the same outcome, point and loss, bit for bit (or no answer, and
@@ -154,7 +144,7 @@ def test_the_fused_loop_ends_where_the_step_loop_ends(name, hyper):
             d = Descent(compiled.evaluate_params, start, optimizer_factory(name, lr, **hyper), rule)
         except Exception:
             continue
-        last, outcome = _step_loop(d)
+        last, outcome = step_loop(d)
         fused = traces.fused(compiled, start, d.first, make_optimizer(name, lr, **hyper), rule)
         if fused is None:
             continue
@@ -444,7 +434,7 @@ def test_a_memory_bounded_trace_writes_in_pieces():
     assert out.largest < 16_384 * 120  # one chunk's text at most
 
 
-def test_json_of_a_trace_parses_to_the_same_document_as_the_step_loop():
+def test_json_of_a_trace_parses_to_the_same_document_as_thestep_loop():
     compiled = build(parse_loss("w**4 - 3*w**2 + w"))
     out = _outputs(compiled, [-2.0], "rmsprop", {"centered": True}, 0.05, 3_000, 1, 0.0)
     assert json.loads(out["trace json"]) == json.loads(out["steps json"])
@@ -480,7 +470,7 @@ def test_the_fused_loop_of_array_weights_ends_where_the_step_loop_ends(name, hyp
             rule = StopRule(steps, tol)
             factory = optimizer_factory(name, lr, **hyper)
             d = Descent(compiled.evaluate_params, start, factory, rule)
-            last, outcome = _step_loop(d)
+            last, outcome = step_loop(d)
             fused = traces.fused(compiled, start, d.first, make_optimizer(name, lr, **hyper), rule)
             assert fused is not None, (text, lr)
             fused_runs += 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gdcli.budget import time_limit
-from gdcli.calculus import partial
+from gdcli.calculus import nonsmooth_types, partial, switch_arguments
 from gdcli.errors import BadInput, BadValue, NameRole, NumericalError, ResourceLimit
 from gdcli.parse.expression import FUNCTION_NAMES, RESERVED, parse_loss
 from gdcli.parse.printing import gdcli_text
@@ -21,7 +21,9 @@ __all__ = [
     "_syntax_tree",
     "free_names",
     "gdcli_text",
+    "nonsmooth_types",
     "parse_loss",
     "partial",
+    "switch_arguments",
     "time_limit",
 ]

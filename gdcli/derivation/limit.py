@@ -35,6 +35,8 @@ from gdcli.derivation._imports import (
     _syntax_tree,
     free_names,
     gdcli_text,
+    nonsmooth_types,
+    switch_arguments,
 )
 from gdcli.derivation.clock import run_within
 from gdcli.derivation.reading import Unwritable, from_sympy, from_syntax
@@ -307,17 +309,8 @@ def _best_quotient(candidates: list[Any], h: Any, printer: Printer) -> _Quotient
     return min(written, key=_Quotient.score)
 
 
-_NONSMOOTH_NAMES = ("Abs", "sign", "Heaviside", "Max", "Min", "Piecewise")
-
-
-def _nonsmooth() -> tuple[type, ...]:
-    import sympy as sp
-
-    return tuple(getattr(sp, n) for n in _NONSMOOTH_NAMES)
-
-
 def _innermost(expr: Any) -> list[Any]:
-    kinds = _nonsmooth()
+    kinds = nonsmooth_types()
     return [
         a
         for a in expr.atoms(*kinds)
@@ -347,7 +340,7 @@ class _Smooth:
 
 
 def _outermost(expr: Any) -> list[Any]:
-    kinds = _nonsmooth()
+    kinds = nonsmooth_types()
     atoms = expr.atoms(*kinds)
     inside = {
         b for a in atoms for arg in a.args if hasattr(arg, "atoms") for b in arg.atoms(*kinds)
@@ -530,19 +523,7 @@ def _agrees(found: Any, expr: Any, w: Any) -> bool:
 
 
 def _switches(expr: Any) -> list[Any]:
-    import sympy as sp
-
-    out = []
-    for atom in expr.atoms(*_nonsmooth()):
-        if isinstance(atom, sp.Piecewise):
-            out += [
-                c.lhs - c.rhs for _, c in atom.args if isinstance(c, sp.core.relational.Relational)
-            ]
-        elif isinstance(atom, (sp.Max, sp.Min)):
-            out += [a - b for i, a in enumerate(atom.args) for b in atom.args[i + 1 :]]
-        else:
-            out.append(atom.args[0])
-    return out
+    return [g for atom in expr.atoms(*nonsmooth_types()) for g in switch_arguments(atom)]
 
 
 def _near_zero(g: Any, point: dict[Any, Any]) -> bool:

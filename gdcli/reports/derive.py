@@ -71,6 +71,18 @@ def _quotients(
     return table, [figure]
 
 
+def _slope_rows(name: str, at: Any, s: Any) -> list[list[Any]]:
+    """The summary's rows of the point, the loss and the slope (or its two sides)."""
+    rows = [
+        [name, value_text(at)],
+        [f"l({name})", s.loss],
+        ["slope", s.slope if s.differentiable else "does not exist"],
+    ]
+    if not s.differentiable:
+        rows += [["left slope", s.left], ["right slope", s.right]]
+    return rows
+
+
 def _slopes_json(
     s: Any, scheme: str, reference: float | None, rows: list[Any], best: Any
 ) -> dict[str, Any]:
@@ -141,13 +153,7 @@ def derive(
         whole = problem.loss.expr if others else loss.expr
         data["latex"] = loss_and_derivative(name, whole, derivative, list(problem.weights))
         summary.append(["latex", data["latex"]])
-    summary += [
-        [name, value_text(at)],
-        [f"l({name})", s.loss],
-        ["slope", s.slope if s.differentiable else "does not exist"],
-    ]
-    if not s.differentiable:
-        summary += [["left slope", s.left], ["right slope", s.right]]
+    summary += _slope_rows(name, at, s)
     notes = []
     roles = roles_note(list(problem.weights), list(problem.inputs), problem.chosen)
     if roles:
@@ -246,13 +252,7 @@ def derive_on_data(
     if latex:
         data_json["latex"] = f.latex()
         summary.append(["latex", data_json["latex"] or "—"])
-    summary += [
-        [name, value_text(at)],
-        [f"l({name})", s.loss],
-        ["slope", s.slope if s.differentiable else "does not exist"],
-    ]
-    if not s.differentiable:
-        summary += [["left slope", s.left], ["right slope", s.right]]
+    summary += _slope_rows(name, at, s)
     notes = [data_sentence(data)]
     roles = roles_note(list(problem.weights), [*problem.inputs, *problem.columns], problem.chosen)
     if roles:

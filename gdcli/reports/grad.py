@@ -190,11 +190,8 @@ def grad(problem: Problem, latex: bool = False) -> Report:
     tables = [records]
     if formulas:
         tables.append(
-            Table(
-                ["variable", "formula"],
-                [[f"∂l/∂{n}", text] for n, text in formulas.items()],
-                title="the gradient in matrix form (the chain rule through the loss's layers)",
-                records=False,
+            _formula_table(
+                formulas, "the gradient in matrix form (the chain rule through the loss's layers)"
             )
         )
     tables += _matrix_tables(names, shapes, gradient)
@@ -339,11 +336,9 @@ def grad_on_data(problem: Problem, data: Data, per_example: bool = False) -> Rep
             )
         ]
     tables.append(
-        Table(
-            ["variable", "formula"],
-            [[f"∂l/∂{n}", text] for n, text in formulas.items()],
-            title="the gradient of one example's loss (its mean over the examples is the gradient)",
-            records=False,
+        _formula_table(
+            formulas,
+            "the gradient of one example's loss (its mean over the examples is the gradient)",
         )
     )
     tables += _matrix_tables(names, shapes, gradient)
@@ -388,6 +383,12 @@ def _keyed(flat: list[float], names: list[str], shapes: dict[str, Any]) -> dict[
         out[n] = nested(flat[k : k + size], shapes[n])
         k += size
     return out
+
+
+def _formula_table(formulas: dict[str, str], title: str) -> Table:
+    """Each weight's gradient as one formula (∂l/∂W = ...)."""
+    rows = [[f"∂l/∂{n}", text] for n, text in formulas.items()]
+    return Table(["variable", "formula"], rows, title=title, records=False)
 
 
 def _matrix_tables(
